@@ -1,0 +1,285 @@
+//! Commands: what handlers return instead of doing I/O.
+
+use crate::conn::ConnId;
+use crate::message::Payload;
+use crate::CloseCode;
+use std::sync::Arc;
+
+/// Who a [`Command::Send`] goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// One connection.
+    One(ConnId),
+    /// Several connections, sharing one payload.
+    Many(Arc<[ConnId]>),
+}
+
+impl To {
+    /// Several recipients (one stays `One`).
+    pub fn many(ids: Vec<ConnId>) -> Self {
+        match ids.as_slice() {
+            [one] => To::One(*one),
+            _ => To::Many(ids.into()),
+        }
+    }
+
+    /// The recipients.
+    pub fn ids(&self) -> &[ConnId] {
+        match self {
+            To::One(id) => std::slice::from_ref(id),
+            To::Many(ids) => ids,
+        }
+    }
+}
+
+/// One thing for the server to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Send a message. The protocol layer frames it once per protocol version; every
+    /// recipient gets the same bytes.
+    Send {
+        /// Recipients.
+        to: To,
+        /// The message.
+        msg: Payload,
+    },
+    /// Close a connection with a code and a reason (the protocol carries them if it can).
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// The close code.
+        code: CloseCode,
+        /// A short reason, at most 123 bytes of it are sent.
+        reason: String,
+    },
+}
+
+impl Command {
+    /// Send `msg` to one connection.
+    pub fn send(to: impl Into<ConnId>, msg: impl Into<Payload>) -> Self {
+        Command::Send { to: To::One(to.into()), msg: msg.into() }
+    }
+
+    /// Send one shared `msg` to many connections.
+    pub fn send_to<I>(to: I, msg: impl Into<Payload>) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<ConnId>,
+    {
+        Command::Send { to: To::many(to.into_iter().map(Into::into).collect()), msg: msg.into() }
+    }
+
+    /// Close a connection.
+    pub fn close(conn: impl Into<ConnId>, code: CloseCode, reason: impl Into<String>) -> Self {
+        Command::Close { conn: conn.into(), code, reason: reason.into() }
+    }
+}
+
+/// A composite: zero, one or many commands, in order. Holding none or one allocates
+/// nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commands(Repr);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Repr {
+    #[default]
+    None,
+    One(Command),
+    Many(Vec<Command>),
+}
+
+impl Commands {
+    /// No commands.
+    pub const fn none() -> Self {
+        Commands(Repr::None)
+    }
+
+    /// Appends a command.
+    pub fn push(&mut self, cmd: impl IntoCommands) {
+        for cmd in cmd.into_commands() {
+            self.0 = match std::mem::take(&mut self.0) {
+                Repr::None => Repr::One(cmd),
+                Repr::One(first) => Repr::Many(vec![first, cmd]),
+                Repr::Many(mut all) => {
+                    all.push(cmd);
+                    Repr::Many(all)
+                }
+            };
+        }
+    }
+
+    /// Appends a command, builder style.
+    #[must_use]
+    pub fn and(mut self, cmd: impl IntoCommands) -> Self {
+        self.push(cmd);
+        self
+    }
+
+    /// The commands, in order.
+    pub fn as_slice(&self) -> &[Command] {
+        match &self.0 {
+            Repr::None => &[],
+            Repr::One(cmd) => std::slice::from_ref(cmd),
+            Repr::Many(all) => all,
+        }
+    }
+
+    /// How many commands.
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+
+    /// The payloads sent to `conn`, in order (handy in tests).
+    pub fn sent_to(&self, conn: impl Into<ConnId>) -> Vec<Payload> {
+        let conn = conn.into();
+        self.as_slice()
+            .iter()
+            .filter_map(|cmd| match cmd {
+                Command::Send { to, msg } if to.ids().contains(&conn) => Some(msg.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl IntoIterator for Commands {
+    type Item = Command;
+    type IntoIter = CommandsIter;
+    fn into_iter(self) -> CommandsIter {
+        CommandsIter(match self.0 {
+            Repr::None => IterRepr::One(None),
+            Repr::One(cmd) => IterRepr::One(Some(cmd)),
+            Repr::Many(all) => IterRepr::Many(all.into_iter()),
+        })
+    }
+}
+
+/// Iterator over [`Commands`].
+#[derive(Debug)]
+pub struct CommandsIter(IterRepr);
+
+#[derive(Debug)]
+enum IterRepr {
+    One(Option<Command>),
+    Many(std::vec::IntoIter<Command>),
+}
+
+impl Iterator for CommandsIter {
+    type Item = Command;
+    fn next(&mut self) -> Option<Command> {
+        match &mut self.0 {
+            IterRepr::One(cmd) => cmd.take(),
+            IterRepr::Many(all) => all.next(),
+        }
+    }
+}
+
+impl<C: IntoCommands> FromIterator<C> for Commands {
+    fn from_iter<I: IntoIterator<Item = C>>(iter: I) -> Self {
+        let mut all = Commands::none();
+        for cmd in iter {
+            all.push(cmd);
+        }
+        all
+    }
+}
+
+impl<C: IntoCommands> Extend<C> for Commands {
+    fn extend<I: IntoIterator<Item = C>>(&mut self, iter: I) {
+        for cmd in iter {
+            self.push(cmd);
+        }
+    }
+}
+
+/// What a handler may return: nothing, a command, a composite, an `Option` or a `Vec`
+/// of these.
+pub trait IntoCommands {
+    /// The commands.
+    fn into_commands(self) -> Commands;
+}
+
+impl IntoCommands for () {
+    fn into_commands(self) -> Commands {
+        Commands::none()
+    }
+}
+
+impl IntoCommands for Command {
+    fn into_commands(self) -> Commands {
+        Commands(Repr::One(self))
+    }
+}
+
+impl IntoCommands for Commands {
+    fn into_commands(self) -> Commands {
+        self
+    }
+}
+
+impl<T: IntoCommands> IntoCommands for Option<T> {
+    fn into_commands(self) -> Commands {
+        self.map_or_else(Commands::none, IntoCommands::into_commands)
+    }
+}
+
+impl<T: IntoCommands> IntoCommands for Vec<T> {
+    fn into_commands(self) -> Commands {
+        self.into_iter().collect()
+    }
+}
+
+impl From<Command> for Commands {
+    fn from(cmd: Command) -> Self {
+        cmd.into_commands()
+    }
+}
+
+impl From<()> for Commands {
+    fn from((): ()) -> Self {
+        Commands::none()
+    }
+}
+
+impl<T: IntoCommands> From<Option<T>> for Commands {
+    fn from(cmd: Option<T>) -> Self {
+        cmd.into_commands()
+    }
+}
+
+impl<T: IntoCommands> From<Vec<T>> for Commands {
+    fn from(cmds: Vec<T>) -> Self {
+        cmds.into_commands()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_flattens_in_order() {
+        let a = ConnId::from_raw(1);
+        let b = ConnId::from_raw(2);
+        let cmds = Commands::none()
+            .and(Command::send(a, "one"))
+            .and(vec![Command::send(b, "two"), Command::send(a, "three")])
+            .and(None::<Command>)
+            .and(());
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds.sent_to(a), ["one", "three"]);
+        let collected: Vec<Command> = cmds.into_iter().collect();
+        assert_eq!(collected[1], Command::send(b, "two"));
+    }
+
+    #[test]
+    fn single_recipient_is_one() {
+        let a = ConnId::from_raw(1);
+        assert_eq!(Command::send_to([a], "x"), Command::send(a, "x"));
+    }
+}

@@ -1,0 +1,75 @@
+//! The application interface: four handlers that return commands.
+
+use crate::command::Commands;
+use crate::conn::Conn;
+use crate::error::Error;
+use crate::message::Message;
+
+/// An application: Ratchet's `MessageComponentInterface`.
+///
+/// Handlers do no I/O; they return [`Commands`] for the server to carry out. Protocol
+/// decorators such as [`WebSocket`](crate::WebSocket) wrap a component and turn bytes
+/// into the messages it sees.
+///
+/// ```
+/// use ratchet::{Commands, Component, Conn, ConnSet, Message};
+///
+/// #[derive(Default)]
+/// struct Chat {
+///     clients: ConnSet,
+/// }
+///
+/// impl Component for Chat {
+///     fn on_open(&mut self, conn: &Conn) -> Commands {
+///         self.clients.insert(conn);
+///         Commands::none()
+///     }
+///
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+///         self.clients.except(from).send(msg).into()
+///     }
+///
+///     fn on_close(&mut self, conn: &Conn) -> Commands {
+///         self.clients.remove(conn);
+///         Commands::none()
+///     }
+/// }
+/// ```
+pub trait Component {
+    /// A connection opened (for WebSocket: the handshake completed).
+    fn on_open(&mut self, conn: &Conn) -> Commands {
+        let _ = conn;
+        Commands::none()
+    }
+
+    /// A complete message arrived.
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands;
+
+    /// The connection ended, whoever ended it. Commands addressed to it are dropped.
+    fn on_close(&mut self, conn: &Conn) -> Commands {
+        let _ = conn;
+        Commands::none()
+    }
+
+    /// Something went wrong on the connection; the protocol closes it as the error
+    /// requires, after running the commands returned here.
+    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+        let _ = (conn, err);
+        Commands::none()
+    }
+}
+
+impl<C: Component + ?Sized> Component for Box<C> {
+    fn on_open(&mut self, conn: &Conn) -> Commands {
+        (**self).on_open(conn)
+    }
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+        (**self).on_message(from, msg)
+    }
+    fn on_close(&mut self, conn: &Conn) -> Commands {
+        (**self).on_close(conn)
+    }
+    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+        (**self).on_error(conn, err)
+    }
+}

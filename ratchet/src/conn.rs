@@ -1,0 +1,326 @@
+//! Connections as the application sees them: an id to address, a peer, and the request
+//! that opened it.
+
+use crate::command::{Command, To};
+use crate::message::Payload;
+use crate::CloseCode;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A connection's stable identity for the life of the server: never reused while the
+/// server runs, so a stale id addresses nothing rather than somebody else.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(u64);
+
+impl ConnId {
+    /// An id from its raw value (for tests and for the `testing` module).
+    pub const fn from_raw(raw: u64) -> Self {
+        ConnId(raw)
+    }
+
+    /// The raw value.
+    pub const fn to_raw(self) -> u64 {
+        self.0
+    }
+
+    /// The server's slot for this id (low 32 bits).
+    pub(crate) fn slot(self) -> usize {
+        (self.0 & 0xFFFF_FFFF) as usize
+    }
+
+    /// The id for `slot` in `generation`.
+    pub(crate) fn new(slot: usize, generation: u32) -> Self {
+        ConnId(((generation as u64) << 32) | slot as u64)
+    }
+}
+
+impl fmt::Debug for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The HTTP request that opened a connection (the WebSocket upgrade request).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A request from its parts; cookies are parsed from the `Cookie` headers.
+    pub fn new(method: impl Into<String>, target: impl Into<String>, headers: Vec<(String, String)>) -> Self {
+        let cookies = headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, value)| parse_cookies(value))
+            .collect();
+        Request { method: method.into(), target: target.into(), headers, cookies }
+    }
+
+    /// The method, e.g. `GET`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request target as sent: path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target.split_once('?').map_or(&self.target, |(path, _)| path)
+    }
+
+    /// The query string without the `?`, if there is one.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// All headers in the order received.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The value of a cookie, by exact name.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// All cookies in the order received.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.cookies.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// `name=value; name2=value2` (RFC 6265 §4.2.1), lenient about spaces and quotes.
+fn parse_cookies(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    header.split(';').filter_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        let name = name.trim();
+        let value = value.trim();
+        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        (!name.is_empty()).then(|| (name.to_owned(), value.to_owned()))
+    })
+}
+
+/// A connection, as handed to the application's handlers.
+///
+/// Cheap to clone. Handlers do no I/O: `conn.send(..)` and `conn.close()` *return*
+/// commands for the server to carry out.
+#[derive(Debug, Clone)]
+pub struct Conn {
+    id: ConnId,
+    peer: SocketAddr,
+    request: Option<Arc<Request>>,
+}
+
+impl Conn {
+    /// A connection handle (the server makes these; tests may too).
+    pub fn new(id: ConnId, peer: SocketAddr, request: Option<Request>) -> Self {
+        Conn { id, peer, request: request.map(Arc::new) }
+    }
+
+    /// The stable id.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The request that opened the connection, once the protocol has one.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_deref()
+    }
+
+    /// The request path, or `""` if there was no request.
+    pub fn path(&self) -> &str {
+        self.request().map_or("", Request::path)
+    }
+
+    /// A cookie from the opening request.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.request()?.cookie(name)
+    }
+
+    /// A command sending `msg` to this connection.
+    pub fn send(&self, msg: impl Into<Payload>) -> Command {
+        Command::send(self.id, msg)
+    }
+
+    /// A command closing this connection normally (1000).
+    pub fn close(&self) -> Command {
+        Command::close(self.id, CloseCode::Normal, "")
+    }
+
+    /// A command closing this connection with a code and a reason.
+    pub fn close_with(&self, code: CloseCode, reason: impl Into<String>) -> Command {
+        Command::close(self.id, code, reason)
+    }
+}
+
+impl PartialEq for Conn {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Conn {}
+
+impl From<&Conn> for ConnId {
+    fn from(conn: &Conn) -> Self {
+        conn.id
+    }
+}
+
+/// A set of connections, the Rust counterpart of Ratchet's `SplObjectStorage` of clients.
+///
+/// Iterates in a stable order (by id), so commands built from it are deterministic.
+///
+/// ```
+/// use ratchet::{Command, ConnId, ConnSet};
+///
+/// let mut clients = ConnSet::new();
+/// let (a, b, c) = (ConnId::from_raw(1), ConnId::from_raw(2), ConnId::from_raw(3));
+/// for id in [a, b, c] {
+///     clients.insert(id);
+/// }
+/// let cmd = clients.except(a).send("hello");
+/// assert_eq!(cmd, Command::send_to([b, c], "hello"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnSet {
+    ids: BTreeSet<ConnId>,
+}
+
+impl ConnSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a connection; returns whether it was new.
+    pub fn insert(&mut self, conn: impl Into<ConnId>) -> bool {
+        self.ids.insert(conn.into())
+    }
+
+    /// Removes a connection; returns whether it was there.
+    pub fn remove(&mut self, conn: impl Into<ConnId>) -> bool {
+        self.ids.remove(&conn.into())
+    }
+
+    /// Whether the connection is in the set.
+    pub fn contains(&self, conn: impl Into<ConnId>) -> bool {
+        self.ids.contains(&conn.into())
+    }
+
+    /// How many connections.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The ids, in order.
+    pub fn iter(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.ids.iter().copied()
+    }
+
+    /// Everyone in the set but `conn`, ready to `send` to.
+    pub fn except(&self, conn: impl Into<ConnId>) -> Recipients {
+        let skip = conn.into();
+        Recipients(self.ids.iter().copied().filter(|&id| id != skip).collect())
+    }
+
+    /// Everyone in the set, ready to `send` to.
+    pub fn all(&self) -> Recipients {
+        Recipients(self.ids.iter().copied().collect())
+    }
+
+    /// A command sending `msg` to everyone in the set.
+    pub fn send(&self, msg: impl Into<Payload>) -> Command {
+        self.all().send(msg)
+    }
+}
+
+impl<'a> IntoIterator for &'a ConnSet {
+    type Item = ConnId;
+    type IntoIter = std::iter::Copied<std::collections::btree_set::Iter<'a, ConnId>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.ids.iter().copied()
+    }
+}
+
+/// A chosen group of connections (see [`ConnSet::except`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipients(Vec<ConnId>);
+
+impl Recipients {
+    /// A command sending one shared payload to every recipient.
+    pub fn send(self, msg: impl Into<Payload>) -> Command {
+        Command::Send { to: To::many(self.0), msg: msg.into() }
+    }
+
+    /// A command closing every recipient with `code` and `reason`.
+    pub fn close(self, code: CloseCode, reason: &str) -> crate::Commands {
+        self.0.into_iter().map(|id| Command::close(id, code, reason)).collect()
+    }
+
+    /// The ids.
+    pub fn ids(&self) -> &[ConnId] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_parts_and_cookies() {
+        let req = Request::new(
+            "GET",
+            "/chat?room=1",
+            vec![
+                ("Host".into(), "example.com".into()),
+                ("Cookie".into(), "PHPSESSID=abc123; theme=\"dark\"; =bad; lang=en".into()),
+            ],
+        );
+        assert_eq!(req.path(), "/chat");
+        assert_eq!(req.query(), Some("room=1"));
+        assert_eq!(req.header("host"), Some("example.com"));
+        assert_eq!(req.cookie("PHPSESSID"), Some("abc123"));
+        assert_eq!(req.cookie("theme"), Some("dark"));
+        assert_eq!(req.cookie("lang"), Some("en"));
+        assert_eq!(req.cookies().count(), 3);
+    }
+
+    #[test]
+    fn conn_id_slot_and_generation() {
+        let id = ConnId::new(7, 3);
+        assert_eq!(id.slot(), 7);
+        assert_ne!(id, ConnId::new(7, 4));
+    }
+}

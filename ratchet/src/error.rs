@@ -1,0 +1,111 @@
+//! Errors handed to `on_error`, and the protocol rules they stand for.
+
+use crate::CloseCode;
+use std::fmt;
+
+/// Something went wrong on a connection. The connection is still addressable when the
+/// application hears of it; the protocol layer closes it as the error requires.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer broke a protocol rule.
+    Protocol(ProtocolError),
+    /// A handler panicked; the connection is closed with 1011.
+    Panic(String),
+    /// A handler returned an error (the DSL routes `Err` here).
+    App(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Panic(msg) => write!(f, "handler panicked: {msg}"),
+            Error::App(e) => write!(f, "application error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Protocol(e) => Some(e),
+            Error::App(e) => Some(e.as_ref()),
+            Error::Panic(_) => None,
+        }
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+/// One variant per rule a peer can break once the connection is open. Each maps to the
+/// close code that answers it in one place, [`ProtocolError::close_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// "The server MUST close the connection upon receiving a frame that is not masked"
+    /// (RFC 6455 §5.1).
+    UnmaskedFrame,
+    /// "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated" (§5.2).
+    ReservedBits,
+    /// "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket
+    /// Connection_" (§5.2).
+    ReservedOpcode,
+    /// "Control frames MUST NOT be fragmented" (§5.5).
+    FragmentedControlFrame,
+    /// "All control frames MUST have a payload length of 125 bytes or less" (§5.5).
+    ControlFrameTooLong,
+    /// "the most significant bit MUST be 0" of a 64-bit payload length (§5.2).
+    InvalidLength,
+    /// A continuation frame with no message in progress (§5.4).
+    UnexpectedContinuation,
+    /// A new data frame while a fragmented message is in progress (§5.4).
+    ExpectedContinuation,
+    /// A close frame whose payload is one byte long (§5.5.1).
+    InvalidClosePayload,
+    /// A close code that may not be sent on the wire (§7.4).
+    InvalidCloseCode,
+    /// Text (or a close reason) that is not valid UTF-8 (§8.1).
+    InvalidUtf8,
+    /// A message larger than the configured maximum.
+    MessageTooBig,
+    /// A Hixie frame type this server does not understand.
+    InvalidHixieFrame,
+}
+
+impl ProtocolError {
+    /// The close code that answers this violation.
+    pub fn close_code(self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 => CloseCode::Invalid,
+            ProtocolError::MessageTooBig => CloseCode::Size,
+            _ => CloseCode::Protocol,
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProtocolError::UnmaskedFrame => "frame from client is not masked",
+            ProtocolError::ReservedBits => "reserved bits set without a negotiated extension",
+            ProtocolError::ReservedOpcode => "reserved opcode",
+            ProtocolError::FragmentedControlFrame => "fragmented control frame",
+            ProtocolError::ControlFrameTooLong => "control frame payload longer than 125 bytes",
+            ProtocolError::InvalidLength => "payload length has its most significant bit set",
+            ProtocolError::UnexpectedContinuation => "continuation frame without a message in progress",
+            ProtocolError::ExpectedContinuation => "new message before the previous one ended",
+            ProtocolError::InvalidClosePayload => "close frame payload of one byte",
+            ProtocolError::InvalidCloseCode => "close code not allowed on the wire",
+            ProtocolError::InvalidUtf8 => "invalid UTF-8 in text",
+            ProtocolError::MessageTooBig => "message exceeds the maximum size",
+            ProtocolError::InvalidHixieFrame => "invalid Hixie frame",
+        })
+    }
+}
+
+impl std::error::Error for ProtocolError {}

@@ -1,0 +1,70 @@
+//! Ratchet: WebSocket servers built like Lego.
+//!
+//! An application is a [`Component`]: four handlers that *return* [`Commands`] instead
+//! of doing I/O. Protocols are decorators wrapped around it, and a [`Server`] serves the
+//! result:
+//!
+//! ```no_run
+//! use ratchet::{Commands, Component, Conn, ConnSet, Message, Server, WebSocket};
+//!
+//! #[derive(Default)]
+//! struct Chat {
+//!     clients: ConnSet,
+//! }
+//!
+//! impl Component for Chat {
+//!     fn on_open(&mut self, conn: &Conn) -> Commands {
+//!         self.clients.insert(conn);
+//!         Commands::none()
+//!     }
+//!
+//!     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+//!         self.clients.except(from).send(msg).into()
+//!     }
+//!
+//!     fn on_close(&mut self, conn: &Conn) -> Commands {
+//!         self.clients.remove(conn);
+//!         Commands::none()
+//!     }
+//! }
+//!
+//! Server::new(WebSocket::new(Chat::default())).bind("127.0.0.1:8080")?.run()
+//! # ; Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! The WebSocket decorator speaks RFC 6455, HyBi-10/07, Hixie-76 and Hixie-75 on the
+//! same port, chosen per connection by the handshake; each client receives the others'
+//! messages framed in its own version.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cli;
+mod close;
+pub mod command;
+mod component;
+pub mod conn;
+mod error;
+pub mod message;
+pub mod protocol;
+pub mod server;
+pub mod testing;
+pub mod websocket;
+
+pub use close::CloseCode;
+pub use command::{Command, Commands, IntoCommands, To};
+pub use component::Component;
+pub use conn::{Conn, ConnId, ConnSet, Recipients, Request};
+pub use error::{Error, ProtocolError};
+pub use message::{Kind, Message, Payload};
+pub use protocol::{Outbox, Protocol};
+pub use server::{Listening, Server};
+pub use websocket::WebSocket;
+
+/// Everything an application usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, IntoCommands, Message, Payload, Server,
+        WebSocket,
+    };
+}

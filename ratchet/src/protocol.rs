@@ -1,0 +1,115 @@
+//! The byte-level interface between the server and the protocol decorator it serves.
+
+use crate::command::{Command, Commands, IntoCommands};
+use crate::conn::ConnId;
+use crate::message::Payload;
+use crate::CloseCode;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// A protocol decorator as the server sees it: bytes in, bytes and commands out.
+///
+/// [`WebSocket`](crate::WebSocket) and [`Line`](crate::Line) implement it around a
+/// [`Component`](crate::Component). Implementations know nothing about sockets: the
+/// server reads, calls [`data`](Protocol::data) with what it read, and writes what the
+/// protocol put in the [`Outbox`].
+pub trait Protocol {
+    /// Per-connection state, kept in the server's slab beside the socket.
+    type ConnState;
+
+    /// A connection was accepted.
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState;
+
+    /// Bytes arrived. Returns how many were consumed; the server keeps the rest and hands
+    /// them back, followed by the next read. The protocol may modify `data` in place
+    /// (e.g. to unmask it).
+    fn data(&mut self, state: &mut Self::ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize;
+
+    /// The deadline set through [`Outbox::set_deadline`] passed.
+    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
+
+    /// The connection is gone (closed by either side, or failed). Commands still go out;
+    /// writes to this connection are discarded.
+    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>);
+
+    /// Which wire encoding this connection uses for outgoing messages: connections with
+    /// the same value receive the same bytes for the same payload, so the server frames a
+    /// message once per value. `None` means "encode for this connection alone".
+    fn encoding(&self, state: &Self::ConnState) -> Option<u8>;
+
+    /// Appends `msg`, framed for this connection, to `buf` (or nothing, if the connection
+    /// cannot take messages now).
+    fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>);
+
+    /// The application asked to close this connection.
+    fn close(&mut self, state: &mut Self::ConnState, code: CloseCode, reason: &str, out: &mut Outbox<'_>);
+}
+
+/// What a protocol hands back to the server while handling one connection's event:
+/// bytes for that connection, commands for any, and the connection's fate.
+#[derive(Debug)]
+pub struct Outbox<'a> {
+    conn: ConnId,
+    now: Instant,
+    output: &'a mut Vec<u8>,
+    commands: &'a mut Vec<Command>,
+    control: &'a mut Control,
+}
+
+/// The per-connection requests a protocol makes of the server.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Control {
+    /// Close the socket once the output is written.
+    pub shutdown: bool,
+    /// Call [`Protocol::timeout`] at this instant.
+    pub deadline: Option<Instant>,
+}
+
+impl<'a> Outbox<'a> {
+    pub(crate) fn new(
+        conn: ConnId,
+        now: Instant,
+        output: &'a mut Vec<u8>,
+        commands: &'a mut Vec<Command>,
+        control: &'a mut Control,
+    ) -> Self {
+        Outbox { conn, now, output, commands, control }
+    }
+
+    /// The connection this event is about.
+    pub fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    /// The time the event loop woke up.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The connection's pending output, to append bytes to (they go out in order, before
+    /// anything the commands of this event add).
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        self.output
+    }
+
+    /// Queues commands for the server; they run in order after this event.
+    pub fn commands(&mut self, cmds: impl IntoCommands) {
+        let cmds: Commands = cmds.into_commands();
+        self.commands.extend(cmds);
+    }
+
+    /// Asks the server to close the socket once its output is written.
+    pub fn shutdown(&mut self) {
+        self.control.shutdown = true;
+    }
+
+    /// Whether a shutdown was asked for.
+    pub fn is_shutting_down(&self) -> bool {
+        self.control.shutdown
+    }
+
+    /// Asks for [`Protocol::timeout`] at `at` (replacing any earlier deadline), or for none.
+    pub fn set_deadline(&mut self, at: Option<Instant>) {
+        self.control.deadline = at;
+    }
+}

@@ -1,0 +1,493 @@
+//! The server: a `mio` event loop that owns the sockets and is the only place commands
+//! are carried out.
+
+use crate::command::{Command, To};
+use crate::conn::ConnId;
+use crate::message::Payload;
+use crate::protocol::{Control, Outbox, Protocol};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(usize::MAX - 1);
+
+/// Keep at most this much idle output-buffer capacity per connection.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Reads per connection per loop turn before others get theirs.
+const READS_PER_TURN: usize = 16;
+
+/// Server limits. Every field has a documented default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Size of the one read buffer shared by all connections. Default: 64 KiB.
+    pub read_buffer_size: usize,
+    /// Stop reading from a connection while this many bytes wait to be written to it,
+    /// so a client that sends without reading cannot grow the server. Default: 1 MiB.
+    pub read_pause_threshold: usize,
+    /// After closing the write side, how long to keep draining the peer's bytes before
+    /// dropping the socket (a "lingering close", so the peer sees our last bytes rather
+    /// than a reset). Default: 2 s.
+    pub linger: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { read_buffer_size: 64 << 10, read_pause_threshold: 1 << 20, linger: Duration::from_secs(2) }
+    }
+}
+
+impl Config {
+    /// Sets [`read_buffer_size`](Config::read_buffer_size) (at least 1 KiB).
+    #[must_use]
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = bytes.max(1024);
+        self
+    }
+
+    /// Sets [`read_pause_threshold`](Config::read_pause_threshold).
+    #[must_use]
+    pub fn read_pause_threshold(mut self, bytes: usize) -> Self {
+        self.read_pause_threshold = bytes;
+        self
+    }
+
+    /// Sets [`linger`](Config::linger).
+    #[must_use]
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+}
+
+/// A server for a protocol decorator: `Server::new(WebSocket::new(app))`.
+#[derive(Debug)]
+pub struct Server<P> {
+    protocol: P,
+    config: Config,
+}
+
+impl<P: Protocol> Server<P> {
+    /// A server with default limits.
+    pub fn new(protocol: P) -> Self {
+        Server { protocol, config: Config::default() }
+    }
+
+    /// Replaces the limits.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Binds the listening socket (port 0 picks a free port; see
+    /// [`Listening::local_addr`]).
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
+        let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to bind");
+        for addr in addr.to_socket_addrs()? {
+            match TcpListener::bind(addr) {
+                Ok(listener) => return Listening::new(self, listener),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// A bound server, ready to [`run`](Listening::run).
+pub struct Listening<P: Protocol> {
+    poll: Poll,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    core: Core<P>,
+}
+
+impl<P: Protocol> std::fmt::Debug for Listening<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening").field("local_addr", &self.local_addr).finish_non_exhaustive()
+    }
+}
+
+struct Connection<S> {
+    id: ConnId,
+    stream: TcpStream,
+    state: S,
+    /// Bytes read but not consumed by the protocol yet.
+    input: Vec<u8>,
+    /// Bytes to write; `output[written..]` is still pending.
+    output: Vec<u8>,
+    written: usize,
+    control: Control,
+    /// The deadline last put in the timer heap.
+    armed: Option<Instant>,
+    dirty: bool,
+    read_paused: bool,
+    /// Write side shut; reads are drained and discarded until EOF or the deadline.
+    lingering: bool,
+}
+
+struct Core<P: Protocol> {
+    protocol: P,
+    config: Config,
+    conns: Slab<Connection<P::ConnState>>,
+    generation: u32,
+    read_buf: Vec<u8>,
+    commands: Vec<Command>,
+    spare_commands: Vec<Command>,
+    dirty: Vec<usize>,
+    /// Connections with more to read than their last turn allowed.
+    ready: Vec<usize>,
+    timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    /// Frames encoded once for a many-recipient send: (encoding, range in `frames`).
+    frame_cache: Vec<(u8, Range<usize>)>,
+    frames: Vec<u8>,
+    now: Instant,
+    accept_retry: Option<Instant>,
+}
+
+impl<P: Protocol> Listening<P> {
+    fn new(server: Server<P>, mut listener: TcpListener) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let local_addr = listener.local_addr()?;
+        let read_buf = vec![0; server.config.read_buffer_size];
+        Ok(Listening {
+            poll,
+            listener,
+            local_addr,
+            core: Core {
+                protocol: server.protocol,
+                config: server.config,
+                conns: Slab::new(),
+                generation: 0,
+                read_buf,
+                commands: Vec::new(),
+                spare_commands: Vec::new(),
+                dirty: Vec::new(),
+                ready: Vec::new(),
+                timers: BinaryHeap::new(),
+                frame_cache: Vec::new(),
+                frames: Vec::new(),
+                now: Instant::now(),
+                accept_retry: None,
+            },
+        })
+    }
+
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until an unrecoverable error of the event loop.
+    pub fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.core.next_timeout();
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            self.core.now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    Token(slot) => {
+                        if event.is_writable() {
+                            self.core.mark_dirty(slot);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.core.read(self.poll.registry(), slot);
+                        }
+                    }
+                }
+            }
+            if self.core.accept_retry.is_some_and(|at| at <= self.core.now) {
+                self.core.accept_retry = None;
+                self.accept();
+            }
+            for slot in std::mem::take(&mut self.core.ready) {
+                self.core.read(self.poll.registry(), slot);
+            }
+            self.core.expire_timers(self.poll.registry());
+            self.core.flush_dirty(self.poll.registry());
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let (stream, peer) = match self.listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of descriptors or memory: try again shortly rather than spin.
+                    log::warn!("accept failed: {e}");
+                    self.core.accept_retry = Some(self.core.now + Duration::from_millis(50));
+                    return;
+                }
+            };
+            if let Err(e) = self.core.open(self.poll.registry(), stream, peer) {
+                log::warn!("could not register a connection from {peer}: {e}");
+            }
+        }
+    }
+}
+
+impl<P: Protocol> Core<P> {
+    fn next_timeout(&self) -> Option<Duration> {
+        if !self.ready.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let now = Instant::now();
+        let timer = self.timers.peek().map(|Reverse((at, _))| *at);
+        [timer, self.accept_retry].into_iter().flatten().min().map(|at| at.saturating_duration_since(now))
+    }
+
+    fn get_mut(conns: &mut Slab<Connection<P::ConnState>>, id: ConnId) -> Option<&mut Connection<P::ConnState>> {
+        conns.get_mut(id.slot()).filter(|c| c.id == id)
+    }
+
+    fn open(&mut self, registry: &mio::Registry, mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+        stream.set_nodelay(true)?;
+        let entry = self.conns.vacant_entry();
+        let slot = entry.key();
+        registry.register(&mut stream, Token(slot), Interest::READABLE | Interest::WRITABLE)?;
+        self.generation = self.generation.wrapping_add(1);
+        let id = ConnId::new(slot, self.generation);
+        let mut output = Vec::new();
+        let mut control = Control::default();
+        let mut out = Outbox::new(id, self.now, &mut output, &mut self.commands, &mut control);
+        let state = self.protocol.connect(id, peer, &mut out);
+        entry.insert(Connection {
+            id,
+            stream,
+            state,
+            input: Vec::new(),
+            output,
+            written: 0,
+            control,
+            armed: None,
+            dirty: false,
+            read_paused: false,
+            lingering: false,
+        });
+        self.settle(slot);
+        self.execute();
+        Ok(())
+    }
+
+    /// After the protocol handled an event of `slot`: arm its deadline, schedule output.
+    fn settle(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else { return };
+        if c.control.deadline != c.armed {
+            c.armed = c.control.deadline;
+            if let Some(at) = c.armed {
+                self.timers.push(Reverse((at, c.id)));
+            }
+        }
+        if (c.output.len() > c.written || c.control.shutdown) && !c.dirty {
+            c.dirty = true;
+            self.dirty.push(slot);
+        }
+    }
+
+    fn mark_dirty(&mut self, slot: usize) {
+        if let Some(c) = self.conns.get_mut(slot) {
+            if !c.dirty {
+                c.dirty = true;
+                self.dirty.push(slot);
+            }
+        }
+    }
+
+    fn read(&mut self, registry: &mio::Registry, slot: usize) {
+        for _ in 0..READS_PER_TURN {
+            let Some(c) = self.conns.get_mut(slot) else { return };
+            if c.read_paused {
+                return;
+            }
+            let keep = c.input.len();
+            if keep >= self.read_buf.len() {
+                log::warn!("connection {} buffered more than the read buffer unparsed; dropping it", c.id);
+                self.drop_conn(registry, slot);
+                return;
+            }
+            self.read_buf[..keep].copy_from_slice(&c.input);
+            let n = match c.stream.read(&mut self.read_buf[keep..]) {
+                Ok(0) => {
+                    self.drop_conn(registry, slot);
+                    return;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!("read from connection {} failed: {e}", c.id);
+                    self.drop_conn(registry, slot);
+                    return;
+                }
+            };
+            if c.lingering {
+                continue;
+            }
+            c.input.clear();
+            let total = keep + n;
+            let data = &mut self.read_buf[..total];
+            let mut out = Outbox::new(c.id, self.now, &mut c.output, &mut self.commands, &mut c.control);
+            let consumed = self.protocol.data(&mut c.state, data, &mut out).min(total);
+            c.input.extend_from_slice(&data[consumed..]);
+            if c.output.len() - c.written > self.config.read_pause_threshold {
+                c.read_paused = true;
+            }
+            self.settle(slot);
+            self.execute();
+        }
+        // More may be waiting: come back next turn (readiness is edge-triggered).
+        self.ready.push(slot);
+    }
+
+    /// Carries out queued commands, including those that carrying them out produces.
+    fn execute(&mut self) {
+        while !self.commands.is_empty() {
+            let mut batch = std::mem::replace(&mut self.commands, std::mem::take(&mut self.spare_commands));
+            for cmd in batch.drain(..) {
+                match cmd {
+                    Command::Send { to, msg } => self.send(&to, &msg),
+                    Command::Close { conn, code, reason } => {
+                        let Some(c) = Self::get_mut(&mut self.conns, conn) else { continue };
+                        let mut out = Outbox::new(conn, self.now, &mut c.output, &mut self.commands, &mut c.control);
+                        self.protocol.close(&mut c.state, code, &reason, &mut out);
+                        self.settle(conn.slot());
+                    }
+                }
+            }
+            self.spare_commands = batch;
+        }
+    }
+
+    fn send(&mut self, to: &To, msg: &Payload) {
+        if let To::One(id) = to {
+            if let Some(c) = Self::get_mut(&mut self.conns, *id) {
+                self.protocol.encode(&mut c.state, msg, &mut c.output);
+                self.settle(id.slot());
+            }
+            return;
+        }
+        // Frame once per encoding, then copy the same bytes to every recipient.
+        self.frame_cache.clear();
+        self.frames.clear();
+        for &id in to.ids() {
+            let Some(c) = Self::get_mut(&mut self.conns, id) else { continue };
+            match self.protocol.encoding(&c.state) {
+                Some(encoding) => {
+                    let range = match self.frame_cache.iter().find(|(e, _)| *e == encoding) {
+                        Some((_, range)) => range.clone(),
+                        None => {
+                            let start = self.frames.len();
+                            self.protocol.encode(&mut c.state, msg, &mut self.frames);
+                            let range = start..self.frames.len();
+                            self.frame_cache.push((encoding, range.clone()));
+                            range
+                        }
+                    };
+                    c.output.extend_from_slice(&self.frames[range]);
+                }
+                None => self.protocol.encode(&mut c.state, msg, &mut c.output),
+            }
+            self.settle(id.slot());
+        }
+        if self.frames.capacity() > KEEP_CAPACITY {
+            self.frames = Vec::new();
+        }
+    }
+
+    fn flush_dirty(&mut self, registry: &mio::Registry) {
+        while let Some(slot) = self.dirty.pop() {
+            self.flush(registry, slot);
+        }
+    }
+
+    fn flush(&mut self, registry: &mio::Registry, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else { return };
+        c.dirty = false;
+        while c.written < c.output.len() {
+            match c.stream.write(&c.output[c.written..]) {
+                Ok(0) => {
+                    self.drop_conn(registry, slot);
+                    return;
+                }
+                Ok(n) => c.written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("write to connection {} failed: {e}", c.id);
+                    self.drop_conn(registry, slot);
+                    return;
+                }
+            }
+        }
+        c.output.clear();
+        c.written = 0;
+        if c.output.capacity() > KEEP_CAPACITY {
+            c.output = Vec::new();
+        }
+        if c.read_paused {
+            c.read_paused = false;
+            self.ready.push(slot);
+        }
+        if c.control.shutdown && !c.lingering {
+            c.lingering = true;
+            c.input = Vec::new();
+            if c.stream.shutdown(Shutdown::Write).is_err() {
+                self.drop_conn(registry, slot);
+                return;
+            }
+            c.control.deadline = Some(self.now + self.config.linger);
+            self.settle(slot);
+            self.ready.push(slot);
+        }
+    }
+
+    fn expire_timers(&mut self, registry: &mio::Registry) {
+        while let Some(&Reverse((at, id))) = self.timers.peek() {
+            if at > self.now {
+                return;
+            }
+            self.timers.pop();
+            let Some(c) = Self::get_mut(&mut self.conns, id) else { continue };
+            if c.armed != Some(at) {
+                continue; // replaced by a later deadline
+            }
+            c.armed = None;
+            c.control.deadline = None;
+            if c.lingering {
+                self.drop_conn(registry, id.slot());
+                continue;
+            }
+            let mut out = Outbox::new(id, self.now, &mut c.output, &mut self.commands, &mut c.control);
+            self.protocol.timeout(&mut c.state, &mut out);
+            self.settle(id.slot());
+            self.execute();
+        }
+    }
+
+    /// Closes the socket and tells the protocol, whose commands then run.
+    fn drop_conn(&mut self, registry: &mio::Registry, slot: usize) {
+        let Some(mut c) = self.conns.try_remove(slot) else { return };
+        let _ = registry.deregister(&mut c.stream);
+        let mut output = Vec::new();
+        let mut control = Control::default();
+        let mut out = Outbox::new(c.id, self.now, &mut output, &mut self.commands, &mut control);
+        self.protocol.disconnect(c.state, &mut out);
+        self.execute();
+    }
+}

@@ -1,0 +1,406 @@
+//! The WebSocket decorator: every version at once, chosen per connection by the handshake.
+//!
+//! | request carries | version | framing |
+//! |---|---|---|
+//! | `Sec-WebSocket-Version: 13` | RFC 6455 | opcodes, masking, close codes, fragmentation |
+//! | `Sec-WebSocket-Version: 8` or `7` | HyBi-10 / HyBi-07 | as RFC 6455 |
+//! | `Sec-WebSocket-Key1` + `Key2` + 8-byte body | Hixie-76 | `0x00 text 0xFF`; close `0xFF 0x00` |
+//! | `Upgrade: WebSocket` and none of the above | Hixie-75 | as Hixie-76, no challenge |
+//!
+//! Anything else is refused with `400` and a one-line reason; an unsupported
+//! `Sec-WebSocket-Version` with `426` and `Sec-WebSocket-Version: 13, 8, 7`.
+//!
+//! Hixie connections carry text only: a binary message sent to one is dropped (and logged).
+
+pub mod handshake;
+pub mod hixie;
+pub mod mask;
+pub mod rfc6455;
+pub mod utf8;
+
+pub use handshake::Version;
+
+use crate::command::{Command, Commands};
+use crate::component::Component;
+use crate::conn::{Conn, ConnId};
+use crate::error::{Error, ProtocolError};
+use crate::message::{Kind, Message, Payload};
+use crate::protocol::{Outbox, Protocol};
+use crate::CloseCode;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+/// Limits of the WebSocket decorator. Every field has a documented default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Largest message accepted, in bytes, after reassembly of fragments. A frame whose
+    /// header announces more is refused with 1009 before its payload is buffered.
+    /// Default: 16 MiB.
+    pub max_message_size: usize,
+    /// Largest handshake request head, in bytes; larger gets `431`. Default: 8 KiB.
+    pub max_handshake_size: usize,
+    /// Time allowed for the opening handshake to arrive. Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// Time to wait for the peer's close frame after sending ours. Default: 5 s.
+    pub close_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message_size: 16 << 20,
+            max_handshake_size: 8 << 10,
+            handshake_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`max_message_size`](Config::max_message_size).
+    #[must_use]
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`max_handshake_size`](Config::max_handshake_size).
+    #[must_use]
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// Sets [`handshake_timeout`](Config::handshake_timeout).
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`close_timeout`](Config::close_timeout).
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+}
+
+/// Wraps a [`Component`] and serves it to WebSocket clients of every version.
+///
+/// ```no_run
+/// use ratchet::{Commands, Component, Conn, Message, Server, WebSocket};
+///
+/// struct Echo;
+///
+/// impl Component for Echo {
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+///         from.send(msg).into()
+///     }
+/// }
+///
+/// Server::new(WebSocket::new(Echo)).bind("127.0.0.1:8080")?.run()
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct WebSocket<C> {
+    app: C,
+    config: Config,
+}
+
+impl<C: Component> WebSocket<C> {
+    /// The decorator with default limits.
+    pub fn new(app: C) -> Self {
+        Self::with_config(app, Config::default())
+    }
+
+    /// The decorator with the given limits.
+    pub fn with_config(app: C, config: Config) -> Self {
+        WebSocket { app, config }
+    }
+
+    /// The wrapped application.
+    pub fn app(&self) -> &C {
+        &self.app
+    }
+
+    /// The wrapped application, mutably.
+    pub fn app_mut(&mut self) -> &mut C {
+        &mut self.app
+    }
+}
+
+/// One connection's WebSocket state.
+#[derive(Debug)]
+pub struct ConnState {
+    conn: Conn,
+    version: Option<Version>,
+    phase: Phase,
+    /// The application saw `on_open` (and will see `on_close`).
+    opened: bool,
+    close_sent: bool,
+    close_received: bool,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Handshake,
+    Hybi(Box<rfc6455::Decoder>),
+    Hixie(hixie::Decoder),
+    /// Nothing more is read: the handshake was refused, or the connection failed.
+    Done,
+}
+
+impl ConnState {
+    /// The protocol version, once the handshake chose one.
+    pub fn version(&self) -> Option<Version> {
+        self.version
+    }
+}
+
+/// Encodings for [`Protocol::encoding`].
+const ENCODING_HYBI: u8 = 0;
+const ENCODING_HIXIE: u8 = 1;
+
+/// Runs a handler, turning a panic into an error message.
+fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic payload".to_owned())
+    })
+}
+
+impl<C: Component> WebSocket<C> {
+    /// A handler panicked: tell the application, close with 1011.
+    fn panicked(&mut self, state: &mut ConnState, panic: String, out: &mut Outbox<'_>) {
+        log::error!("handler panicked on connection {}: {panic}", state.conn.id());
+        let app = &mut self.app;
+        if let Ok(cmds) = guard(|| app.on_error(&state.conn, Error::Panic(panic))) {
+            out.commands(cmds);
+        }
+        state.phase = Phase::Done;
+        out.commands(Command::close(state.conn.id(), CloseCode::Error, "internal error"));
+    }
+
+    /// The peer broke a rule: tell the application, close with the rule's code.
+    fn fail(&mut self, state: &mut ConnState, err: ProtocolError, out: &mut Outbox<'_>) {
+        log::debug!("connection {} failed: {err}", state.conn.id());
+        if state.close_sent {
+            // Already closing; the peer's close frame is not coming in a readable form.
+            state.phase = Phase::Done;
+            out.shutdown();
+            return;
+        }
+        let app = &mut self.app;
+        match guard(|| app.on_error(&state.conn, Error::Protocol(err))) {
+            Ok(cmds) => out.commands(cmds),
+            Err(panic) => log::error!("on_error panicked on connection {}: {panic}", state.conn.id()),
+        }
+        state.phase = Phase::Done;
+        out.commands(Command::close(state.conn.id(), err.close_code(), err.to_string()));
+    }
+
+    fn handshake(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        let limits = handshake::Limits { max_size: self.config.max_handshake_size };
+        match handshake::parse(data, limits) {
+            handshake::Outcome::Partial => 0,
+            handshake::Outcome::Reject(rejection) => {
+                log::debug!("handshake from {} refused: {} {}", state.conn.peer(), rejection.status, rejection.reason);
+                out.output().extend_from_slice(&rejection.response());
+                out.shutdown();
+                state.phase = Phase::Done;
+                data.len()
+            }
+            handshake::Outcome::Accept { consumed, version, request, response } => {
+                out.output().extend_from_slice(&response);
+                out.set_deadline(None);
+                let max = self.config.max_message_size;
+                state.phase = if version.is_hybi() {
+                    Phase::Hybi(Box::new(rfc6455::Decoder::new(max)))
+                } else {
+                    Phase::Hixie(hixie::Decoder::new(max))
+                };
+                state.version = Some(version);
+                state.conn = Conn::new(state.conn.id(), state.conn.peer(), Some(request));
+                state.opened = true;
+                let app = &mut self.app;
+                match guard(|| app.on_open(&state.conn)) {
+                    Ok(cmds) => out.commands(cmds),
+                    Err(panic) => self.panicked(state, panic, out),
+                }
+                consumed
+            }
+        }
+    }
+
+    fn hybi_frames(&mut self, state: &mut ConnState, data: &mut [u8], mut pos: usize, out: &mut Outbox<'_>) -> usize {
+        loop {
+            let Phase::Hybi(decoder) = &mut state.phase else { return data.len() };
+            let frame = match decoder.decode(data, &mut pos) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return pos,
+                Err(err) => {
+                    self.fail(state, err, out);
+                    return data.len();
+                }
+            };
+            match frame {
+                rfc6455::Frame::Message(msg) => {
+                    if state.close_sent {
+                        continue;
+                    }
+                    let app = &mut self.app;
+                    match guard(|| app.on_message(&state.conn, msg)) {
+                        Ok(cmds) => out.commands(cmds),
+                        Err(panic) => {
+                            self.panicked(state, panic, out);
+                            return data.len();
+                        }
+                    }
+                }
+                rfc6455::Frame::Ping(payload) => {
+                    if !state.close_sent {
+                        rfc6455::write_pong(out.output(), payload);
+                    }
+                }
+                rfc6455::Frame::Pong(_) => {}
+                rfc6455::Frame::Close(code) => {
+                    let code = code.map_or(CloseCode::NoStatus, |(code, _)| CloseCode::from(code));
+                    state.close_received = true;
+                    state.phase = Phase::Done;
+                    if state.close_sent {
+                        out.shutdown();
+                    } else {
+                        out.commands(Command::close(state.conn.id(), code, ""));
+                    }
+                    return data.len();
+                }
+            }
+        }
+    }
+
+    fn hixie_frames(&mut self, state: &mut ConnState, data: &[u8], mut pos: usize, out: &mut Outbox<'_>) -> usize {
+        loop {
+            let Phase::Hixie(decoder) = &mut state.phase else { return data.len() };
+            match decoder.decode(data, &mut pos) {
+                Ok(Some(hixie::Frame::Text(text))) => {
+                    let app = &mut self.app;
+                    match guard(|| app.on_message(&state.conn, Message::Text(text))) {
+                        Ok(cmds) => out.commands(cmds),
+                        Err(panic) => {
+                            self.panicked(state, panic, out);
+                            return data.len();
+                        }
+                    }
+                }
+                Ok(Some(hixie::Frame::Close)) => {
+                    state.close_received = true;
+                    out.commands(Command::close(state.conn.id(), CloseCode::Normal, ""));
+                    return data.len();
+                }
+                Ok(None) => return pos,
+                Err(err) => {
+                    self.fail(state, err, out);
+                    return data.len();
+                }
+            }
+        }
+    }
+}
+
+impl<C: Component> Protocol for WebSocket<C> {
+    type ConnState = ConnState;
+
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> ConnState {
+        out.set_deadline(Some(out.now() + self.config.handshake_timeout));
+        ConnState { conn: Conn::new(id, peer, None), version: None, phase: Phase::Handshake, opened: false, close_sent: false, close_received: false }
+    }
+
+    fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        let pos = match state.phase {
+            Phase::Handshake => self.handshake(state, data, out),
+            Phase::Done => return data.len(),
+            _ => 0,
+        };
+        match state.phase {
+            Phase::Hybi(_) => self.hybi_frames(state, data, pos, out),
+            Phase::Hixie(..) => self.hixie_frames(state, data, pos, out),
+            _ => data.len(),
+        }
+    }
+
+    fn timeout(&mut self, state: &mut ConnState, out: &mut Outbox<'_>) {
+        if matches!(state.phase, Phase::Handshake) {
+            log::debug!("handshake from {} timed out", state.conn.peer());
+        }
+        state.phase = Phase::Done;
+        out.shutdown();
+    }
+
+    fn disconnect(&mut self, state: ConnState, out: &mut Outbox<'_>) {
+        if state.opened {
+            let app = &mut self.app;
+            match guard(|| app.on_close(&state.conn)) {
+                Ok(cmds) => out.commands(cmds),
+                Err(panic) => log::error!("on_close panicked on connection {}: {panic}", state.conn.id()),
+            }
+        }
+    }
+
+    fn encoding(&self, state: &ConnState) -> Option<u8> {
+        if state.close_sent || !state.opened {
+            return None;
+        }
+        match state.version() {
+            Some(v) if v.is_hybi() => Some(ENCODING_HYBI),
+            Some(_) => Some(ENCODING_HIXIE),
+            None => None,
+        }
+    }
+
+    fn encode(&mut self, state: &mut ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+        match self.encoding(state) {
+            Some(ENCODING_HYBI) => rfc6455::write_message(buf, msg.kind(), msg.as_bytes()),
+            Some(_) if msg.kind() == Kind::Text => hixie::write_text(buf, msg.as_bytes()),
+            Some(_) => log::debug!("binary message to Hixie connection {} dropped", state.conn.id()),
+            None => {}
+        }
+    }
+
+    fn close(&mut self, state: &mut ConnState, code: CloseCode, reason: &str, out: &mut Outbox<'_>) {
+        if state.close_sent {
+            return;
+        }
+        state.close_sent = true;
+        let Some(version) = state.version else {
+            state.phase = Phase::Done;
+            out.shutdown();
+            return;
+        };
+        if version.is_hybi() {
+            let code = match code {
+                CloseCode::NoStatus => None,
+                code if code.is_allowed_on_wire() => Some(u16::from(code)),
+                _ => Some(1000),
+            };
+            rfc6455::write_close(out.output(), code, reason);
+            if matches!(state.phase, Phase::Done) {
+                // The peer closed first, or failed: nothing more to read.
+                out.shutdown();
+            } else {
+                out.set_deadline(Some(out.now() + self.config.close_timeout));
+            }
+        } else {
+            if version == Version::Hixie76 {
+                out.output().extend_from_slice(&hixie::CLOSE_FRAME);
+            }
+            state.phase = Phase::Done;
+            out.shutdown();
+        }
+    }
+}

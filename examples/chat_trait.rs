@@ -5,13 +5,16 @@
 
 use ratchet::prelude::*;
 
+#[derive(Default)]
 pub struct Chat {
     clients: ConnSet,
 }
 
 impl Chat {
     pub fn new() -> Self {
-        Chat { clients: ConnSet::new() }
+        Chat {
+            clients: ConnSet::new(),
+        }
     }
 }
 
@@ -25,7 +28,11 @@ impl Component for Chat {
 
     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
         let others = self.clients.len() - 1;
-        println!("Connection {} sending message {:?} to {others} other connection(s)", from.id(), msg);
+        println!(
+            "Connection {} sending message {:?} to {others} other connection(s)",
+            from.id(),
+            msg
+        );
         // Send to every client but the sender.
         self.clients.except(from).send(msg).into()
     }
@@ -44,7 +51,8 @@ impl Component for Chat {
 }
 
 fn main() -> std::io::Result<()> {
-    let server = Server::new(WebSocket::new(Chat::new())).bind(ratchet::cli::bind_address("127.0.0.1:8080"))?;
+    let server = Server::new(WebSocket::new(Chat::new()))
+        .bind(ratchet::cli::bind_address("127.0.0.1:8080"))?;
     println!("chat listening on ws://{}", server.local_addr());
     server.run()
 }

@@ -4,7 +4,7 @@
 
 use ratchet::prelude::*;
 
-struct Echo;
+pub struct Echo;
 
 impl Component for Echo {
     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
@@ -13,7 +13,8 @@ impl Component for Echo {
 }
 
 fn main() -> std::io::Result<()> {
-    let server = Server::new(WebSocket::new(Echo)).bind(ratchet::cli::bind_address("127.0.0.1:8080"))?;
+    let server =
+        Server::new(WebSocket::new(Echo)).bind(ratchet::cli::bind_address("127.0.0.1:8080"))?;
     println!("echo listening on ws://{}", server.local_addr());
     server.run()
 }

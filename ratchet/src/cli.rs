@@ -20,20 +20,31 @@ pub fn parse_bind(
     let mut bind = None;
     while let Some(arg) = args.next() {
         if arg == "--bind" {
-            bind = Some(args.next().ok_or("--bind needs an address, e.g. --bind 127.0.0.1:8080")?);
+            bind = Some(
+                args.next()
+                    .ok_or("--bind needs an address, e.g. --bind 127.0.0.1:8080")?,
+            );
         } else if let Some(addr) = arg.strip_prefix("--bind=") {
             bind = Some(addr.to_owned());
         } else {
-            return Err(format!("unknown argument {arg:?}; usage: [--bind ADDR] (or RATCHET_BIND=ADDR)"));
+            return Err(format!(
+                "unknown argument {arg:?}; usage: [--bind ADDR] (or RATCHET_BIND=ADDR)"
+            ));
         }
     }
-    Ok(bind.or(env.filter(|e| !e.is_empty())).unwrap_or_else(|| default.to_owned()))
+    Ok(bind
+        .or(env.filter(|e| !e.is_empty()))
+        .unwrap_or_else(|| default.to_owned()))
 }
 
 /// [`parse_bind`] over this process's arguments and environment; prints the problem and
 /// exits with status 2 on a bad command line.
 pub fn bind_address(default: &str) -> String {
-    match parse_bind(std::env::args().skip(1), std::env::var("RATCHET_BIND").ok(), default) {
+    match parse_bind(
+        std::env::args().skip(1),
+        std::env::var("RATCHET_BIND").ok(),
+        default,
+    ) {
         Ok(addr) => addr,
         Err(problem) => {
             eprintln!("{problem}");

@@ -45,7 +45,10 @@ impl CloseCode {
     /// Whether an endpoint may send this code in a close frame (RFC 6455 §7.4.1, §7.4.2
     /// and the IANA registry).
     pub fn is_allowed_on_wire(self) -> bool {
-        !matches!(self, CloseCode::NoStatus | CloseCode::Abnormal | CloseCode::Tls | CloseCode::Reserved(_))
+        !matches!(
+            self,
+            CloseCode::NoStatus | CloseCode::Abnormal | CloseCode::Tls | CloseCode::Reserved(_)
+        )
     }
 }
 
@@ -115,10 +118,15 @@ mod tests {
 
     #[test]
     fn wire_rules_match_autobahn_lists() {
-        for ok in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999] {
+        for ok in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
+        ] {
             assert!(CloseCode::from(ok).is_allowed_on_wire(), "{ok}");
         }
-        for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for bad in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert!(!CloseCode::from(bad).is_allowed_on_wire(), "{bad}");
         }
     }

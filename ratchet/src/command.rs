@@ -57,7 +57,10 @@ pub enum Command {
 impl Command {
     /// Send `msg` to one connection.
     pub fn send(to: impl Into<ConnId>, msg: impl Into<Payload>) -> Self {
-        Command::Send { to: To::One(to.into()), msg: msg.into() }
+        Command::Send {
+            to: To::One(to.into()),
+            msg: msg.into(),
+        }
     }
 
     /// Send one shared `msg` to many connections.
@@ -66,12 +69,19 @@ impl Command {
         I: IntoIterator,
         I::Item: Into<ConnId>,
     {
-        Command::Send { to: To::many(to.into_iter().map(Into::into).collect()), msg: msg.into() }
+        Command::Send {
+            to: To::many(to.into_iter().map(Into::into).collect()),
+            msg: msg.into(),
+        }
     }
 
     /// Close a connection.
     pub fn close(conn: impl Into<ConnId>, code: CloseCode, reason: impl Into<String>) -> Self {
-        Command::Close { conn: conn.into(), code, reason: reason.into() }
+        Command::Close {
+            conn: conn.into(),
+            code,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -59,13 +59,22 @@ pub struct Request {
 
 impl Request {
     /// A request from its parts; cookies are parsed from the `Cookie` headers.
-    pub fn new(method: impl Into<String>, target: impl Into<String>, headers: Vec<(String, String)>) -> Self {
+    pub fn new(
+        method: impl Into<String>,
+        target: impl Into<String>,
+        headers: Vec<(String, String)>,
+    ) -> Self {
         let cookies = headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case("cookie"))
             .flat_map(|(_, value)| parse_cookies(value))
             .collect();
-        Request { method: method.into(), target: target.into(), headers, cookies }
+        Request {
+            method: method.into(),
+            target: target.into(),
+            headers,
+            cookies,
+        }
     }
 
     /// The method, e.g. `GET`.
@@ -80,7 +89,9 @@ impl Request {
 
     /// The path, without the query.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(path, _)| path)
+        self.target
+            .split_once('?')
+            .map_or(&self.target, |(path, _)| path)
     }
 
     /// The query string without the `?`, if there is one.
@@ -90,7 +101,10 @@ impl Request {
 
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// All headers in the order received.
@@ -100,7 +114,10 @@ impl Request {
 
     /// The value of a cookie, by exact name.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// All cookies in the order received.
@@ -115,7 +132,10 @@ fn parse_cookies(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
         let (name, value) = pair.split_once('=')?;
         let name = name.trim();
         let value = value.trim();
-        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
         (!name.is_empty()).then(|| (name.to_owned(), value.to_owned()))
     })
 }
@@ -134,7 +154,11 @@ pub struct Conn {
 impl Conn {
     /// A connection handle (the server makes these; tests may too).
     pub fn new(id: ConnId, peer: SocketAddr, request: Option<Request>) -> Self {
-        Conn { id, peer, request: request.map(Arc::new) }
+        Conn {
+            id,
+            peer,
+            request: request.map(Arc::new),
+        }
     }
 
     /// The stable id.
@@ -280,12 +304,18 @@ pub struct Recipients(Vec<ConnId>);
 impl Recipients {
     /// A command sending one shared payload to every recipient.
     pub fn send(self, msg: impl Into<Payload>) -> Command {
-        Command::Send { to: To::many(self.0), msg: msg.into() }
+        Command::Send {
+            to: To::many(self.0),
+            msg: msg.into(),
+        }
     }
 
     /// A command closing every recipient with `code` and `reason`.
     pub fn close(self, code: CloseCode, reason: &str) -> crate::Commands {
-        self.0.into_iter().map(|id| Command::close(id, code, reason)).collect()
+        self.0
+            .into_iter()
+            .map(|id| Command::close(id, code, reason))
+            .collect()
     }
 
     /// The ids.
@@ -305,7 +335,10 @@ mod tests {
             "/chat?room=1",
             vec![
                 ("Host".into(), "example.com".into()),
-                ("Cookie".into(), "PHPSESSID=abc123; theme=\"dark\"; =bad; lang=en".into()),
+                (
+                    "Cookie".into(),
+                    "PHPSESSID=abc123; theme=\"dark\"; =bad; lang=en".into(),
+                ),
             ],
         );
         assert_eq!(req.path(), "/chat");

@@ -97,7 +97,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::FragmentedControlFrame => "fragmented control frame",
             ProtocolError::ControlFrameTooLong => "control frame payload longer than 125 bytes",
             ProtocolError::InvalidLength => "payload length has its most significant bit set",
-            ProtocolError::UnexpectedContinuation => "continuation frame without a message in progress",
+            ProtocolError::UnexpectedContinuation => {
+                "continuation frame without a message in progress"
+            }
             ProtocolError::ExpectedContinuation => "new message before the previous one ended",
             ProtocolError::InvalidClosePayload => "close frame payload of one byte",
             ProtocolError::InvalidCloseCode => "close code not allowed on the wire",

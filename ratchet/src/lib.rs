@@ -64,7 +64,7 @@ pub use websocket::WebSocket;
 /// Everything an application usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, IntoCommands, Message, Payload, Server,
-        WebSocket,
+        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, IntoCommands,
+        Message, Payload, Server, WebSocket,
     };
 }

@@ -86,12 +86,18 @@ pub struct Payload {
 impl Payload {
     /// A text payload.
     pub fn text(s: impl Into<String>) -> Self {
-        Payload { kind: Kind::Text, data: Bytes::from(s.into()) }
+        Payload {
+            kind: Kind::Text,
+            data: Bytes::from(s.into()),
+        }
     }
 
     /// A binary payload.
     pub fn binary(b: impl Into<Bytes>) -> Self {
-        Payload { kind: Kind::Binary, data: b.into() }
+        Payload {
+            kind: Kind::Binary,
+            data: b.into(),
+        }
     }
 
     /// Text or binary.
@@ -157,8 +163,14 @@ impl PartialEq<&str> for Payload {
 impl From<Message<'_>> for Payload {
     fn from(m: Message<'_>) -> Self {
         match m {
-            Message::Text(s) => Payload { kind: Kind::Text, data: Bytes::copy_from_slice(s.as_bytes()) },
-            Message::Binary(b) => Payload { kind: Kind::Binary, data: Bytes::copy_from_slice(b) },
+            Message::Text(s) => Payload {
+                kind: Kind::Text,
+                data: Bytes::copy_from_slice(s.as_bytes()),
+            },
+            Message::Binary(b) => Payload {
+                kind: Kind::Binary,
+                data: Bytes::copy_from_slice(b),
+            },
         }
     }
 }

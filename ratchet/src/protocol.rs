@@ -23,7 +23,8 @@ pub trait Protocol {
     /// Bytes arrived. Returns how many were consumed; the server keeps the rest and hands
     /// them back, followed by the next read. The protocol may modify `data` in place
     /// (e.g. to unmask it).
-    fn data(&mut self, state: &mut Self::ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize;
+    fn data(&mut self, state: &mut Self::ConnState, data: &mut [u8], out: &mut Outbox<'_>)
+        -> usize;
 
     /// The deadline set through [`Outbox::set_deadline`] passed.
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
@@ -42,7 +43,13 @@ pub trait Protocol {
     fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>);
 
     /// The application asked to close this connection.
-    fn close(&mut self, state: &mut Self::ConnState, code: CloseCode, reason: &str, out: &mut Outbox<'_>);
+    fn close(
+        &mut self,
+        state: &mut Self::ConnState,
+        code: CloseCode,
+        reason: &str,
+        out: &mut Outbox<'_>,
+    );
 }
 
 /// What a protocol hands back to the server while handling one connection's event:
@@ -73,7 +80,13 @@ impl<'a> Outbox<'a> {
         commands: &'a mut Vec<Command>,
         control: &'a mut Control,
     ) -> Self {
-        Outbox { conn, now, output, commands, control }
+        Outbox {
+            conn,
+            now,
+            output,
+            commands,
+            control,
+        }
     }
 
     /// The connection this event is about.

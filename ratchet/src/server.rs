@@ -40,7 +40,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { read_buffer_size: 64 << 10, read_pause_threshold: 1 << 20, linger: Duration::from_secs(2) }
+        Config {
+            read_buffer_size: 64 << 10,
+            read_pause_threshold: 1 << 20,
+            linger: Duration::from_secs(2),
+        }
     }
 }
 
@@ -77,7 +81,10 @@ pub struct Server<P> {
 impl<P: Protocol> Server<P> {
     /// A server with default limits.
     pub fn new(protocol: P) -> Self {
-        Server { protocol, config: Config::default() }
+        Server {
+            protocol,
+            config: Config::default(),
+        }
     }
 
     /// Replaces the limits.
@@ -111,7 +118,9 @@ pub struct Listening<P: Protocol> {
 
 impl<P: Protocol> std::fmt::Debug for Listening<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Listening").field("local_addr", &self.local_addr).finish_non_exhaustive()
+        f.debug_struct("Listening")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +164,8 @@ struct Core<P: Protocol> {
 impl<P: Protocol> Listening<P> {
     fn new(server: Server<P>, mut listener: TcpListener) -> io::Result<Self> {
         let poll = Poll::new()?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let local_addr = listener.local_addr()?;
         let read_buf = vec![0; server.config.read_buffer_size];
         Ok(Listening {
@@ -249,18 +259,34 @@ impl<P: Protocol> Core<P> {
         }
         let now = Instant::now();
         let timer = self.timers.peek().map(|Reverse((at, _))| *at);
-        [timer, self.accept_retry].into_iter().flatten().min().map(|at| at.saturating_duration_since(now))
+        [timer, self.accept_retry]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at.saturating_duration_since(now))
     }
 
-    fn get_mut(conns: &mut Slab<Connection<P::ConnState>>, id: ConnId) -> Option<&mut Connection<P::ConnState>> {
+    fn get_mut(
+        conns: &mut Slab<Connection<P::ConnState>>,
+        id: ConnId,
+    ) -> Option<&mut Connection<P::ConnState>> {
         conns.get_mut(id.slot()).filter(|c| c.id == id)
     }
 
-    fn open(&mut self, registry: &mio::Registry, mut stream: TcpStream, peer: SocketAddr) -> io::Result<()> {
+    fn open(
+        &mut self,
+        registry: &mio::Registry,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+    ) -> io::Result<()> {
         stream.set_nodelay(true)?;
         let entry = self.conns.vacant_entry();
         let slot = entry.key();
-        registry.register(&mut stream, Token(slot), Interest::READABLE | Interest::WRITABLE)?;
+        registry.register(
+            &mut stream,
+            Token(slot),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
         self.generation = self.generation.wrapping_add(1);
         let id = ConnId::new(slot, self.generation);
         let mut output = Vec::new();
@@ -287,7 +313,9 @@ impl<P: Protocol> Core<P> {
 
     /// After the protocol handled an event of `slot`: arm its deadline, schedule output.
     fn settle(&mut self, slot: usize) {
-        let Some(c) = self.conns.get_mut(slot) else { return };
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
         if c.control.deadline != c.armed {
             c.armed = c.control.deadline;
             if let Some(at) = c.armed {
@@ -311,13 +339,18 @@ impl<P: Protocol> Core<P> {
 
     fn read(&mut self, registry: &mio::Registry, slot: usize) {
         for _ in 0..READS_PER_TURN {
-            let Some(c) = self.conns.get_mut(slot) else { return };
+            let Some(c) = self.conns.get_mut(slot) else {
+                return;
+            };
             if c.read_paused {
                 return;
             }
             let keep = c.input.len();
             if keep >= self.read_buf.len() {
-                log::warn!("connection {} buffered more than the read buffer unparsed; dropping it", c.id);
+                log::warn!(
+                    "connection {} buffered more than the read buffer unparsed; dropping it",
+                    c.id
+                );
                 self.drop_conn(registry, slot);
                 return;
             }
@@ -342,7 +375,13 @@ impl<P: Protocol> Core<P> {
             c.input.clear();
             let total = keep + n;
             let data = &mut self.read_buf[..total];
-            let mut out = Outbox::new(c.id, self.now, &mut c.output, &mut self.commands, &mut c.control);
+            let mut out = Outbox::new(
+                c.id,
+                self.now,
+                &mut c.output,
+                &mut self.commands,
+                &mut c.control,
+            );
             let consumed = self.protocol.data(&mut c.state, data, &mut out).min(total);
             c.input.extend_from_slice(&data[consumed..]);
             if c.output.len() - c.written > self.config.read_pause_threshold {
@@ -358,13 +397,22 @@ impl<P: Protocol> Core<P> {
     /// Carries out queued commands, including those that carrying them out produces.
     fn execute(&mut self) {
         while !self.commands.is_empty() {
-            let mut batch = std::mem::replace(&mut self.commands, std::mem::take(&mut self.spare_commands));
+            let mut batch =
+                std::mem::replace(&mut self.commands, std::mem::take(&mut self.spare_commands));
             for cmd in batch.drain(..) {
                 match cmd {
                     Command::Send { to, msg } => self.send(&to, &msg),
                     Command::Close { conn, code, reason } => {
-                        let Some(c) = Self::get_mut(&mut self.conns, conn) else { continue };
-                        let mut out = Outbox::new(conn, self.now, &mut c.output, &mut self.commands, &mut c.control);
+                        let Some(c) = Self::get_mut(&mut self.conns, conn) else {
+                            continue;
+                        };
+                        let mut out = Outbox::new(
+                            conn,
+                            self.now,
+                            &mut c.output,
+                            &mut self.commands,
+                            &mut c.control,
+                        );
                         self.protocol.close(&mut c.state, code, &reason, &mut out);
                         self.settle(conn.slot());
                     }
@@ -386,7 +434,9 @@ impl<P: Protocol> Core<P> {
         self.frame_cache.clear();
         self.frames.clear();
         for &id in to.ids() {
-            let Some(c) = Self::get_mut(&mut self.conns, id) else { continue };
+            let Some(c) = Self::get_mut(&mut self.conns, id) else {
+                continue;
+            };
             match self.protocol.encoding(&c.state) {
                 Some(encoding) => {
                     let range = match self.frame_cache.iter().find(|(e, _)| *e == encoding) {
@@ -417,7 +467,9 @@ impl<P: Protocol> Core<P> {
     }
 
     fn flush(&mut self, registry: &mio::Registry, slot: usize) {
-        let Some(c) = self.conns.get_mut(slot) else { return };
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
         c.dirty = false;
         while c.written < c.output.len() {
             match c.stream.write(&c.output[c.written..]) {
@@ -463,7 +515,9 @@ impl<P: Protocol> Core<P> {
                 return;
             }
             self.timers.pop();
-            let Some(c) = Self::get_mut(&mut self.conns, id) else { continue };
+            let Some(c) = Self::get_mut(&mut self.conns, id) else {
+                continue;
+            };
             if c.armed != Some(at) {
                 continue; // replaced by a later deadline
             }
@@ -473,7 +527,13 @@ impl<P: Protocol> Core<P> {
                 self.drop_conn(registry, id.slot());
                 continue;
             }
-            let mut out = Outbox::new(id, self.now, &mut c.output, &mut self.commands, &mut c.control);
+            let mut out = Outbox::new(
+                id,
+                self.now,
+                &mut c.output,
+                &mut self.commands,
+                &mut c.control,
+            );
             self.protocol.timeout(&mut c.state, &mut out);
             self.settle(id.slot());
             self.execute();
@@ -482,11 +542,19 @@ impl<P: Protocol> Core<P> {
 
     /// Closes the socket and tells the protocol, whose commands then run.
     fn drop_conn(&mut self, registry: &mio::Registry, slot: usize) {
-        let Some(mut c) = self.conns.try_remove(slot) else { return };
+        let Some(mut c) = self.conns.try_remove(slot) else {
+            return;
+        };
         let _ = registry.deregister(&mut c.stream);
         let mut output = Vec::new();
         let mut control = Control::default();
-        let mut out = Outbox::new(c.id, self.now, &mut output, &mut self.commands, &mut control);
+        let mut out = Outbox::new(
+            c.id,
+            self.now,
+            &mut output,
+            &mut self.commands,
+            &mut control,
+        );
         self.protocol.disconnect(c.state, &mut out);
         self.execute();
     }

@@ -40,7 +40,11 @@ impl<C: Component> Tester<C> {
 
     /// Opens a connection with a plain `GET /` request; returns it and `on_open`'s commands.
     pub fn open(&mut self) -> (Conn, Commands) {
-        self.open_with(Request::new("GET", "/", vec![("Host".into(), "localhost".into())]))
+        self.open_with(Request::new(
+            "GET",
+            "/",
+            vec![("Host".into(), "localhost".into())],
+        ))
     }
 
     /// Opens a connection that arrived with `request`.

@@ -1,1 +1,376 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: servers on port 0, a raw WebSocket client
+//! written against the RFC (for tests that need nothing outside Rust), and line-driven
+//! third-party client processes.
+
+use ratchet::protocol::Protocol;
+use ratchet::server::Config;
+use ratchet::Server;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// Serves `protocol` on 127.0.0.1 port 0 from a background thread; returns the address.
+pub fn serve<P>(protocol: P) -> SocketAddr
+where
+    P: Protocol + Send + 'static,
+    P::ConnState: Send,
+{
+    serve_with(protocol, Config::default())
+}
+
+/// [`serve`] with server limits.
+pub fn serve_with<P>(protocol: P, config: Config) -> SocketAddr
+where
+    P: Protocol + Send + 'static,
+    P::ConnState: Send,
+{
+    let server = Server::new(protocol)
+        .config(config)
+        .bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0");
+    let addr = server.local_addr();
+    std::thread::spawn(move || server.run());
+    addr
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether the tests must not skip for a missing third-party tool: under CI, and when
+/// run by `scripts/test`, which installs them all.
+pub fn tools_required() -> bool {
+    ["CI", "RATCHET_REQUIRE_TOOLS"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| !v.is_empty() && v != "0"))
+}
+
+/// Checks that a third-party tool is present by running `check`. If it is missing, the
+/// test fails when tools are required, and otherwise says it skips and returns false.
+pub fn have_tool(what: &str, check: &mut Command) -> bool {
+    let ok = check
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !tools_required(),
+            "{what} is not installed; `bash scripts/test` installs it"
+        );
+        eprintln!("SKIPPED: {what} is not installed (`bash scripts/test` installs it)");
+    }
+    ok
+}
+
+/// Whether Perl's Protocol::WebSocket is installed.
+pub fn have_perl_client() -> bool {
+    have_tool(
+        "Perl Protocol::WebSocket",
+        Command::new("perl").args(["-MProtocol::WebSocket", "-e1"]),
+    )
+}
+
+/// Whether Python's `websockets` package is installed.
+pub fn have_python_client() -> bool {
+    have_tool(
+        "Python websockets",
+        Command::new("python3").args(["-c", "import websockets.sync.client"]),
+    )
+}
+
+/// A client process that speaks lines: it prints `open`, `recv TEXT`, `closed`; it reads
+/// `send TEXT` and `quit`.
+pub struct LineClient {
+    name: String,
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl LineClient {
+    /// Starts `program args...` and waits for it to print `open`.
+    pub fn start(name: &str, program: impl AsRef<Path>, args: &[&str]) -> Self {
+        let mut child = Command::new(program.as_ref())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut client = LineClient {
+            name: name.to_owned(),
+            child,
+            stdin,
+            lines,
+        };
+        client.expect("open");
+        client
+    }
+
+    /// Sends a text message.
+    pub fn send(&mut self, text: &str) {
+        writeln!(self.stdin, "send {text}")
+            .and_then(|()| self.stdin.flush())
+            .expect("write to client");
+    }
+
+    /// Waits (up to 10 s) for the client to print exactly `line`; panics on anything else.
+    pub fn expect(&mut self, line: &str) {
+        let got = self.next_line(Duration::from_secs(10));
+        assert_eq!(
+            got.as_deref(),
+            Some(line),
+            "{} printed something else",
+            self.name
+        );
+    }
+
+    /// The next line printed, if one comes within `timeout`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// Asserts nothing more arrives within `wait`.
+    pub fn expect_silence(&mut self, wait: Duration) {
+        if let Some(line) = self.next_line(wait) {
+            panic!("{} unexpectedly printed {line:?}", self.name);
+        }
+    }
+}
+
+impl Drop for LineClient {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "quit");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal RFC 6455 client over a blocking socket, written from the RFC, for tests that
+/// need to send exactly the bytes they mean.
+pub struct RawClient {
+    /// The socket.
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// A frame as the server sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFrame {
+    /// FIN bit.
+    pub fin: bool,
+    /// Opcode.
+    pub opcode: u8,
+    /// Payload.
+    pub payload: Vec<u8>,
+}
+
+impl ServerFrame {
+    /// The close code of a close frame.
+    pub fn close_code(&self) -> Option<u16> {
+        (self.opcode == 8 && self.payload.len() >= 2)
+            .then(|| u16::from_be_bytes([self.payload[0], self.payload[1]]))
+    }
+}
+
+impl RawClient {
+    /// Connects without a handshake.
+    pub fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        RawClient {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Connects and completes an RFC 6455 handshake for `path`.
+    pub fn open(addr: SocketAddr, path: &str) -> Self {
+        let mut client = Self::connect(addr);
+        client.write(
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        let head = client.read_head();
+        assert!(
+            head.starts_with("HTTP/1.1 101 "),
+            "handshake refused: {head}"
+        );
+        assert!(
+            head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
+            "{head}"
+        );
+        client
+    }
+
+    /// Writes raw bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads an HTTP response head (through the blank line).
+    pub fn read_head(&mut self) -> String {
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head: Vec<u8> = self.buf.drain(..end + 4).collect();
+                return String::from_utf8_lossy(&head).into_owned();
+            }
+            self.fill();
+        }
+    }
+
+    /// Reads an HTTP response: head and `Content-Length` body.
+    pub fn read_response(&mut self) -> (String, String) {
+        let head = self.read_head();
+        let len = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>())
+            })
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        while self.buf.len() < len {
+            self.fill();
+        }
+        let body: Vec<u8> = self.buf.drain(..len).collect();
+        (head, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Reads exactly `n` raw bytes.
+    pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            self.fill();
+        }
+        self.buf.drain(..n).collect()
+    }
+
+    fn fill(&mut self) {
+        let mut chunk = [0; 65536];
+        let n = self.stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "connection closed by the server");
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    /// Whether the server closed the connection within `wait` (reading and discarding).
+    pub fn closed_within(&mut self, wait: Duration) -> bool {
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        let deadline = Instant::now() + wait;
+        let mut chunk = [0; 65536];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// Sends one masked frame.
+    pub fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
+        self.write(&client_frame(fin, opcode, payload));
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) {
+        self.send_frame(true, 1, text.as_bytes());
+    }
+
+    /// Reads the next frame.
+    pub fn read_frame(&mut self) -> ServerFrame {
+        loop {
+            if let Some((frame, used)) = parse_server_frame(&self.buf) {
+                self.buf.drain(..used);
+                return frame;
+            }
+            self.fill();
+        }
+    }
+
+    /// Reads the next frame and asserts it is this text.
+    pub fn expect_text(&mut self, text: &str) {
+        let frame = self.read_frame();
+        assert_eq!(
+            (
+                frame.opcode,
+                String::from_utf8_lossy(&frame.payload).as_ref()
+            ),
+            (1, text)
+        );
+    }
+}
+
+/// A masked client frame.
+pub fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut out = vec![if fin { 0x80 | opcode } else { opcode }];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+fn parse_server_frame(buf: &[u8]) -> Option<(ServerFrame, usize)> {
+    let [b0, b1, ..] = *buf else { return None };
+    assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+    let (len, header) = match b1 & 0x7F {
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
+        n => (n as usize, 2),
+    };
+    let payload = buf.get(header..header + len)?.to_vec();
+    Some((
+        ServerFrame {
+            fin: b0 & 0x80 != 0,
+            opcode: b0 & 0x0F,
+            payload,
+        },
+        header + len,
+    ))
+}

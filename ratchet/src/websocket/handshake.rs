@@ -63,7 +63,11 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(status: u16, reason: impl Into<String>) -> Self {
-        Rejection { status, reason: reason.into(), extra_headers: "" }
+        Rejection {
+            status,
+            reason: reason.into(),
+            extra_headers: "",
+        }
     }
 
     /// The full HTTP response.
@@ -108,14 +112,24 @@ pub fn parse(data: &[u8], limits: Limits) -> Outcome {
         Ok(httparse::Status::Partial) if data.len() <= limits.max_size => return Outcome::Partial,
         Ok(_) => return Outcome::Reject(Rejection::new(431, "request head is too large")),
         Err(httparse::Error::TooManyHeaders) => {
-            return Outcome::Reject(Rejection::new(431, format!("more than {MAX_HEADERS} header fields")))
+            return Outcome::Reject(Rejection::new(
+                431,
+                format!("more than {MAX_HEADERS} header fields"),
+            ))
         }
-        Err(e) => return Outcome::Reject(Rejection::new(400, format!("malformed HTTP request: {e}"))),
+        Err(e) => {
+            return Outcome::Reject(Rejection::new(400, format!("malformed HTTP request: {e}")))
+        }
     };
     match upgrade(&req, &data[head_len..]) {
         Ok(Some((version, body_len, response))) => {
             let request = to_request(&req);
-            Outcome::Accept { consumed: head_len + body_len, version, request, response }
+            Outcome::Accept {
+                consumed: head_len + body_len,
+                version,
+                request,
+                response,
+            }
         }
         Ok(None) => Outcome::Partial,
         Err(rejection) => Outcome::Reject(rejection),
@@ -126,9 +140,18 @@ fn to_request(req: &httparse::Request<'_, '_>) -> Request {
     let headers = req
         .headers
         .iter()
-        .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
         .collect();
-    Request::new(req.method.unwrap_or("GET"), req.path.unwrap_or("/"), headers)
+    Request::new(
+        req.method.unwrap_or("GET"),
+        req.path.unwrap_or("/"),
+        headers,
+    )
 }
 
 fn header<'a>(req: &httparse::Request<'_, 'a>, name: &str) -> Option<&'a str> {
@@ -145,7 +168,10 @@ fn has_token(value: Option<&str>, token: &str) -> bool {
 
 /// Chooses the version and builds the response; `Ok(None)` if Hixie-76's body is not all
 /// here yet.
-fn upgrade(req: &httparse::Request<'_, '_>, body: &[u8]) -> Result<Option<(Version, usize, Vec<u8>)>, Rejection> {
+fn upgrade(
+    req: &httparse::Request<'_, '_>,
+    body: &[u8],
+) -> Result<Option<(Version, usize, Vec<u8>)>, Rejection> {
     if req.method != Some("GET") {
         return Err(Rejection::new(400, "a WebSocket handshake must use GET"));
     }
@@ -153,10 +179,16 @@ fn upgrade(req: &httparse::Request<'_, '_>, body: &[u8]) -> Result<Option<(Versi
         return Err(Rejection::new(400, "a WebSocket handshake needs HTTP/1.1"));
     }
     if !has_token(header(req, "Upgrade"), "websocket") {
-        return Err(Rejection::new(400, "not a WebSocket request: missing 'Upgrade: websocket'"));
+        return Err(Rejection::new(
+            400,
+            "not a WebSocket request: missing 'Upgrade: websocket'",
+        ));
     }
     if !has_token(header(req, "Connection"), "upgrade") {
-        return Err(Rejection::new(400, "not a WebSocket request: missing 'Connection: Upgrade'"));
+        return Err(Rejection::new(
+            400,
+            "not a WebSocket request: missing 'Connection: Upgrade'",
+        ));
     }
     let Some(host) = header(req, "Host").filter(|h| !h.is_empty()) else {
         return Err(Rejection::new(400, "missing Host header"));
@@ -168,11 +200,18 @@ fn upgrade(req: &httparse::Request<'_, '_>, body: &[u8]) -> Result<Option<(Versi
             "13" => Version::Rfc6455,
             "8" => Version::Hybi10,
             "7" => Version::Hybi07,
-            _ => return Err(unsupported_version(format!("unsupported Sec-WebSocket-Version: {version}"))),
+            _ => {
+                return Err(unsupported_version(format!(
+                    "unsupported Sec-WebSocket-Version: {version}"
+                )))
+            }
         };
         let key = header(req, "Sec-WebSocket-Key").unwrap_or("");
         if BASE64.decode(key).map(|k| k.len()) != Ok(16) {
-            return Err(Rejection::new(400, "Sec-WebSocket-Key must be 16 bytes in base64"));
+            return Err(Rejection::new(
+                400,
+                "Sec-WebSocket-Key must be 16 bytes in base64",
+            ));
         }
         let response = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
@@ -185,8 +224,12 @@ fn upgrade(req: &httparse::Request<'_, '_>, body: &[u8]) -> Result<Option<(Versi
     }
 
     let origin = header(req, "Origin");
-    let protocol = header(req, "Sec-WebSocket-Protocol").or_else(|| header(req, "WebSocket-Protocol"));
-    match (header(req, "Sec-WebSocket-Key1"), header(req, "Sec-WebSocket-Key2")) {
+    let protocol =
+        header(req, "Sec-WebSocket-Protocol").or_else(|| header(req, "WebSocket-Protocol"));
+    match (
+        header(req, "Sec-WebSocket-Key1"),
+        header(req, "Sec-WebSocket-Key2"),
+    ) {
         (Some(key1), Some(key2)) => {
             let (Some(n1), Some(n2)) = (hixie76_key_number(key1), hixie76_key_number(key2)) else {
                 return Err(Rejection::new(
@@ -194,7 +237,9 @@ fn upgrade(req: &httparse::Request<'_, '_>, body: &[u8]) -> Result<Option<(Versi
                     "invalid Sec-WebSocket-Key1/Key2: need spaces, and a number divisible by their count",
                 ));
             };
-            let Some(key3) = body.get(..8) else { return Ok(None) };
+            let Some(key3) = body.get(..8) else {
+                return Ok(None);
+            };
             let mut key3_arr = [0u8; 8];
             key3_arr.copy_from_slice(key3);
             let mut response = String::from("HTTP/1.1 101 WebSocket Protocol Handshake\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n");
@@ -222,12 +267,19 @@ fn upgrade(req: &httparse::Request<'_, '_>, body: &[u8]) -> Result<Option<(Versi
             response.push_str("\r\n");
             Ok(Some((Version::Hixie75, 0, response.into_bytes())))
         }
-        _ => Err(Rejection::new(400, "Sec-WebSocket-Key1 and Sec-WebSocket-Key2 must come together")),
+        _ => Err(Rejection::new(
+            400,
+            "Sec-WebSocket-Key1 and Sec-WebSocket-Key2 must come together",
+        )),
     }
 }
 
 fn unsupported_version(reason: String) -> Rejection {
-    Rejection { status: 426, reason, extra_headers: "Sec-WebSocket-Version: 13, 8, 7\r\n" }
+    Rejection {
+        status: 426,
+        reason,
+        extra_headers: "Sec-WebSocket-Version: 13, 8, 7\r\n",
+    }
 }
 
 /// `Sec-WebSocket-Accept` for a `Sec-WebSocket-Key` (RFC 6455 §4.2.2).
@@ -251,7 +303,7 @@ pub fn hixie76_key_number(key: &str) -> Option<u32> {
             spaces += 1;
         }
     }
-    if spaces == 0 || number % spaces != 0 {
+    if spaces == 0 || !number.is_multiple_of(spaces) {
         return None;
     }
     u32::try_from(number / spaces).ok()
@@ -274,7 +326,12 @@ mod tests {
 
     fn accept(data: &[u8]) -> (usize, Version, Request, Vec<u8>) {
         match parse(data, LIMITS) {
-            Outcome::Accept { consumed, version, request, response } => (consumed, version, request, response),
+            Outcome::Accept {
+                consumed,
+                version,
+                request,
+                response,
+            } => (consumed, version, request, response),
             other => panic!("expected Accept, got {other:?}"),
         }
     }
@@ -288,12 +345,19 @@ mod tests {
 
     #[test]
     fn rfc6455_sample_key() {
-        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]
     fn rfc6455_request_is_accepted_for_13_8_and_7() {
-        for (v, want) in [("13", Version::Rfc6455), ("8", Version::Hybi10), ("7", Version::Hybi07)] {
+        for (v, want) in [
+            ("13", Version::Rfc6455),
+            ("8", Version::Hybi10),
+            ("7", Version::Hybi07),
+        ] {
             let req = format!(
                 "GET /chat?x=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {v}\r\nCookie: a=b\r\n\r\n"
             );
@@ -311,8 +375,18 @@ mod tests {
     #[test]
     fn hixie76_worked_examples() {
         let cases = [
-            ("18x 6]8vM;54 *(5:  {   U1]8  z [  8", "1_ tx7X d  <  nw  334J702) 7]o}` 0", *b"Tm[K T2u", *b"fQJ,fN/4F4!~K~MH"),
-            ("4 @1  46546xW%0l 1 5", "12998 5 Y3 1  .P00", *b"^n:ds[4U", *b"8jKS'y:G*Co,Wxa-"),
+            (
+                "18x 6]8vM;54 *(5:  {   U1]8  z [  8",
+                "1_ tx7X d  <  nw  334J702) 7]o}` 0",
+                *b"Tm[K T2u",
+                *b"fQJ,fN/4F4!~K~MH",
+            ),
+            (
+                "4 @1  46546xW%0l 1 5",
+                "12998 5 Y3 1  .P00",
+                *b"^n:ds[4U",
+                *b"8jKS'y:G*Co,Wxa-",
+            ),
         ];
         for (key1, key2, key3, want) in cases {
             let n1 = hixie76_key_number(key1).unwrap();
@@ -369,8 +443,17 @@ mod tests {
         assert!(response.contains("Sec-WebSocket-Version: 13, 8, 7\r\n"));
 
         assert_eq!(reject(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 400);
-        assert_eq!(reject(b"POST / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n").status, 400);
-        assert_eq!(reject(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n").status, 400);
+        assert_eq!(
+            reject(
+                b"POST / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            )
+            .status,
+            400
+        );
+        assert_eq!(
+            reject(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n").status,
+            400
+        );
         assert_eq!(reject(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n").status, 400);
         assert_eq!(reject(b"\x16\x03\x01 hello\r\n\r\n").status, 400);
         let r = reject(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");

@@ -43,11 +43,21 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder refusing messages over `max_message` bytes.
     pub fn new(max_message: usize) -> Self {
-        Decoder { max_message, state: State::Idle, buf: Vec::new(), delivered: false, utf8: Utf8Validator::default() }
+        Decoder {
+            max_message,
+            state: State::Idle,
+            buf: Vec::new(),
+            delivered: false,
+            utf8: Utf8Validator::default(),
+        }
     }
 
     /// Decodes from `data[*pos..]`, advancing `pos`; `None` when `data` is used up.
-    pub fn decode<'a>(&'a mut self, data: &'a [u8], pos: &mut usize) -> Result<Option<Frame<'a>>, ProtocolError> {
+    pub fn decode<'a>(
+        &'a mut self,
+        data: &'a [u8],
+        pos: &mut usize,
+    ) -> Result<Option<Frame<'a>>, ProtocolError> {
         if self.delivered {
             self.delivered = false;
             self.buf.clear();
@@ -62,7 +72,9 @@ impl Decoder {
                     *pos += 1;
                     self.state = if frame_type & 0x80 == 0 {
                         self.utf8.reset();
-                        State::Text { keep: frame_type == 0x00 }
+                        State::Text {
+                            keep: frame_type == 0x00,
+                        }
                     } else {
                         State::Length { frame_type, len: 0 }
                     };
@@ -101,12 +113,16 @@ impl Decoder {
                         self.delivered = true;
                         &self.buf
                     };
-                    return std::str::from_utf8(text).map(|t| Some(Frame::Text(t))).map_err(|_| ProtocolError::InvalidUtf8);
+                    return std::str::from_utf8(text)
+                        .map(|t| Some(Frame::Text(t)))
+                        .map_err(|_| ProtocolError::InvalidUtf8);
                 }
                 State::Length { frame_type, len } => {
                     let b = data[*pos];
                     *pos += 1;
-                    let len = len.checked_mul(128).and_then(|l| l.checked_add(u64::from(b & 0x7F)));
+                    let len = len
+                        .checked_mul(128)
+                        .and_then(|l| l.checked_add(u64::from(b & 0x7F)));
                     let Some(len) = len.filter(|&l| l <= self.max_message as u64) else {
                         return Err(ProtocolError::MessageTooBig);
                     };
@@ -123,7 +139,11 @@ impl Decoder {
                     let take = (data.len() - *pos).min(usize::try_from(left).unwrap_or(usize::MAX));
                     *pos += take;
                     let left = left - take as u64;
-                    self.state = if left == 0 { State::Idle } else { State::Skip(left) };
+                    self.state = if left == 0 {
+                        State::Idle
+                    } else {
+                        State::Skip(left)
+                    };
                 }
             }
         }
@@ -169,7 +189,11 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(pos, piece.len(), "the Hixie decoder consumes everything it is given");
+            assert_eq!(
+                pos,
+                piece.len(),
+                "the Hixie decoder consumes everything it is given"
+            );
         }
         out
     }
@@ -198,10 +222,16 @@ mod tests {
 
     #[test]
     fn refuses_invalid_utf8_and_oversize() {
-        assert_eq!(decode_split(&[0x00, b'a', 0xC0, 0xAF, 0xFF], 100, 100), [Owned::Error(ProtocolError::InvalidUtf8)]);
+        assert_eq!(
+            decode_split(&[0x00, b'a', 0xC0, 0xAF, 0xFF], 100, 100),
+            [Owned::Error(ProtocolError::InvalidUtf8)]
+        );
         let mut big = vec![0x00];
         big.extend(vec![b'a'; 101]);
-        assert_eq!(decode_split(&big, 10, 100), [Owned::Error(ProtocolError::MessageTooBig)]);
+        assert_eq!(
+            decode_split(&big, 10, 100),
+            [Owned::Error(ProtocolError::MessageTooBig)]
+        );
         assert_eq!(
             decode_split(&[0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F], 100, 1000),
             [Owned::Error(ProtocolError::MessageTooBig)]

@@ -178,13 +178,20 @@ fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
 impl<C: Component> WebSocket<C> {
     /// A handler panicked: tell the application, close with 1011.
     fn panicked(&mut self, state: &mut ConnState, panic: String, out: &mut Outbox<'_>) {
-        log::error!("handler panicked on connection {}: {panic}", state.conn.id());
+        log::error!(
+            "handler panicked on connection {}: {panic}",
+            state.conn.id()
+        );
         let app = &mut self.app;
         if let Ok(cmds) = guard(|| app.on_error(&state.conn, Error::Panic(panic))) {
             out.commands(cmds);
         }
         state.phase = Phase::Done;
-        out.commands(Command::close(state.conn.id(), CloseCode::Error, "internal error"));
+        out.commands(Command::close(
+            state.conn.id(),
+            CloseCode::Error,
+            "internal error",
+        ));
     }
 
     /// The peer broke a rule: tell the application, close with the rule's code.
@@ -199,24 +206,43 @@ impl<C: Component> WebSocket<C> {
         let app = &mut self.app;
         match guard(|| app.on_error(&state.conn, Error::Protocol(err))) {
             Ok(cmds) => out.commands(cmds),
-            Err(panic) => log::error!("on_error panicked on connection {}: {panic}", state.conn.id()),
+            Err(panic) => log::error!(
+                "on_error panicked on connection {}: {panic}",
+                state.conn.id()
+            ),
         }
         state.phase = Phase::Done;
-        out.commands(Command::close(state.conn.id(), err.close_code(), err.to_string()));
+        out.commands(Command::close(
+            state.conn.id(),
+            err.close_code(),
+            err.to_string(),
+        ));
     }
 
     fn handshake(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
-        let limits = handshake::Limits { max_size: self.config.max_handshake_size };
+        let limits = handshake::Limits {
+            max_size: self.config.max_handshake_size,
+        };
         match handshake::parse(data, limits) {
             handshake::Outcome::Partial => 0,
             handshake::Outcome::Reject(rejection) => {
-                log::debug!("handshake from {} refused: {} {}", state.conn.peer(), rejection.status, rejection.reason);
+                log::debug!(
+                    "handshake from {} refused: {} {}",
+                    state.conn.peer(),
+                    rejection.status,
+                    rejection.reason
+                );
                 out.output().extend_from_slice(&rejection.response());
                 out.shutdown();
                 state.phase = Phase::Done;
                 data.len()
             }
-            handshake::Outcome::Accept { consumed, version, request, response } => {
+            handshake::Outcome::Accept {
+                consumed,
+                version,
+                request,
+                response,
+            } => {
                 out.output().extend_from_slice(&response);
                 out.set_deadline(None);
                 let max = self.config.max_message_size;
@@ -238,9 +264,17 @@ impl<C: Component> WebSocket<C> {
         }
     }
 
-    fn hybi_frames(&mut self, state: &mut ConnState, data: &mut [u8], mut pos: usize, out: &mut Outbox<'_>) -> usize {
+    fn hybi_frames(
+        &mut self,
+        state: &mut ConnState,
+        data: &mut [u8],
+        mut pos: usize,
+        out: &mut Outbox<'_>,
+    ) -> usize {
         loop {
-            let Phase::Hybi(decoder) = &mut state.phase else { return data.len() };
+            let Phase::Hybi(decoder) = &mut state.phase else {
+                return data.len();
+            };
             let frame = match decoder.decode(data, &mut pos) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return pos,
@@ -284,9 +318,17 @@ impl<C: Component> WebSocket<C> {
         }
     }
 
-    fn hixie_frames(&mut self, state: &mut ConnState, data: &[u8], mut pos: usize, out: &mut Outbox<'_>) -> usize {
+    fn hixie_frames(
+        &mut self,
+        state: &mut ConnState,
+        data: &[u8],
+        mut pos: usize,
+        out: &mut Outbox<'_>,
+    ) -> usize {
         loop {
-            let Phase::Hixie(decoder) = &mut state.phase else { return data.len() };
+            let Phase::Hixie(decoder) = &mut state.phase else {
+                return data.len();
+            };
             match decoder.decode(data, &mut pos) {
                 Ok(Some(hixie::Frame::Text(text))) => {
                     let app = &mut self.app;
@@ -318,7 +360,14 @@ impl<C: Component> Protocol for WebSocket<C> {
 
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> ConnState {
         out.set_deadline(Some(out.now() + self.config.handshake_timeout));
-        ConnState { conn: Conn::new(id, peer, None), version: None, phase: Phase::Handshake, opened: false, close_sent: false, close_received: false }
+        ConnState {
+            conn: Conn::new(id, peer, None),
+            version: None,
+            phase: Phase::Handshake,
+            opened: false,
+            close_sent: false,
+            close_received: false,
+        }
     }
 
     fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
@@ -328,9 +377,10 @@ impl<C: Component> Protocol for WebSocket<C> {
             _ => 0,
         };
         match state.phase {
+            Phase::Handshake => pos,
             Phase::Hybi(_) => self.hybi_frames(state, data, pos, out),
-            Phase::Hixie(..) => self.hixie_frames(state, data, pos, out),
-            _ => data.len(),
+            Phase::Hixie(_) => self.hixie_frames(state, data, pos, out),
+            Phase::Done => data.len(),
         }
     }
 
@@ -347,7 +397,10 @@ impl<C: Component> Protocol for WebSocket<C> {
             let app = &mut self.app;
             match guard(|| app.on_close(&state.conn)) {
                 Ok(cmds) => out.commands(cmds),
-                Err(panic) => log::error!("on_close panicked on connection {}: {panic}", state.conn.id()),
+                Err(panic) => log::error!(
+                    "on_close panicked on connection {}: {panic}",
+                    state.conn.id()
+                ),
             }
         }
     }
@@ -367,12 +420,21 @@ impl<C: Component> Protocol for WebSocket<C> {
         match self.encoding(state) {
             Some(ENCODING_HYBI) => rfc6455::write_message(buf, msg.kind(), msg.as_bytes()),
             Some(_) if msg.kind() == Kind::Text => hixie::write_text(buf, msg.as_bytes()),
-            Some(_) => log::debug!("binary message to Hixie connection {} dropped", state.conn.id()),
+            Some(_) => log::debug!(
+                "binary message to Hixie connection {} dropped",
+                state.conn.id()
+            ),
             None => {}
         }
     }
 
-    fn close(&mut self, state: &mut ConnState, code: CloseCode, reason: &str, out: &mut Outbox<'_>) {
+    fn close(
+        &mut self,
+        state: &mut ConnState,
+        code: CloseCode,
+        reason: &str,
+        out: &mut Outbox<'_>,
+    ) {
         if state.close_sent {
             return;
         }

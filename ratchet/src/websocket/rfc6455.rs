@@ -70,7 +70,11 @@ impl Decoder {
     /// Decodes from `data[*pos..]`, advancing `pos` past what it consumed. Returns the
     /// next complete frame, or `None` when `data` is exhausted (the unconsumed rest is
     /// shorter than a frame header). Unmasks `data` in place.
-    pub fn decode<'a>(&'a mut self, data: &'a mut [u8], pos: &mut usize) -> Result<Option<Frame<'a>>, ProtocolError> {
+    pub fn decode<'a>(
+        &'a mut self,
+        data: &'a mut [u8],
+        pos: &mut usize,
+    ) -> Result<Option<Frame<'a>>, ProtocolError> {
         if self.delivered {
             self.delivered = false;
             self.buf.clear();
@@ -90,13 +94,18 @@ impl Decoder {
                 },
             };
             let remaining = header.len - read;
-            let available = (data.len() - *pos).min(usize::try_from(remaining).unwrap_or(usize::MAX));
+            let available =
+                (data.len() - *pos).min(usize::try_from(remaining).unwrap_or(usize::MAX));
             let start = *pos;
             let chunk = &mut data[start..start + available];
             apply_mask(chunk, header.mask, (read % 4) as usize);
             *pos += available;
             let done = available as u64 == remaining;
-            self.frame = if done { None } else { Some((header, read + available as u64)) };
+            self.frame = if done {
+                None
+            } else {
+                Some((header, read + available as u64))
+            };
 
             if header.opcode >= OP_CLOSE {
                 let at = read as usize;
@@ -108,7 +117,11 @@ impl Decoder {
                 return control_frame(header.opcode, payload).map(Some);
             }
 
-            let kind = self.message.unwrap_or(if header.opcode == OP_TEXT { Kind::Text } else { Kind::Binary });
+            let kind = self.message.unwrap_or(if header.opcode == OP_TEXT {
+                Kind::Text
+            } else {
+                Kind::Binary
+            });
             let whole_message_here = done && read == 0 && header.fin && self.message.is_none();
             if whole_message_here {
                 // Fast path: the complete message is in this read; deliver it in place.
@@ -211,7 +224,15 @@ impl Decoder {
                 return Err(ProtocolError::MessageTooBig);
             }
         }
-        Ok(Some((Header { fin, opcode, mask, len }, header_len)))
+        Ok(Some((
+            Header {
+                fin,
+                opcode,
+                mask,
+                len,
+            },
+            header_len,
+        )))
     }
 }
 
@@ -387,7 +408,11 @@ pub(crate) mod tests {
     fn decodes_every_two_way_split_the_same() {
         let s = stream();
         for cut in (0..s.len()).step_by(7).chain(0..40) {
-            assert_eq!(decode_split(&s, &[cut], 1 << 20), expected(), "cut at {cut}");
+            assert_eq!(
+                decode_split(&s, &[cut], 1 << 20),
+                expected(),
+                "cut at {cut}"
+            );
         }
     }
 
@@ -403,23 +428,56 @@ pub(crate) mod tests {
         let err = |bytes: Vec<u8>| decode_split(&bytes, &[], 1024).pop();
         let mut unmasked = client_frame(true, OP_TEXT, b"x");
         unmasked[1] &= 0x7F;
-        assert_eq!(err(unmasked), Some(Owned::Error(ProtocolError::UnmaskedFrame)));
-        assert_eq!(err(client_frame(true, 0x40 | OP_TEXT, b"x")), Some(Owned::Error(ProtocolError::ReservedBits)));
-        assert_eq!(err(client_frame(true, 0x3, b"x")), Some(Owned::Error(ProtocolError::ReservedOpcode)));
-        assert_eq!(err(client_frame(true, 0xB, b"x")), Some(Owned::Error(ProtocolError::ReservedOpcode)));
-        assert_eq!(err(client_frame(false, OP_PING, b"x")), Some(Owned::Error(ProtocolError::FragmentedControlFrame)));
-        assert_eq!(err(client_frame(true, OP_PING, &[0; 126])), Some(Owned::Error(ProtocolError::ControlFrameTooLong)));
-        assert_eq!(err(client_frame(true, OP_CONTINUATION, b"x")), Some(Owned::Error(ProtocolError::UnexpectedContinuation)));
+        assert_eq!(
+            err(unmasked),
+            Some(Owned::Error(ProtocolError::UnmaskedFrame))
+        );
+        assert_eq!(
+            err(client_frame(true, 0x40 | OP_TEXT, b"x")),
+            Some(Owned::Error(ProtocolError::ReservedBits))
+        );
+        assert_eq!(
+            err(client_frame(true, 0x3, b"x")),
+            Some(Owned::Error(ProtocolError::ReservedOpcode))
+        );
+        assert_eq!(
+            err(client_frame(true, 0xB, b"x")),
+            Some(Owned::Error(ProtocolError::ReservedOpcode))
+        );
+        assert_eq!(
+            err(client_frame(false, OP_PING, b"x")),
+            Some(Owned::Error(ProtocolError::FragmentedControlFrame))
+        );
+        assert_eq!(
+            err(client_frame(true, OP_PING, &[0; 126])),
+            Some(Owned::Error(ProtocolError::ControlFrameTooLong))
+        );
+        assert_eq!(
+            err(client_frame(true, OP_CONTINUATION, b"x")),
+            Some(Owned::Error(ProtocolError::UnexpectedContinuation))
+        );
         let mut two_starts = client_frame(false, OP_TEXT, b"a");
         two_starts.extend(client_frame(true, OP_TEXT, b"b"));
-        assert_eq!(err(two_starts), Some(Owned::Error(ProtocolError::ExpectedContinuation)));
-        assert_eq!(err(client_frame(true, OP_CLOSE, &[3])), Some(Owned::Error(ProtocolError::InvalidClosePayload)));
-        assert_eq!(err(client_frame(true, OP_CLOSE, &[0x03, 0xed])), Some(Owned::Error(ProtocolError::InvalidCloseCode)));
+        assert_eq!(
+            err(two_starts),
+            Some(Owned::Error(ProtocolError::ExpectedContinuation))
+        );
+        assert_eq!(
+            err(client_frame(true, OP_CLOSE, &[3])),
+            Some(Owned::Error(ProtocolError::InvalidClosePayload))
+        );
+        assert_eq!(
+            err(client_frame(true, OP_CLOSE, &[0x03, 0xed])),
+            Some(Owned::Error(ProtocolError::InvalidCloseCode))
+        );
         assert_eq!(
             err(client_frame(true, OP_CLOSE, &[0x03, 0xe8, 0xff])),
             Some(Owned::Error(ProtocolError::InvalidUtf8))
         );
-        assert_eq!(err(client_frame(true, OP_TEXT, &[0xff])), Some(Owned::Error(ProtocolError::InvalidUtf8)));
+        assert_eq!(
+            err(client_frame(true, OP_TEXT, &[0xff])),
+            Some(Owned::Error(ProtocolError::InvalidUtf8))
+        );
     }
 
     #[test]
@@ -428,15 +486,24 @@ pub(crate) mod tests {
         let mut header = vec![0x82, 0x80 | 127];
         header.extend_from_slice(&(2u64 << 30).to_be_bytes());
         header.extend_from_slice(&[1, 2, 3, 4]);
-        assert_eq!(decode_split(&header, &[], 16 << 20), [Owned::Error(ProtocolError::MessageTooBig)]);
+        assert_eq!(
+            decode_split(&header, &[], 16 << 20),
+            [Owned::Error(ProtocolError::MessageTooBig)]
+        );
         // Fragments that add up past the limit are refused at the frame that crosses it.
         let mut s = client_frame(false, OP_BINARY, &[0; 600]);
         s.extend(client_frame(true, OP_CONTINUATION, &[0; 600]));
-        assert_eq!(decode_split(&s, &[], 1000), [Owned::Error(ProtocolError::MessageTooBig)]);
+        assert_eq!(
+            decode_split(&s, &[], 1000),
+            [Owned::Error(ProtocolError::MessageTooBig)]
+        );
         let mut huge_len = vec![0x82, 0x80 | 127];
         huge_len.extend_from_slice(&u64::MAX.to_be_bytes());
         huge_len.extend_from_slice(&[1, 2, 3, 4]);
-        assert_eq!(decode_split(&huge_len, &[], 1000), [Owned::Error(ProtocolError::InvalidLength)]);
+        assert_eq!(
+            decode_split(&huge_len, &[], 1000),
+            [Owned::Error(ProtocolError::InvalidLength)]
+        );
     }
 
     #[test]
@@ -445,7 +512,10 @@ pub(crate) mod tests {
         let mut payload = vec![b'a'; 1000];
         payload[2] = 0xff;
         let frame = client_frame(true, OP_TEXT, &payload);
-        assert_eq!(decode_split(&frame[..16], &[], 1 << 20), [Owned::Error(ProtocolError::InvalidUtf8)]);
+        assert_eq!(
+            decode_split(&frame[..16], &[], 1 << 20),
+            [Owned::Error(ProtocolError::InvalidUtf8)]
+        );
     }
 
     #[test]

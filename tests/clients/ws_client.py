@@ -1,0 +1,41 @@
+"""A line-driven WebSocket client on the `websockets` package (RFC 6455).
+
+    python3 ws_client.py URL [--compress]
+
+Prints "open" once connected and "recv TEXT" for every message; reads "send TEXT" and
+"quit" from standard input.
+"""
+
+import sys
+import threading
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+
+def main() -> None:
+    url = sys.argv[1]
+    compression = "deflate" if "--compress" in sys.argv[2:] else None
+    with connect(url, compression=compression, open_timeout=10) as ws:
+        print("open", flush=True)
+
+        def receive() -> None:
+            try:
+                for msg in ws:
+                    text = msg if isinstance(msg, str) else msg.decode("utf-8", "replace")
+                    print(f"recv {text}", flush=True)
+            except ConnectionClosed:
+                pass
+            print("closed", flush=True)
+
+        threading.Thread(target=receive, daemon=True).start()
+        for line in sys.stdin:
+            line = line.rstrip("\n")
+            if line.startswith("send "):
+                ws.send(line[5:])
+            elif line == "quit":
+                break
+
+
+if __name__ == "__main__":
+    main()

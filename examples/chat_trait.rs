@@ -52,7 +52,8 @@ impl Component for Chat {
 
 fn main() -> std::io::Result<()> {
     let server = Server::new(WebSocket::new(Chat::new()))
-        .bind(ratchet::cli::bind_address("127.0.0.1:8080"))?;
+        .bind(ratchet::cli::bind_address("127.0.0.1:8080"))?
+        .shutdown_on_signals()?;
     println!("chat listening on ws://{}", server.local_addr());
     server.run()
 }

@@ -13,8 +13,9 @@ impl Component for Echo {
 }
 
 fn main() -> std::io::Result<()> {
-    let server =
-        Server::new(WebSocket::new(Echo)).bind(ratchet::cli::bind_address("127.0.0.1:8080"))?;
+    let server = Server::new(WebSocket::new(Echo))
+        .bind(ratchet::cli::bind_address("127.0.0.1:8080"))?
+        .shutdown_on_signals()?;
     println!("echo listening on ws://{}", server.local_addr());
     server.run()
 }

@@ -35,6 +35,11 @@ use crate::message::Message;
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a ratchet component",
+    label = "has no handlers",
+    note = "add `#[ratchet::handlers]` to an `impl {Self}` block with `on_message` (and optionally `on_open`, `on_close`, `on_error`), or implement `ratchet::Component` by hand"
+)]
 pub trait Component {
     /// A connection opened (for WebSocket: the handshake completed).
     fn on_open(&mut self, conn: &Conn) -> Commands {

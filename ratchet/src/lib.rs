@@ -39,12 +39,14 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 mod close;
 pub mod command;
 mod component;
 pub mod conn;
 mod error;
+pub mod line;
 pub mod message;
 pub mod protocol;
 pub mod server;
@@ -56,15 +58,21 @@ pub use command::{Command, Commands, IntoCommands, To};
 pub use component::Component;
 pub use conn::{Conn, ConnId, ConnSet, Recipients, Request};
 pub use error::{Error, ProtocolError};
+pub use line::Line;
 pub use message::{Kind, Message, Payload};
 pub use protocol::{Outbox, Protocol};
-pub use server::{Listening, Server};
+pub use server::{Handle, Listening, Server};
 pub use websocket::WebSocket;
+
+/// Turns an annotated struct into a served application; see the crate's README.
+pub use ratchet_macros::app;
+/// Generates the [`Component`] impl from an `impl` block's handler methods.
+pub use ratchet_macros::handlers;
 
 /// Everything an application usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, IntoCommands,
+        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, IntoCommands, Line,
         Message, Payload, Server, WebSocket,
     };
 }

@@ -13,9 +13,13 @@ use std::collections::BinaryHeap;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+const SIGNALS: Token = Token(usize::MAX - 3);
 
 /// Keep at most this much idle output-buffer capacity per connection.
 const KEEP_CAPACITY: usize = 64 * 1024;
@@ -36,6 +40,9 @@ pub struct Config {
     /// dropping the socket (a "lingering close", so the peer sees our last bytes rather
     /// than a reset). Default: 2 s.
     pub linger: Duration,
+    /// On shutdown, how long connections get to finish their closing handshakes before
+    /// the server returns anyway. Default: 5 s.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
@@ -44,6 +51,7 @@ impl Default for Config {
             read_buffer_size: 64 << 10,
             read_pause_threshold: 1 << 20,
             linger: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -68,6 +76,61 @@ impl Config {
     pub fn linger(mut self, linger: Duration) -> Self {
         self.linger = linger;
         self
+    }
+
+    /// Sets [`shutdown_grace`](Config::shutdown_grace).
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+}
+
+/// A thread-safe way into a running server: send it commands or stop it from anywhere.
+///
+/// ```no_run
+/// use ratchet::{Command, ConnId, Server, WebSocket};
+/// # struct Echo;
+/// # impl ratchet::Component for Echo {
+/// #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+/// #         ratchet::Commands::none()
+/// #     }
+/// # }
+///
+/// let server = Server::new(WebSocket::new(Echo)).bind("127.0.0.1:0")?;
+/// let handle = server.handle();
+/// std::thread::spawn(move || server.run());
+/// handle.send(Command::send(ConnId::from_raw(1), "from another thread"));
+/// handle.shutdown();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Handle {
+    tx: Sender<Request>,
+    waker: Arc<mio::Waker>,
+}
+
+#[derive(Debug)]
+enum Request {
+    Commands(crate::Commands),
+    Shutdown,
+}
+
+impl Handle {
+    /// Queues commands for the server to carry out, in order. Returns false if the server
+    /// has stopped.
+    pub fn send(&self, cmds: impl crate::IntoCommands) -> bool {
+        self.request(Request::Commands(cmds.into_commands()))
+    }
+
+    /// Asks the server to shut down gracefully: stop accepting, close every connection
+    /// (1001 for WebSocket), wait up to the grace period, and return from `run`.
+    pub fn shutdown(&self) -> bool {
+        self.request(Request::Shutdown)
+    }
+
+    fn request(&self, request: Request) -> bool {
+        self.tx.send(request).is_ok() && self.waker.wake().is_ok()
     }
 }
 
@@ -113,6 +176,11 @@ pub struct Listening<P: Protocol> {
     poll: Poll,
     listener: TcpListener,
     local_addr: SocketAddr,
+    handle: Handle,
+    requests: Receiver<Request>,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// Set once shutting down: the instant the grace period ends.
+    stopping: Option<Instant>,
     core: Core<P>,
 }
 
@@ -168,10 +236,16 @@ impl<P: Protocol> Listening<P> {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let local_addr = listener.local_addr()?;
         let read_buf = vec![0; server.config.read_buffer_size];
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        let (tx, requests) = mpsc::channel();
         Ok(Listening {
             poll,
             listener,
             local_addr,
+            handle: Handle { tx, waker },
+            requests,
+            signals: None,
+            stopping: None,
             core: Core {
                 protocol: server.protocol,
                 config: server.config,
@@ -196,11 +270,38 @@ impl<P: Protocol> Listening<P> {
         self.local_addr
     }
 
-    /// Serves until an unrecoverable error of the event loop.
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once).
+    pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
+        self.poll
+            .registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        self.signals = Some(signals);
+        Ok(self)
+    }
+
+    /// Serves until shut down (through a [`Handle`] or a signal), or until the event loop
+    /// fails.
     pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self.core.next_timeout();
+            if let Some(grace_end) = self.stopping {
+                if self.core.conns.is_empty() || Instant::now() >= grace_end {
+                    log::info!("server stopped");
+                    return Ok(());
+                }
+            }
+            let mut timeout = self.core.next_timeout();
+            if let Some(grace_end) = self.stopping {
+                let left = grace_end.saturating_duration_since(Instant::now());
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -210,6 +311,17 @@ impl<P: Protocol> Listening<P> {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
+                    WAKER => self.take_requests(),
+                    SIGNALS => {
+                        let received = self.signals.as_mut().map_or(0, |s| s.pending().count());
+                        if received > 0 && self.stopping.is_some() {
+                            log::warn!("second signal: stopping now");
+                            return Ok(());
+                        }
+                        if received > 0 {
+                            self.begin_shutdown();
+                        }
+                    }
                     Token(slot) => {
                         if event.is_writable() {
                             self.core.mark_dirty(slot);
@@ -232,7 +344,45 @@ impl<P: Protocol> Listening<P> {
         }
     }
 
+    fn take_requests(&mut self) {
+        while let Ok(request) = self.requests.try_recv() {
+            match request {
+                Request::Commands(cmds) => {
+                    self.core.commands.extend(cmds);
+                    self.core.execute();
+                }
+                Request::Shutdown => self.begin_shutdown(),
+            }
+        }
+    }
+
+    /// Stops accepting and asks the protocol to close every connection.
+    fn begin_shutdown(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!(
+            "shutting down: closing {} connection(s)",
+            self.core.conns.len()
+        );
+        self.stopping = Some(Instant::now() + self.core.config.shutdown_grace);
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        self.core.accept_retry = None;
+        let ids: Vec<ConnId> = self.core.conns.iter().map(|(_, c)| c.id).collect();
+        for id in ids {
+            self.core.commands.push(Command::close(
+                id,
+                crate::CloseCode::Away,
+                "server shutting down",
+            ));
+        }
+        self.core.execute();
+    }
+
     fn accept(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
         loop {
             let (stream, peer) = match self.listener.accept() {
                 Ok(accepted) => accepted,

@@ -110,7 +110,7 @@ pub struct WebSocket<C> {
     config: Config,
 }
 
-impl<C: Component> WebSocket<C> {
+impl<C> WebSocket<C> {
     /// The decorator with default limits.
     pub fn new(app: C) -> Self {
         Self::with_config(app, Config::default())

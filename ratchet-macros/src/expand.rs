@@ -1,0 +1,156 @@
+//! Expansion: the model into code. Calls into `ratchet::app` for everything that is not
+//! specific to this struct, so the generated code stays small.
+
+use crate::validate::{AppModel, Handler, HandlerKind, HandlersModel};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::Type;
+
+pub fn app(model: &AppModel) -> TokenStream {
+    let item = &model.item;
+    if !item.generics.params.is_empty() {
+        // Only with `main = false` (validation refuses the rest): the user serves it.
+        return quote!(#item);
+    }
+    let ident = &item.ident;
+    let name = ident.to_string();
+    let decorator = format_ident!("{}", model.protocol.decorator);
+    let (bind, scheme) = (&model.bind, model.protocol.scheme);
+    // Spanned on the struct's name, so a missing `Default` or handler impl is reported there.
+    let wrap = quote_spanned!(ident.span()=> ::ratchet::#decorator::new(self));
+    let protocol = quote_spanned!(ident.span()=> ::ratchet::#decorator<#ident>);
+    let main = model.main.then(|| {
+        let run = quote_spanned!(ident.span()=> ::ratchet::app::main::<#ident>());
+        quote! {
+            fn main() -> ::std::process::ExitCode {
+                #run
+            }
+        }
+    });
+    quote! {
+        #item
+
+        impl ::ratchet::app::App for #ident {
+            type Protocol = #protocol;
+            const NAME: &'static str = #name;
+            const DEFAULT_BIND: &'static str = #bind;
+            const SCHEME: &'static str = #scheme;
+
+            fn into_protocol(self) -> Self::Protocol {
+                #wrap
+            }
+        }
+
+        #main
+    }
+}
+
+pub fn handlers(model: &HandlersModel) -> TokenStream {
+    let item = &model.item;
+    let self_ty = &item.self_ty;
+    let find = |kind| model.handlers.iter().find(|h: &&Handler| h.kind == kind);
+    let methods = [
+        HandlerKind::Open,
+        HandlerKind::Message,
+        HandlerKind::Close,
+        HandlerKind::Error,
+    ]
+    .into_iter()
+    .filter_map(|kind| method(kind, find(kind), self_ty));
+    quote! {
+        #item
+
+        impl ::ratchet::Component for #self_ty {
+            #(#methods)*
+        }
+    }
+}
+
+/// A component impl that handles nothing, emitted beside errors in an `impl` block so
+/// the user sees those errors rather than a cascade about the missing impl.
+pub fn fallback_component(item: &syn::ItemImpl) -> Option<TokenStream> {
+    if !item.generics.params.is_empty() {
+        return None;
+    }
+    let self_ty = &item.self_ty;
+    Some(quote! {
+        impl ::ratchet::Component for #self_ty {
+            fn on_message(&mut self, _: &::ratchet::Conn, _: ::ratchet::Message<'_>) -> ::ratchet::Commands {
+                ::ratchet::Commands::none()
+            }
+        }
+    })
+}
+
+/// The span type errors about a handler's return value should land on.
+fn output_span(handler: &Handler) -> Span {
+    handler
+        .output
+        .as_ref()
+        .map_or_else(|| handler.ident.span(), Spanned::span)
+}
+
+fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Option<TokenStream> {
+    let conn = quote!(&::ratchet::Conn);
+    let commands = quote!(::ratchet::Commands);
+    let Some(handler) = handler else {
+        return match kind {
+            HandlerKind::Message => Some(quote! {
+                fn on_message(&mut self, _from: #conn, _msg: ::ratchet::Message<'_>) -> #commands {
+                    ::ratchet::Commands::none()
+                }
+            }),
+            HandlerKind::Error => Some(quote! {
+                fn on_error(&mut self, conn: #conn, err: ::ratchet::Error) -> #commands {
+                    ::ratchet::app::unhandled_error(conn, err)
+                }
+            }),
+            HandlerKind::Open | HandlerKind::Close => None,
+        };
+    };
+    let ident = &handler.ident;
+    let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish(self, conn, out));
+    Some(match kind {
+        HandlerKind::Open => quote! {
+            fn on_open(&mut self, conn: #conn) -> #commands {
+                let out = <#self_ty>::#ident(self, conn);
+                #finish
+            }
+        },
+        HandlerKind::Close => quote! {
+            fn on_close(&mut self, conn: #conn) -> #commands {
+                let out = <#self_ty>::#ident(self, conn);
+                #finish
+            }
+        },
+        HandlerKind::Message => {
+            let ty = handler.arg.as_ref()?;
+            let convert =
+                quote_spanned!(ty.span()=> <#ty as ::ratchet::app::FromMessage>::from_message(msg));
+            quote! {
+                fn on_message(&mut self, conn: #conn, msg: ::ratchet::Message<'_>) -> #commands {
+                    let ::core::option::Option::Some(msg) = #convert else {
+                        return ::ratchet::app::unsupported(conn);
+                    };
+                    let out = <#self_ty>::#ident(self, conn, msg);
+                    #finish
+                }
+            }
+        }
+        HandlerKind::Error => {
+            let err = match handler.arg.as_ref()? {
+                Type::Reference(_) => quote!(&err),
+                _ => quote!(err),
+            };
+            let finish =
+                quote_spanned!(output_span(handler)=> ::ratchet::app::finish_error(conn, out));
+            quote! {
+                fn on_error(&mut self, conn: #conn, err: ::ratchet::Error) -> #commands {
+                    let out = <#self_ty>::#ident(self, conn, #err);
+                    #finish
+                }
+            }
+        }
+    })
+}

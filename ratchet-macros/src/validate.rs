@@ -1,0 +1,373 @@
+//! Validation: turns parsed input into a typed model, or into errors spanned on the
+//! offending token that say what would be valid.
+
+use crate::parse::{AppArgs, Entry};
+use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned;
+use syn::{
+    Expr, ExprLit, FnArg, ImplItem, ImplItemFn, Item, ItemImpl, ItemStruct, Lit, ReturnType, Type,
+};
+
+/// A protocol the struct attribute can serve.
+pub struct ProtocolChoice {
+    /// The name users write: `protocol = "websocket"`.
+    pub name: &'static str,
+    /// The decorator type in `ratchet` that wraps the app.
+    pub decorator: &'static str,
+    /// The URL scheme printed at start-up.
+    pub scheme: &'static str,
+}
+
+/// Every protocol the DSL knows; a new one is a line here and a decorator in `ratchet`.
+pub const PROTOCOLS: &[ProtocolChoice] = &[
+    ProtocolChoice {
+        name: "websocket",
+        decorator: "WebSocket",
+        scheme: "ws",
+    },
+    ProtocolChoice {
+        name: "line",
+        decorator: "Line",
+        scheme: "tcp",
+    },
+];
+
+const KEYS: &[&str] = &["protocol", "bind", "main"];
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// `#[ratchet::app]`, validated.
+pub struct AppModel {
+    pub item: ItemStruct,
+    pub protocol: &'static ProtocolChoice,
+    pub bind: String,
+    pub main: bool,
+}
+
+/// Gathers errors so that one expansion reports all of them.
+#[derive(Default)]
+struct Errors(Option<syn::Error>, usize);
+
+impl Errors {
+    fn push(&mut self, err: syn::Error) {
+        self.1 += 1;
+        match &mut self.0 {
+            Some(all) => all.combine(err),
+            None => self.0 = Some(err),
+        }
+    }
+
+    fn at(&mut self, span: impl Spanned, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new(span.span(), msg));
+    }
+
+    fn finish<T>(self, ok: T) -> syn::Result<T> {
+        self.0.map_or(Ok(ok), Err)
+    }
+}
+
+/// The closest of `options` to `word`, if close enough to be a likely typo.
+fn suggest<'a>(word: &str, options: &[&'a str]) -> Option<&'a str> {
+    options
+        .iter()
+        .map(|o| (strsim::levenshtein(word, o), *o))
+        .filter(|(d, o)| *d <= 2 || o.starts_with(word) || word.starts_with(o))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, o)| o)
+}
+
+fn list(options: &[&str]) -> String {
+    options
+        .iter()
+        .map(|o| format!("`{o}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn string_value(value: &Expr) -> Option<(String, Span)> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some((s.value(), s.span())),
+        _ => None,
+    }
+}
+
+/// Whether `addr` can be bound: `ip:port`, `[v6]:port` or `host:port`.
+fn valid_bind(addr: &str) -> bool {
+    if addr.parse::<std::net::SocketAddr>().is_ok() {
+        return true;
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && port.parse::<u16>().is_ok()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        }
+        None => false,
+    }
+}
+
+pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
+    let mut errors = Errors::default();
+    let item = match item {
+        Item::Struct(item) => Some(item),
+        Item::Enum(e) => {
+            errors.at(
+                e.enum_token,
+                "#[ratchet::app] goes on a struct, not an enum",
+            );
+            None
+        }
+        Item::Union(u) => {
+            errors.at(
+                u.union_token,
+                "#[ratchet::app] goes on a struct, not a union",
+            );
+            None
+        }
+        other => {
+            errors.at(other, "#[ratchet::app] goes on a struct");
+            None
+        }
+    };
+
+    let mut protocol = &PROTOCOLS[0];
+    let mut bind = DEFAULT_BIND.to_owned();
+    let mut main = true;
+    let mut seen: Vec<String> = Vec::new();
+    for Entry { key, value } in &args.entries {
+        let name = key.to_string();
+        if seen.contains(&name) {
+            errors.at(key, format!("duplicate key `{name}`"));
+            continue;
+        }
+        seen.push(name.clone());
+        match name.as_str() {
+            "protocol" => match string_value(value) {
+                Some((text, span)) => match PROTOCOLS.iter().find(|p| p.name == text) {
+                    Some(found) => protocol = found,
+                    None => {
+                        let names: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
+                        let hint = suggest(&text, &names).map(|s| format!("did you mean \"{s}\"? ")).unwrap_or_default();
+                        let valid = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+                        errors.at(span, format!("unknown protocol \"{text}\"; {hint}valid protocols: {valid}"));
+                    }
+                },
+                None => errors.at(value, "`protocol` takes a string, e.g. `protocol = \"websocket\"`"),
+            },
+            "bind" => match string_value(value) {
+                Some((text, _)) if valid_bind(&text) => bind = text,
+                Some((text, span)) => errors.at(
+                    span,
+                    format!("cannot bind to \"{text}\": expected `host:port`, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""),
+                ),
+                None => errors.at(value, "`bind` takes a string, e.g. `bind = \"127.0.0.1:8080\"`"),
+            },
+            "main" => match value {
+                Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => main = b.value,
+                _ => errors.at(value, "`main` takes `true` or `false`"),
+            },
+            _ => {
+                let hint = suggest(&name, KEYS).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                errors.at(key, format!("unknown key `{name}`; {hint}valid keys: {}", list(KEYS)));
+            }
+        }
+    }
+
+    if let Some(item) = &item {
+        if main && !item.generics.params.is_empty() {
+            errors.at(
+                &item.generics,
+                "a served app cannot be generic: `main` would not know which type to serve; use `main = false` and serve it yourself",
+            );
+        }
+    }
+    match item {
+        Some(item) => errors.finish(AppModel {
+            item,
+            protocol,
+            bind,
+            main,
+        }),
+        None => Err(errors
+            .0
+            .unwrap_or_else(|| syn::Error::new(Span::call_site(), "expected a struct"))),
+    }
+}
+
+/// The four handlers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum HandlerKind {
+    Open,
+    Message,
+    Close,
+    Error,
+}
+
+impl HandlerKind {
+    const ALL: [HandlerKind; 4] = [
+        HandlerKind::Open,
+        HandlerKind::Message,
+        HandlerKind::Close,
+        HandlerKind::Error,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HandlerKind::Open => "on_open",
+            HandlerKind::Message => "on_message",
+            HandlerKind::Close => "on_close",
+            HandlerKind::Error => "on_error",
+        }
+    }
+
+    fn signature(self) -> &'static str {
+        match self {
+            HandlerKind::Open => "fn on_open(&mut self, conn: &Conn)",
+            HandlerKind::Message => "fn on_message(&mut self, from: &Conn, msg: &str)",
+            HandlerKind::Close => "fn on_close(&mut self, conn: &Conn)",
+            HandlerKind::Error => "fn on_error(&mut self, conn: &Conn, err: Error)",
+        }
+    }
+}
+
+/// One handler method, validated.
+pub struct Handler {
+    pub kind: HandlerKind,
+    pub ident: syn::Ident,
+    /// The message type (`on_message`) or error type (`on_error`).
+    pub arg: Option<Type>,
+    /// The declared return type; `None` for `()`.
+    pub output: Option<Type>,
+}
+
+/// `#[ratchet::handlers]`, validated.
+pub struct HandlersModel {
+    pub item: ItemImpl,
+    pub handlers: Vec<Handler>,
+}
+
+pub fn handlers(args: TokenStream, item: ItemImpl) -> syn::Result<HandlersModel> {
+    let mut errors = Errors::default();
+    if !args.is_empty() {
+        errors.at(&args, "#[ratchet::handlers] takes no arguments; protocol and address go on #[ratchet::app(...)]");
+    }
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.at(
+            path,
+            "#[ratchet::handlers] goes on an inherent impl (`impl Chat { ... }`), not a trait impl",
+        );
+    }
+    if !item.generics.params.is_empty() {
+        errors.at(
+            &item.generics,
+            "#[ratchet::handlers] does not support generic impls; implement `ratchet::Component` by hand",
+        );
+    }
+    let names: Vec<&str> = HandlerKind::ALL.iter().map(|k| k.name()).collect();
+    let mut handlers: Vec<Handler> = Vec::new();
+    for impl_item in &item.items {
+        let ImplItem::Fn(f) = impl_item else { continue };
+        let name = f.sig.ident.to_string();
+        let Some(kind) = HandlerKind::ALL.into_iter().find(|k| k.name() == name) else {
+            let close = suggest(&name, &names);
+            if name.starts_with("on_") || close.is_some() {
+                let hint = close
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                errors.at(
+                    &f.sig.ident,
+                    format!(
+                        "unknown handler `{name}`; {hint}handlers are {}",
+                        list(&names)
+                    ),
+                );
+            }
+            continue;
+        };
+        if let Some(handler) = handler(kind, f, &mut errors) {
+            handlers.push(handler);
+        }
+    }
+    errors.finish(HandlersModel { item, handlers })
+}
+
+fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Handler> {
+    let sig = &f.sig;
+    let name = kind.name();
+    let errors_before = errors.1;
+    if let Some(token) = &sig.asyncness {
+        errors.at(
+            token,
+            format!("`{name}` cannot be async: handlers run on the event loop and return commands; remove `async`"),
+        );
+    }
+    if let Some(token) = &sig.unsafety {
+        errors.at(token, format!("`{name}` cannot be `unsafe`"));
+    }
+    if !sig.generics.params.is_empty() {
+        errors.at(
+            &sig.generics,
+            format!("`{name}` cannot have generic parameters"),
+        );
+    }
+    let mut inputs = sig.inputs.iter().peekable();
+    match inputs.next_if(|arg| matches!(arg, FnArg::Receiver(_))) {
+        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.colon_token.is_none() => {}
+        Some(FnArg::Receiver(r)) if r.reference.is_none() => errors.at(
+            r,
+            format!(
+                "`{name}` takes `self` by value, which would consume the app; take `&mut self`"
+            ),
+        ),
+        Some(FnArg::Receiver(r)) => {
+            errors.at(r, format!("`{name}` must take `&mut self` or `&self`"))
+        }
+        _ => errors.at(
+            &sig.ident,
+            format!(
+                "`{name}` is a handler and must take `&mut self` first: `{}`",
+                kind.signature()
+            ),
+        ),
+    }
+    let rest: Vec<&syn::PatType> = inputs
+        .filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let wanted = match kind {
+        HandlerKind::Open | HandlerKind::Close => 1,
+        HandlerKind::Message | HandlerKind::Error => 2,
+    };
+    if rest.len() != wanted {
+        let span = sig.paren_token.span.join();
+        let s = if wanted == 1 { "" } else { "s" };
+        errors.at(
+            span,
+            format!(
+                "`{name}` takes {wanted} argument{s} after `self`, found {}: `{}`",
+                rest.len(),
+                kind.signature()
+            ),
+        );
+    } else if !matches!(*rest[0].ty, Type::Reference(_)) {
+        errors.at(&rest[0].ty, "take the connection by reference: `&Conn`");
+    }
+    if errors.1 > errors_before {
+        return None;
+    }
+    let output = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some((**ty).clone()),
+    };
+    Some(Handler {
+        kind,
+        ident: sig.ident.clone(),
+        arg: rest.get(1).map(|t| (*t.ty).clone()),
+        output,
+    })
+}

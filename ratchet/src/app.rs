@@ -1,0 +1,201 @@
+//! What `#[ratchet::app]` and `#[ratchet::handlers]` expand to call: the served `main`,
+//! and the conversions that let handlers take natural argument types and return natural
+//! values. Usable by hand too.
+
+use crate::command::{Commands, IntoCommands};
+use crate::component::Component;
+use crate::conn::Conn;
+use crate::error::Error;
+use crate::message::{Message, Payload};
+use crate::protocol::Protocol;
+use crate::server::Server;
+use crate::CloseCode;
+use std::process::ExitCode;
+
+/// An application with its decorator stack chosen: what `#[ratchet::app]` implements.
+///
+/// ```no_run
+/// use ratchet::app::App;
+/// use ratchet::prelude::*;
+///
+/// #[ratchet::app(protocol = "line", main = false)]
+/// #[derive(Default)]
+/// struct Shout;
+///
+/// #[ratchet::handlers]
+/// impl Shout {
+///     fn on_message(&mut self, from: &Conn, msg: &str) -> Command {
+///         from.send(msg.to_uppercase())
+///     }
+/// }
+///
+/// // Served by hand, e.g. from a test or a larger program:
+/// let server = Server::new(Shout.into_protocol()).bind("127.0.0.1:0")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub trait App: Sized {
+    /// The decorator stack around the app, e.g. `WebSocket<Self>`.
+    type Protocol: Protocol;
+    /// The name printed at start-up.
+    const NAME: &'static str;
+    /// The address served unless `--bind` or `RATCHET_BIND` says otherwise.
+    const DEFAULT_BIND: &'static str;
+    /// The URL scheme printed at start-up (`ws`, `tcp`).
+    const SCHEME: &'static str;
+
+    /// Wraps the app in its decorators.
+    fn into_protocol(self) -> Self::Protocol;
+}
+
+/// The generated `main`: builds the app with `Default` and [`serve`]s it.
+pub fn main<A: App + Default>() -> ExitCode {
+    serve(
+        A::default().into_protocol(),
+        A::DEFAULT_BIND,
+        A::SCHEME,
+        A::NAME,
+    )
+}
+
+/// Serves `protocol` the way a generated `main` does: installs a logger (`RUST_LOG`, default
+/// `warn`), reads `--bind ADDR` / `RATCHET_BIND` (else `default_bind`), prints where it
+/// listens, and returns success once shut down by Ctrl-C or SIGTERM.
+pub fn serve<P: Protocol>(protocol: P, default_bind: &str, scheme: &str, name: &str) -> ExitCode {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .try_init();
+    let addr = crate::cli::bind_address(default_bind);
+    let server = match Server::new(protocol)
+        .bind(addr.as_str())
+        .and_then(|s| s.shutdown_on_signals())
+    {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("{name}: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{name} listening on {scheme}://{}", server.local_addr());
+    match server.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A type a handler may take its message as: `&str`, `String`, `&[u8]`, `Vec<u8>`,
+/// [`Message`] or [`Payload`].
+///
+/// Text types refuse binary messages that are not UTF-8 (the connection is closed with
+/// 1003, "unsupported data").
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a message type a handler can take",
+    label = "unsupported message type",
+    note = "take the message as `&str`, `String`, `&[u8]`, `Vec<u8>`, `Message` or `Payload`"
+)]
+pub trait FromMessage<'a>: Sized {
+    /// The message as this type, if it can be.
+    fn from_message(msg: Message<'a>) -> Option<Self>;
+}
+
+impl<'a> FromMessage<'a> for &'a str {
+    fn from_message(msg: Message<'a>) -> Option<Self> {
+        match msg {
+            Message::Text(text) => Some(text),
+            Message::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+        }
+    }
+}
+
+impl<'a> FromMessage<'a> for String {
+    fn from_message(msg: Message<'a>) -> Option<Self> {
+        <&str>::from_message(msg).map(str::to_owned)
+    }
+}
+
+impl<'a> FromMessage<'a> for &'a [u8] {
+    fn from_message(msg: Message<'a>) -> Option<Self> {
+        Some(msg.as_bytes())
+    }
+}
+
+impl<'a> FromMessage<'a> for Vec<u8> {
+    fn from_message(msg: Message<'a>) -> Option<Self> {
+        Some(msg.as_bytes().to_vec())
+    }
+}
+
+impl<'a> FromMessage<'a> for Message<'a> {
+    fn from_message(msg: Message<'a>) -> Option<Self> {
+        Some(msg)
+    }
+}
+
+impl<'a> FromMessage<'a> for Payload {
+    fn from_message(msg: Message<'a>) -> Option<Self> {
+        Some(msg.to_payload())
+    }
+}
+
+/// What a handler may return: `()`, a [`Command`](crate::Command), [`Commands`],
+/// `Option<_>` or `Vec<_>` of these, or `Result<_, E>` whose `Err` goes to `on_error`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a type a handler can return",
+    label = "unsupported return type",
+    note = "return nothing, a `Command`, `Commands`, an `Option` or `Vec` of them, or a `Result<_, E>` of them"
+)]
+pub trait HandlerOutput {
+    /// The commands, or the error for `on_error`.
+    fn into_outcome(self) -> Result<Commands, Error>;
+}
+
+impl<T: IntoCommands> HandlerOutput for T {
+    fn into_outcome(self) -> Result<Commands, Error> {
+        Ok(self.into_commands())
+    }
+}
+
+impl<T, E> HandlerOutput for Result<T, E>
+where
+    T: IntoCommands,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn into_outcome(self) -> Result<Commands, Error> {
+        self.map(IntoCommands::into_commands)
+            .map_err(|e| Error::App(e.into()))
+    }
+}
+
+/// A handler's output as commands; an `Err` is handed to the component's `on_error`.
+pub fn finish<C: Component + ?Sized>(
+    app: &mut C,
+    conn: &Conn,
+    out: impl HandlerOutput,
+) -> Commands {
+    match out.into_outcome() {
+        Ok(cmds) => cmds,
+        Err(err) => app.on_error(conn, err),
+    }
+}
+
+/// `on_error`'s own output as commands; an `Err` from it is logged.
+pub fn finish_error(conn: &Conn, out: impl HandlerOutput) -> Commands {
+    out.into_outcome().unwrap_or_else(|err| {
+        log::error!("on_error failed on connection {}: {err}", conn.id());
+        Commands::none()
+    })
+}
+
+/// What happens to an error when the application has no `on_error`: it is logged.
+pub fn unhandled_error(conn: &Conn, err: Error) -> Commands {
+    log::warn!("connection {}: {err}", conn.id());
+    Commands::none()
+}
+
+/// The answer to a message the handler's type cannot take (binary that is not UTF-8, for
+/// a text handler): close with 1003.
+pub fn unsupported(conn: &Conn) -> Commands {
+    conn.close_with(CloseCode::Unsupported, "binary messages are not accepted")
+        .into()
+}

@@ -1,0 +1,179 @@
+//! The line decorator: a newline-delimited TCP protocol, for `nc` and telnet users.
+//!
+//! Each line (without its `\n` or `\r\n`) is a message: text if it is valid UTF-8, binary
+//! otherwise. Each message sent goes out followed by `\n`.
+
+use crate::command::Commands;
+use crate::component::Component;
+use crate::conn::{Conn, ConnId};
+use crate::error::{Error, ProtocolError};
+use crate::message::{Message, Payload};
+use crate::protocol::{Outbox, Protocol};
+use crate::CloseCode;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Limits of the line decorator.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Longest line accepted, in bytes; a longer one closes the connection. Default: 64 KiB.
+    pub max_line_length: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_line_length: 64 << 10,
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`max_line_length`](Config::max_line_length).
+    #[must_use]
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        self.max_line_length = bytes;
+        self
+    }
+}
+
+/// Wraps a [`Component`] and serves it line by line over plain TCP.
+///
+/// ```no_run
+/// use ratchet::{Commands, Component, Conn, Line, Message, Server};
+///
+/// struct Echo;
+///
+/// impl Component for Echo {
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+///         from.send(msg).into()
+///     }
+/// }
+///
+/// Server::new(Line::new(Echo)).bind("127.0.0.1:2323")?.run()
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Line<C> {
+    app: C,
+    config: Config,
+}
+
+impl<C> Line<C> {
+    /// The decorator with default limits.
+    pub fn new(app: C) -> Self {
+        Self::with_config(app, Config::default())
+    }
+
+    /// The decorator with the given limits.
+    pub fn with_config(app: C, config: Config) -> Self {
+        Line { app, config }
+    }
+
+    /// The wrapped application.
+    pub fn app(&self) -> &C {
+        &self.app
+    }
+
+    /// Runs a handler; a panic closes the connection.
+    fn call(
+        &mut self,
+        state: &mut ConnState,
+        out: &mut Outbox<'_>,
+        f: impl FnOnce(&mut C, &Conn) -> Commands,
+    ) {
+        let app = &mut self.app;
+        match catch_unwind(AssertUnwindSafe(|| f(app, &state.conn))) {
+            Ok(cmds) => out.commands(cmds),
+            Err(_) => {
+                log::error!("handler panicked on connection {}", state.conn.id());
+                state.closed = true;
+                out.shutdown();
+            }
+        }
+    }
+}
+
+/// One line connection's state.
+#[derive(Debug)]
+pub struct ConnState {
+    conn: Conn,
+    closed: bool,
+}
+
+impl<C: Component> Protocol for Line<C> {
+    type ConnState = ConnState;
+
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> ConnState {
+        let mut state = ConnState {
+            conn: Conn::new(id, peer, None),
+            closed: false,
+        };
+        self.call(&mut state, out, |app, conn| app.on_open(conn));
+        state
+    }
+
+    fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        let mut pos = 0;
+        while !state.closed {
+            let Some(end) = data[pos..].iter().position(|&b| b == b'\n') else {
+                if data.len() - pos > self.config.max_line_length {
+                    let err = ProtocolError::MessageTooBig;
+                    self.call(state, out, |app, conn| {
+                        app.on_error(conn, Error::Protocol(err))
+                    });
+                    state.closed = true;
+                    out.shutdown();
+                }
+                break;
+            };
+            let line = &data[pos..pos + end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            pos += end + 1;
+            if line.len() > self.config.max_line_length {
+                state.closed = true;
+                out.shutdown();
+                break;
+            }
+            let msg = match std::str::from_utf8(line) {
+                Ok(text) => Message::Text(text),
+                Err(_) => Message::Binary(line),
+            };
+            self.call(state, out, |app, conn| app.on_message(conn, msg));
+        }
+        if state.closed {
+            data.len()
+        } else {
+            pos
+        }
+    }
+
+    fn timeout(&mut self, _state: &mut ConnState, _out: &mut Outbox<'_>) {}
+
+    fn disconnect(&mut self, mut state: ConnState, out: &mut Outbox<'_>) {
+        self.call(&mut state, out, |app, conn| app.on_close(conn));
+    }
+
+    fn encoding(&self, state: &ConnState) -> Option<u8> {
+        (!state.closed).then_some(0)
+    }
+
+    fn encode(&mut self, state: &mut ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+        if !state.closed {
+            buf.extend_from_slice(msg.as_bytes());
+            buf.push(b'\n');
+        }
+    }
+
+    fn close(
+        &mut self,
+        state: &mut ConnState,
+        _code: CloseCode,
+        _reason: &str,
+        out: &mut Outbox<'_>,
+    ) {
+        state.closed = true;
+        out.shutdown();
+    }
+}

@@ -1,0 +1,226 @@
+//! The DSL end to end: the macro chat behaves like the hand-written one over real sockets,
+//! the same app serves `nc`-style clients with `protocol = "line"`, the generated `main`
+//! serves and exits cleanly, and a macro app is testable without sockets.
+
+#[allow(dead_code)]
+#[path = "../examples/chat.rs"]
+mod chat;
+#[allow(dead_code)]
+#[path = "../examples/chat_trait.rs"]
+mod chat_trait;
+
+use ratchet::app::App;
+use ratchet::protocol::Protocol;
+use ratchet::testing::Tester;
+use ratchet::{Line, WebSocket};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use suite::RawClient;
+
+/// The same app as `examples/chat.rs`, with one word changed: served line by line.
+mod line_chat {
+    use ratchet::prelude::*;
+
+    #[ratchet::app(protocol = "line", main = false)]
+    #[derive(Default)]
+    pub struct Chat {
+        clients: ConnSet,
+    }
+
+    #[ratchet::handlers]
+    impl Chat {
+        fn on_open(&mut self, conn: &Conn) {
+            self.clients.insert(conn);
+        }
+
+        fn on_message(&mut self, from: &Conn, msg: Message) -> Command {
+            self.clients.except(from).send(msg)
+        }
+
+        fn on_close(&mut self, conn: &Conn) {
+            self.clients.remove(conn);
+        }
+    }
+}
+
+/// Runs one script against a chat server: three clients join, talk in turn, one leaves,
+/// the others talk on. Returns what each client received, in order.
+fn run_script(addr: SocketAddr) -> Vec<Vec<String>> {
+    let mut clients: Vec<RawClient> = (0..3).map(|_| RawClient::open(addr, "/chat")).collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut received = vec![Vec::new(); 3];
+    let say = |clients: &mut Vec<RawClient>,
+                   received: &mut Vec<Vec<String>>,
+                   who: usize,
+                   text: &str,
+                   listeners: &[usize]| {
+        clients[who].send_text(text);
+        for &l in listeners {
+            let frame = clients[l].read_frame();
+            received[l].push(format!(
+                "{}:{}",
+                frame.opcode,
+                String::from_utf8_lossy(&frame.payload)
+            ));
+        }
+    };
+    say(&mut clients, &mut received, 0, "hello from 0", &[1, 2]);
+    say(&mut clients, &mut received, 1, "hi from 1 ✓", &[0, 2]);
+    say(&mut clients, &mut received, 2, "", &[0, 1]);
+    clients[2].send_frame(true, 8, &[0x03, 0xE8]);
+    assert_eq!(clients[2].read_frame().close_code(), Some(1000));
+    assert!(clients[2].closed_within(Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(100));
+    say(&mut clients, &mut received, 0, "2 has left", &[1]);
+    clients[1].send_frame(true, 2, &[0, 159, 255]);
+    let frame = clients[0].read_frame();
+    received[0].push(format!("{}:{:?}", frame.opcode, frame.payload));
+    for c in &mut clients[..2] {
+        c.stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut buf = [0; 1];
+        assert!(
+            std::io::Read::read(&mut c.stream, &mut buf).is_err(),
+            "nothing else arrives"
+        );
+    }
+    received
+}
+
+#[test]
+fn macro_chat_and_hand_written_chat_behave_the_same() {
+    let by_macro = run_script(suite::serve(chat::Chat::default().into_protocol()));
+    let by_hand = run_script(suite::serve(WebSocket::new(chat_trait::Chat::new())));
+    assert_eq!(by_macro, by_hand);
+    assert_eq!(by_macro[1], ["1:hello from 0", "1:", "1:2 has left"]);
+}
+
+fn line_client(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
+fn check_line_chat<P>(protocol: P)
+where
+    P: Protocol + Send + 'static,
+    P::ConnState: Send,
+{
+    let addr = suite::serve(protocol);
+    let (mut alice, _) = line_client(addr);
+    let (mut bob, mut bob_reads) = line_client(addr);
+    std::thread::sleep(Duration::from_millis(100));
+    alice.write_all(b"hello bob\r\nsecond line\n").unwrap();
+    let mut line = String::new();
+    bob_reads.read_line(&mut line).unwrap();
+    assert_eq!(line, "hello bob\n");
+    line.clear();
+    bob_reads.read_line(&mut line).unwrap();
+    assert_eq!(line, "second line\n");
+    // A line split across writes is one message.
+    alice.write_all(b"spl").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    alice.write_all(b"it\n").unwrap();
+    line.clear();
+    bob_reads.read_line(&mut line).unwrap();
+    assert_eq!(line, "split\n");
+    bob.write_all(b"bye\n").unwrap();
+}
+
+#[test]
+fn the_same_app_serves_line_clients_with_protocol_line() {
+    assert_eq!(<line_chat::Chat as App>::SCHEME, "tcp");
+    check_line_chat(line_chat::Chat::default().into_protocol());
+    // And the WebSocket app itself, wrapped differently by hand: nothing else changes.
+    check_line_chat(Line::new(chat::Chat::default()));
+}
+
+#[test]
+fn a_macro_app_is_testable_without_sockets() {
+    let mut t = Tester::new(chat::Chat::default());
+    let (alice, _) = t.open();
+    let (bob, _) = t.open();
+    let cmds = t.message(&alice, "hi");
+    assert_eq!(cmds.sent_to(&bob), ["hi"]);
+    assert!(cmds.sent_to(&alice).is_empty());
+    t.close(&bob);
+    assert!(t.message(&alice, "anyone?").sent_to(&bob).is_empty());
+}
+
+fn example(name: &str) -> std::path::PathBuf {
+    // Integration tests run from target/<profile>/deps; `cargo test` builds examples
+    // beside them in target/<profile>/examples.
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+#[test]
+fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
+    let mut child = Command::new(example("chat"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env("RATCHET_BIND", "127.0.0.1:1") // the flag wins over the environment
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("examples/chat is built by cargo test");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("Chat listening on ws://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    let mut a = RawClient::open(addr, "/");
+    let mut b = RawClient::open(addr, "/");
+    std::thread::sleep(Duration::from_millis(100));
+    a.send_text("through the generated main");
+    b.expect_text("through the generated main");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Every client is told the server is going away (1001), then the process exits 0.
+    assert_eq!(a.read_frame().close_code(), Some(1001));
+    assert_eq!(b.read_frame().close_code(), Some(1001));
+    a.send_frame(true, 8, &[0x03, 0xE9]);
+    b.send_frame(true, 8, &[0x03, 0xE9]);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn the_generated_main_reads_ratchet_bind() {
+    let mut child = Command::new(example("chat"))
+        .env("RATCHET_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("Chat listening on ws://127.0.0.1:"),
+        "{line:?}"
+    );
+    assert!(
+        !line.trim().ends_with(":8080"),
+        "the environment overrides the default: {line:?}"
+    );
+}

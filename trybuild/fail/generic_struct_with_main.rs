@@ -1,0 +1,9 @@
+use ratchet::prelude::*;
+
+#[ratchet::app(protocol = "websocket")]
+#[derive(Default)]
+pub struct Chat<T> {
+    clients: ConnSet,
+    extra: T,
+}
+

@@ -1,0 +1,4 @@
+#[ratchet::app(protocol = "websocket")]
+enum Chat {
+    Lobby,
+}

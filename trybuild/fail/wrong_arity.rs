@@ -1,0 +1,14 @@
+use ratchet::prelude::*;
+
+#[ratchet::app(protocol = "websocket")]
+#[derive(Default)]
+pub struct Chat {
+    clients: ConnSet,
+}
+
+#[ratchet::handlers]
+impl Chat {
+    fn on_message(&mut self, msg: &str) {
+        let _ = msg;
+    }
+}

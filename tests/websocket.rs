@@ -188,6 +188,24 @@ fn unfinished_handshakes_time_out() {
 }
 
 #[test]
+fn a_half_closed_client_still_gets_its_answers() {
+    let addr = echo_server(Config::default());
+    let mut c = RawClient::connect(addr);
+    let mut bytes = UPGRADE.as_bytes().to_vec();
+    bytes.extend(client_frame(true, 1, b"then I stop sending"));
+    c.write(&bytes);
+    c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(c.read_head().starts_with("HTTP/1.1 101 "));
+    c.expect_text("then I stop sending");
+    assert!(c.closed_within(Duration::from_secs(3)));
+
+    let mut bad = RawClient::connect(addr);
+    bad.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    bad.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(bad.read_response().0.starts_with("HTTP/1.1 400 "));
+}
+
+#[test]
 fn binding_port_zero_reports_the_real_port() {
     let server = ratchet::Server::new(WebSocket::new(Echo))
         .bind("127.0.0.1:0")

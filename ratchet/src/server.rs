@@ -208,6 +208,8 @@ struct Connection<S> {
     read_paused: bool,
     /// Write side shut; reads are drained and discarded until EOF or the deadline.
     lingering: bool,
+    /// The peer shut its write side (half-close): deliver what is pending, then close.
+    peer_closed: bool,
 }
 
 struct Core<P: Protocol> {
@@ -455,6 +457,7 @@ impl<P: Protocol> Core<P> {
             dirty: false,
             read_paused: false,
             lingering: false,
+            peer_closed: false,
         });
         self.settle(slot);
         self.execute();
@@ -492,7 +495,7 @@ impl<P: Protocol> Core<P> {
             let Some(c) = self.conns.get_mut(slot) else {
                 return;
             };
-            if c.read_paused {
+            if c.read_paused || c.peer_closed {
                 return;
             }
             let keep = c.input.len();
@@ -506,8 +509,15 @@ impl<P: Protocol> Core<P> {
             }
             self.read_buf[..keep].copy_from_slice(&c.input);
             let n = match c.stream.read(&mut self.read_buf[keep..]) {
-                Ok(0) => {
+                Ok(0) if c.lingering || c.output.len() == c.written => {
                     self.drop_conn(registry, slot);
+                    return;
+                }
+                Ok(0) => {
+                    // Half-closed: the peer may still read what it asked for.
+                    c.peer_closed = true;
+                    c.control.deadline = Some(self.now + self.config.linger);
+                    self.settle(slot);
                     return;
                 }
                 Ok(n) => n,
@@ -642,6 +652,10 @@ impl<P: Protocol> Core<P> {
         if c.output.capacity() > KEEP_CAPACITY {
             c.output = Vec::new();
         }
+        if c.peer_closed {
+            self.drop_conn(registry, slot);
+            return;
+        }
         if c.read_paused {
             c.read_paused = false;
             self.ready.push(slot);
@@ -673,7 +687,7 @@ impl<P: Protocol> Core<P> {
             }
             c.armed = None;
             c.control.deadline = None;
-            if c.lingering {
+            if c.lingering || c.peer_closed {
                 self.drop_conn(registry, id.slot());
                 continue;
             }

@@ -1,8 +1,10 @@
-//! Echoes every message back to its sender, in its own protocol version.
+//! Echoes every message back to its sender, in its own protocol version, compressed with
+//! permessage-deflate for clients that offer it.
 //!
 //! The conformance target: `cargo run --release --example echo -- --bind 127.0.0.1:9001`.
 
 use ratchet::prelude::*;
+use ratchet::websocket::{Config, Deflate};
 
 pub struct Echo;
 
@@ -12,8 +14,16 @@ impl Component for Echo {
     }
 }
 
+/// The echo server's decorator stack: WebSocket with compression on for every message,
+/// even those under the default threshold, so that conformance runs exercise it at every
+/// size.
+pub fn protocol() -> WebSocket<Echo> {
+    let deflate = Deflate::default().threshold(0);
+    WebSocket::with_config(Echo, Config::default().deflate(deflate))
+}
+
 fn main() -> std::io::Result<()> {
-    let server = Server::new(WebSocket::new(Echo))
+    let server = Server::new(protocol())
         .bind(ratchet::cli::bind_address("127.0.0.1:8080"))?
         .shutdown_on_signals()?;
     println!("echo listening on ws://{}", server.local_addr());

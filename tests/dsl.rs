@@ -52,10 +52,10 @@ fn run_script(addr: SocketAddr) -> Vec<Vec<String>> {
     std::thread::sleep(Duration::from_millis(100));
     let mut received = vec![Vec::new(); 3];
     let say = |clients: &mut Vec<RawClient>,
-                   received: &mut Vec<Vec<String>>,
-                   who: usize,
-                   text: &str,
-                   listeners: &[usize]| {
+               received: &mut Vec<Vec<String>>,
+               who: usize,
+               text: &str,
+               listeners: &[usize]| {
         clients[who].send_text(text);
         for &l in listeners {
             let frame = clients[l].read_frame();

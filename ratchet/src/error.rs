@@ -75,13 +75,15 @@ pub enum ProtocolError {
     MessageTooBig,
     /// A Hixie frame type this server does not understand.
     InvalidHixieFrame,
+    /// A compressed message that does not inflate (RFC 7692 §7.2.2).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
     /// The close code that answers this violation.
     pub fn close_code(self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::Invalid,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => CloseCode::Invalid,
             ProtocolError::MessageTooBig => CloseCode::Size,
             _ => CloseCode::Protocol,
         }
@@ -106,6 +108,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidUtf8 => "invalid UTF-8 in text",
             ProtocolError::MessageTooBig => "message exceeds the maximum size",
             ProtocolError::InvalidHixieFrame => "invalid Hixie frame",
+            ProtocolError::InvalidCompressedData => "compressed message does not inflate",
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The opening handshake: one parser for every version, chosen by the request's headers.
 
+use super::deflate::{self, Deflate, Params};
 use crate::conn::Request;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -44,6 +45,8 @@ pub enum Outcome {
         version: Version,
         /// The parsed request.
         request: Request,
+        /// permessage-deflate, if negotiated.
+        deflate: Option<Params>,
         /// The response to send.
         response: Vec<u8>,
     },
@@ -94,17 +97,19 @@ impl Rejection {
     }
 }
 
-/// Limits applied while parsing.
+/// What the server accepts.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct Limits<'a> {
     /// Largest request head accepted, in bytes.
     pub max_size: usize,
+    /// permessage-deflate settings, if the server offers compression.
+    pub deflate: Option<&'a Deflate>,
 }
 
 const MAX_HEADERS: usize = 64;
 
 /// Looks at `data`, the bytes received so far on a new connection.
-pub fn parse(data: &[u8], limits: Limits) -> Outcome {
+pub fn parse(data: &[u8], limits: Limits<'_>) -> Outcome {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(data) {
@@ -121,13 +126,14 @@ pub fn parse(data: &[u8], limits: Limits) -> Outcome {
             return Outcome::Reject(Rejection::new(400, format!("malformed HTTP request: {e}")))
         }
     };
-    match upgrade(&req, &data[head_len..]) {
-        Ok(Some((version, body_len, response))) => {
+    match upgrade(&req, &data[head_len..], limits.deflate) {
+        Ok(Some((version, body_len, response, deflate))) => {
             let request = to_request(&req);
             Outcome::Accept {
                 consumed: head_len + body_len,
                 version,
                 request,
+                deflate,
                 response,
             }
         }
@@ -168,10 +174,12 @@ fn has_token(value: Option<&str>, token: &str) -> bool {
 
 /// Chooses the version and builds the response; `Ok(None)` if Hixie-76's body is not all
 /// here yet.
+#[allow(clippy::type_complexity)]
 fn upgrade(
     req: &httparse::Request<'_, '_>,
     body: &[u8],
-) -> Result<Option<(Version, usize, Vec<u8>)>, Rejection> {
+    deflate: Option<&Deflate>,
+) -> Result<Option<(Version, usize, Vec<u8>, Option<Params>)>, Rejection> {
     if req.method != Some("GET") {
         return Err(Rejection::new(400, "a WebSocket handshake must use GET"));
     }
@@ -213,11 +221,26 @@ fn upgrade(
                 "Sec-WebSocket-Key must be 16 bytes in base64",
             ));
         }
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        let mut response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
             accept_key(key)
         );
-        return Ok(Some((version, 0, response.into_bytes())));
+        let offers = req
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+            .filter_map(|h| std::str::from_utf8(h.value).ok());
+        let negotiated = deflate.and_then(|config| deflate::negotiate(offers, config));
+        if let Some((_, extension)) = &negotiated {
+            response.push_str(&format!("Sec-WebSocket-Extensions: {extension}\r\n"));
+        }
+        response.push_str("\r\n");
+        return Ok(Some((
+            version,
+            0,
+            response.into_bytes(),
+            negotiated.map(|(p, _)| p),
+        )));
     }
     if header(req, "Sec-WebSocket-Key").is_some() {
         return Err(unsupported_version("missing Sec-WebSocket-Version".into()));
@@ -253,7 +276,7 @@ fn upgrade(
             response.push_str("\r\n");
             let mut response = response.into_bytes();
             response.extend_from_slice(&hixie76_challenge(n1, n2, key3_arr));
-            Ok(Some((Version::Hixie76, 8, response)))
+            Ok(Some((Version::Hixie76, 8, response, None)))
         }
         (None, None) => {
             let mut response = String::from("HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n");
@@ -265,7 +288,7 @@ fn upgrade(
                 response.push_str(&format!("WebSocket-Protocol: {protocol}\r\n"));
             }
             response.push_str("\r\n");
-            Ok(Some((Version::Hixie75, 0, response.into_bytes())))
+            Ok(Some((Version::Hixie75, 0, response.into_bytes(), None)))
         }
         _ => Err(Rejection::new(
             400,
@@ -322,7 +345,10 @@ pub fn hixie76_challenge(n1: u32, n2: u32, key3: [u8; 8]) -> [u8; 16] {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_size: 8192 };
+    const LIMITS: Limits<'static> = Limits {
+        max_size: 8192,
+        deflate: None,
+    };
 
     fn accept(data: &[u8]) -> (usize, Version, Request, Vec<u8>) {
         match parse(data, LIMITS) {
@@ -331,6 +357,7 @@ mod tests {
                 version,
                 request,
                 response,
+                ..
             } => (consumed, version, request, response),
             other => panic!("expected Accept, got {other:?}"),
         }

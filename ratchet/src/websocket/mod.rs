@@ -12,12 +12,14 @@
 //!
 //! Hixie connections carry text only: a binary message sent to one is dropped (and logged).
 
+pub mod deflate;
 pub mod handshake;
 pub mod hixie;
 pub mod mask;
 pub mod rfc6455;
 pub mod utf8;
 
+pub use deflate::Deflate;
 pub use handshake::Version;
 
 use crate::command::{Command, Commands};
@@ -27,6 +29,7 @@ use crate::error::{Error, ProtocolError};
 use crate::message::{Kind, Message, Payload};
 use crate::protocol::{Outbox, Protocol};
 use crate::CloseCode;
+use flate2::Compress;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
@@ -45,6 +48,9 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Time to wait for the peer's close frame after sending ours. Default: 5 s.
     pub close_timeout: Duration,
+    /// permessage-deflate (RFC 7692) for RFC 6455/HyBi clients that offer it. Default:
+    /// off (`None`), as in Node's `ws` and uWebSockets: see [`Deflate`] for the costs.
+    pub deflate: Option<Deflate>,
 }
 
 impl Default for Config {
@@ -54,6 +60,7 @@ impl Default for Config {
             max_handshake_size: 8 << 10,
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
+            deflate: None,
         }
     }
 }
@@ -77,6 +84,13 @@ impl Config {
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Turns on permessage-deflate with these settings.
+    #[must_use]
+    pub fn deflate(mut self, deflate: Deflate) -> Self {
+        self.deflate = Some(deflate);
         self
     }
 
@@ -108,6 +122,11 @@ impl Config {
 pub struct WebSocket<C> {
     app: C,
     config: Config,
+    /// Compressors shared by connections without server context takeover, by window
+    /// bits: their state is reset after every message, so one serves them all.
+    shared_compressors: Vec<(u8, Box<Compress>)>,
+    /// Where a message is compressed before it is framed.
+    scratch: Vec<u8>,
 }
 
 impl<C> WebSocket<C> {
@@ -118,7 +137,12 @@ impl<C> WebSocket<C> {
 
     /// The decorator with the given limits.
     pub fn with_config(app: C, config: Config) -> Self {
-        WebSocket { app, config }
+        WebSocket {
+            app,
+            config,
+            shared_compressors: Vec::new(),
+            scratch: Vec::new(),
+        }
     }
 
     /// The wrapped application.
@@ -142,6 +166,23 @@ pub struct ConnState {
     opened: bool,
     close_sent: bool,
     close_received: bool,
+    /// permessage-deflate, if negotiated.
+    deflate: Option<ConnDeflate>,
+}
+
+/// A connection's compression side of permessage-deflate.
+struct ConnDeflate {
+    params: deflate::Params,
+    /// With context takeover: this connection's own compressor, made at first use.
+    compress: Option<Box<Compress>>,
+}
+
+impl std::fmt::Debug for ConnDeflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnDeflate")
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -163,6 +204,8 @@ impl ConnState {
 /// Encodings for [`Protocol::encoding`].
 const ENCODING_HYBI: u8 = 0;
 const ENCODING_HIXIE: u8 = 1;
+/// Plus the window bits, for permessage-deflate without server context takeover.
+const ENCODING_DEFLATE_BASE: u8 = 16;
 
 /// Runs a handler, turning a panic into an error message.
 fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
@@ -222,6 +265,7 @@ impl<C: Component> WebSocket<C> {
     fn handshake(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
         let limits = handshake::Limits {
             max_size: self.config.max_handshake_size,
+            deflate: self.config.deflate.as_ref(),
         };
         match handshake::parse(data, limits) {
             handshake::Outcome::Partial => 0,
@@ -241,17 +285,22 @@ impl<C: Component> WebSocket<C> {
                 consumed,
                 version,
                 request,
+                deflate,
                 response,
             } => {
                 out.output().extend_from_slice(&response);
                 out.set_deadline(None);
                 let max = self.config.max_message_size;
                 state.phase = if version.is_hybi() {
-                    Phase::Hybi(Box::new(rfc6455::Decoder::new(max)))
+                    Phase::Hybi(Box::new(rfc6455::Decoder::with_deflate(max, deflate)))
                 } else {
                     Phase::Hixie(hixie::Decoder::new(max))
                 };
                 state.version = Some(version);
+                state.deflate = deflate.map(|params| ConnDeflate {
+                    params,
+                    compress: None,
+                });
                 state.conn = Conn::new(state.conn.id(), state.conn.peer(), Some(request));
                 state.opened = true;
                 let app = &mut self.app;
@@ -367,6 +416,7 @@ impl<C: Component> Protocol for WebSocket<C> {
             opened: false,
             close_sent: false,
             close_received: false,
+            deflate: None,
         }
     }
 
@@ -409,22 +459,60 @@ impl<C: Component> Protocol for WebSocket<C> {
         if state.close_sent || !state.opened {
             return None;
         }
-        match state.version() {
-            Some(v) if v.is_hybi() => Some(ENCODING_HYBI),
-            Some(_) => Some(ENCODING_HIXIE),
-            None => None,
+        match (state.version?, &state.deflate) {
+            (v, None) if v.is_hybi() => Some(ENCODING_HYBI),
+            (_, None) => Some(ENCODING_HIXIE),
+            // Without context takeover, a message compresses the same for every
+            // connection with the same window: compress it once for all of them.
+            (_, Some(d)) if d.params.server_no_context_takeover => {
+                Some(ENCODING_DEFLATE_BASE + d.params.server_max_window_bits)
+            }
+            (_, Some(_)) => None,
         }
     }
 
     fn encode(&mut self, state: &mut ConnState, msg: &Payload, buf: &mut Vec<u8>) {
-        match self.encoding(state) {
-            Some(ENCODING_HYBI) => rfc6455::write_message(buf, msg.kind(), msg.as_bytes()),
-            Some(_) if msg.kind() == Kind::Text => hixie::write_text(buf, msg.as_bytes()),
-            Some(_) => log::debug!(
+        if state.close_sent || !state.opened {
+            return;
+        }
+        let threshold = self.config.deflate.as_ref().map_or(0, |c| c.threshold);
+        match (state.version, &mut state.deflate) {
+            (Some(_), Some(d)) if msg.len() >= threshold => {
+                let level = self.config.deflate.as_ref().map_or(6, |c| c.level);
+                let window = d.params.server_max_window_bits;
+                let reset = d.params.server_no_context_takeover;
+                let compress = if reset {
+                    let at = match self
+                        .shared_compressors
+                        .iter()
+                        .position(|(w, _)| *w == window)
+                    {
+                        Some(at) => at,
+                        None => {
+                            self.shared_compressors
+                                .push((window, deflate::compressor(level, window)));
+                            self.shared_compressors.len() - 1
+                        }
+                    };
+                    &mut self.shared_compressors[at].1
+                } else {
+                    d.compress
+                        .get_or_insert_with(|| deflate::compressor(level, window))
+                };
+                self.scratch.clear();
+                deflate::compress(compress, msg.as_bytes(), &mut self.scratch, reset);
+                rfc6455::write_compressed_message(buf, msg.kind(), &self.scratch);
+                if self.scratch.capacity() > 1 << 20 {
+                    self.scratch = Vec::new();
+                }
+            }
+            (Some(v), _) if v.is_hybi() => rfc6455::write_message(buf, msg.kind(), msg.as_bytes()),
+            (Some(_), _) if msg.kind() == Kind::Text => hixie::write_text(buf, msg.as_bytes()),
+            (Some(_), _) => log::debug!(
                 "binary message to Hixie connection {} dropped",
                 state.conn.id()
             ),
-            None => {}
+            (None, _) => {}
         }
     }
 

@@ -1,10 +1,12 @@
 //! RFC 6455 framing (also HyBi-07/-10, which frame the same way): a streaming decoder for
 //! client frames and the encoder for server frames.
 
+use super::deflate::{self, Params};
 use super::mask::apply_mask;
 use super::utf8::Utf8Validator;
 use crate::error::ProtocolError;
 use crate::message::{Kind, Message};
+use flate2::Decompress;
 
 const OP_CONTINUATION: u8 = 0x0;
 const OP_TEXT: u8 = 0x1;
@@ -32,6 +34,8 @@ pub enum Frame<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Header {
     fin: bool,
+    /// RSV1: the message is compressed (permessage-deflate).
+    rsv1: bool,
     opcode: u8,
     mask: [u8; 4],
     len: u64,
@@ -45,6 +49,10 @@ pub struct Decoder {
     frame: Option<(Header, u64)>,
     /// The kind of the data message in progress (set from its first frame to its last).
     message: Option<Kind>,
+    /// Whether the message in progress is compressed.
+    compressed: bool,
+    /// permessage-deflate, if negotiated.
+    inflate: Option<Inflate>,
     /// The payload of a message that is fragmented or split across reads.
     buf: Vec<u8>,
     /// `buf` holds a message delivered last call; clear it before going on.
@@ -53,13 +61,42 @@ pub struct Decoder {
     control: [u8; 125],
 }
 
+/// The inflating side of permessage-deflate.
+struct Inflate {
+    window_bits: u8,
+    /// The client resets its context per message: drop ours between messages.
+    reset: bool,
+    /// Created at the first compressed message (and again after each, if `reset`).
+    decompress: Option<Box<Decompress>>,
+}
+
+impl std::fmt::Debug for Inflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflate")
+            .field("window_bits", &self.window_bits)
+            .field("reset", &self.reset)
+            .finish()
+    }
+}
+
 impl Decoder {
     /// A decoder refusing messages over `max_message` bytes.
     pub fn new(max_message: usize) -> Self {
+        Self::with_deflate(max_message, None)
+    }
+
+    /// A decoder that also inflates messages compressed with the negotiated `deflate`.
+    pub fn with_deflate(max_message: usize, deflate: Option<Params>) -> Self {
         Decoder {
             max_message,
             frame: None,
             message: None,
+            compressed: false,
+            inflate: deflate.map(|p| Inflate {
+                window_bits: p.client_max_window_bits,
+                reset: p.client_no_context_takeover,
+                decompress: None,
+            }),
             buf: Vec::new(),
             delivered: false,
             utf8: Utf8Validator::default(),
@@ -122,7 +159,13 @@ impl Decoder {
             } else {
                 Kind::Binary
             });
-            let whole_message_here = done && read == 0 && header.fin && self.message.is_none();
+            let compressed = if self.message.is_some() {
+                self.compressed
+            } else {
+                header.rsv1
+            };
+            let whole_message_here =
+                !compressed && done && read == 0 && header.fin && self.message.is_none();
             if whole_message_here {
                 // Fast path: the complete message is in this read; deliver it in place.
                 let chunk = &data[start..start + available];
@@ -137,12 +180,31 @@ impl Decoder {
 
             if self.message.is_none() {
                 self.message = Some(kind);
+                self.compressed = compressed;
                 self.utf8.reset();
             }
-            if kind == Kind::Text && self.utf8.feed(chunk).is_err() {
+            let before = self.buf.len();
+            if compressed {
+                let Some(inflate) = &mut self.inflate else {
+                    return Err(ProtocolError::ReservedBits);
+                };
+                let window = inflate.window_bits;
+                let d = inflate
+                    .decompress
+                    .get_or_insert_with(|| deflate::decompressor(window));
+                deflate::inflate(d, chunk, &mut self.buf, self.max_message)?;
+                if done && header.fin {
+                    deflate::inflate_end(d, &mut self.buf, self.max_message)?;
+                    if inflate.reset {
+                        inflate.decompress = None;
+                    }
+                }
+            } else {
+                self.buf.extend_from_slice(chunk);
+            }
+            if kind == Kind::Text && self.utf8.feed(&self.buf[before..]).is_err() {
                 return Err(ProtocolError::InvalidUtf8);
             }
-            self.buf.extend_from_slice(chunk);
             if !(done && header.fin) {
                 if *pos == data.len() {
                     return Ok(None);
@@ -169,8 +231,9 @@ impl Decoder {
     fn parse_header(&mut self, data: &[u8]) -> Result<Option<(Header, usize)>, ProtocolError> {
         let [b0, b1, ..] = *data else { return Ok(None) };
         let fin = b0 & 0x80 != 0;
+        let rsv1 = b0 & 0x40 != 0;
         let opcode = b0 & 0x0F;
-        if b0 & 0x70 != 0 {
+        if b0 & 0x30 != 0 {
             return Err(ProtocolError::ReservedBits);
         }
         match opcode {
@@ -182,6 +245,10 @@ impl Decoder {
         }
         let short = b1 & 0x7F;
         let is_control = opcode >= OP_CLOSE;
+        // RSV1 marks the first frame of a compressed message, and nothing else (RFC 7692 §6).
+        if rsv1 && (self.inflate.is_none() || is_control || opcode == OP_CONTINUATION) {
+            return Err(ProtocolError::ReservedBits);
+        }
         if is_control && !fin {
             return Err(ProtocolError::FragmentedControlFrame);
         }
@@ -218,15 +285,18 @@ impl Decoder {
                 (OP_TEXT | OP_BINARY, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
                 _ => {}
             }
-            // Checked against the limit before a byte of the payload is buffered.
+            // Checked against the limit before a byte of the payload is buffered
+            // (compressed payloads are checked as they inflate).
             let have = self.buf.len() as u64;
-            if len > (self.max_message as u64).saturating_sub(have) {
+            let compressed = rsv1 || (opcode == OP_CONTINUATION && self.compressed);
+            if !compressed && len > (self.max_message as u64).saturating_sub(have) {
                 return Err(ProtocolError::MessageTooBig);
             }
         }
         Ok(Some((
             Header {
                 fin,
+                rsv1,
                 opcode,
                 mask,
                 len,
@@ -257,7 +327,12 @@ fn control_frame(opcode: u8, payload: &[u8]) -> Result<Frame<'_>, ProtocolError>
 
 /// Appends an unmasked server frame header for a final frame.
 pub fn write_header(buf: &mut Vec<u8>, opcode: u8, len: usize) {
-    buf.push(0x80 | opcode);
+    write_header_with(buf, 0x80 | opcode, len);
+}
+
+/// Appends an unmasked frame header whose first byte (FIN, RSV, opcode) is `first`.
+fn write_header_with(buf: &mut Vec<u8>, first: u8, len: usize) {
+    buf.push(first);
     match len {
         0..=125 => buf.push(len as u8),
         126..=0xFFFF => {
@@ -280,6 +355,17 @@ pub fn write_message(buf: &mut Vec<u8>, kind: Kind, payload: &[u8]) {
     buf.reserve(payload.len() + 10);
     write_header(buf, opcode, payload.len());
     buf.extend_from_slice(payload);
+}
+
+/// Appends a complete data frame whose payload is compressed (RSV1 set).
+pub fn write_compressed_message(buf: &mut Vec<u8>, kind: Kind, compressed: &[u8]) {
+    let opcode = match kind {
+        Kind::Text => OP_TEXT,
+        Kind::Binary => OP_BINARY,
+    };
+    buf.reserve(compressed.len() + 10);
+    write_header_with(buf, 0x80 | 0x40 | opcode, compressed.len());
+    buf.extend_from_slice(compressed);
 }
 
 /// Appends a pong answering a ping's payload.

@@ -1,0 +1,385 @@
+//! permessage-deflate (RFC 7692): negotiation, and compression of whole messages with
+//! `flate2` (zlib-rs backend: no system library).
+
+use crate::error::ProtocolError;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+
+/// permessage-deflate settings. Off unless set on [`Config`](super::Config): like Node's
+/// `ws` and uWebSockets, compression costs CPU and memory per connection, so it is opt-in.
+///
+/// Memory per RFC 6455 connection, measured with this crate's zlib-rs backend (see
+/// `examples/deflate_memory.rs`): with context takeover each side keeps its compressor
+/// or decompressor between messages; with `no_context_takeover` the server keeps none for
+/// an idle connection (compressors are shared across connections, decompressors live only
+/// while a message is being received).
+///
+/// ```
+/// use ratchet::websocket::{Config, Deflate};
+///
+/// let config = Config::default().deflate(Deflate::default().server_no_context_takeover(true));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Deflate {
+    /// Reset the compressor after every message (smaller memory, lower ratio; lets one
+    /// compression serve every recipient of a broadcast). Default: false.
+    pub server_no_context_takeover: bool,
+    /// Ask clients to reset theirs (lets the server free the decompressor between
+    /// messages). Default: false; always accepted when a client offers it.
+    pub client_no_context_takeover: bool,
+    /// Largest LZ77 window the server compresses with, 9–15 (a client may ask for less).
+    /// Default: 15.
+    pub server_max_window_bits: u8,
+    /// Largest window asked of clients that allow choosing, 9–15. Default: 15.
+    pub client_max_window_bits: u8,
+    /// zlib compression level, 0–9. Default: 6.
+    pub level: u32,
+    /// Messages shorter than this many bytes are sent uncompressed. Default: 64.
+    pub threshold: usize,
+}
+
+impl Default for Deflate {
+    fn default() -> Self {
+        Deflate {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+            level: 6,
+            threshold: 64,
+        }
+    }
+}
+
+impl Deflate {
+    /// Sets [`server_no_context_takeover`](Deflate::server_no_context_takeover).
+    #[must_use]
+    pub fn server_no_context_takeover(mut self, on: bool) -> Self {
+        self.server_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`client_no_context_takeover`](Deflate::client_no_context_takeover).
+    #[must_use]
+    pub fn client_no_context_takeover(mut self, on: bool) -> Self {
+        self.client_no_context_takeover = on;
+        self
+    }
+
+    /// Sets [`server_max_window_bits`](Deflate::server_max_window_bits) (clamped to 9–15).
+    #[must_use]
+    pub fn server_max_window_bits(mut self, bits: u8) -> Self {
+        self.server_max_window_bits = bits.clamp(9, 15);
+        self
+    }
+
+    /// Sets [`client_max_window_bits`](Deflate::client_max_window_bits) (clamped to 9–15).
+    #[must_use]
+    pub fn client_max_window_bits(mut self, bits: u8) -> Self {
+        self.client_max_window_bits = bits.clamp(9, 15);
+        self
+    }
+
+    /// Sets [`level`](Deflate::level) (clamped to 0–9).
+    #[must_use]
+    pub fn level(mut self, level: u32) -> Self {
+        self.level = level.min(9);
+        self
+    }
+
+    /// Sets [`threshold`](Deflate::threshold).
+    #[must_use]
+    pub fn threshold(mut self, bytes: usize) -> Self {
+        self.threshold = bytes;
+        self
+    }
+}
+
+/// What one connection negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// The server resets its compressor after every message.
+    pub server_no_context_takeover: bool,
+    /// The client resets its compressor after every message.
+    pub client_no_context_takeover: bool,
+    /// The server's compression window.
+    pub server_max_window_bits: u8,
+    /// The client's compression window (the server's decompression window).
+    pub client_max_window_bits: u8,
+}
+
+/// Picks the first acceptable `permessage-deflate` offer among the values of
+/// `Sec-WebSocket-Extensions`; returns the parameters and the response header value.
+/// Offers with unknown, duplicate or invalid parameters are declined (RFC 7692 §7.1).
+pub fn negotiate<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+    config: &Deflate,
+) -> Option<(Params, String)> {
+    values
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .filter_map(|offer| {
+            let mut parts = offer.split(';').map(str::trim);
+            (parts.next() == Some("permessage-deflate")).then_some(parts)
+        })
+        .find_map(|params| accept(params, config))
+}
+
+/// A window-bits value: 8–15, digits only, no leading zero.
+fn window_bits(value: &str) -> Option<u8> {
+    match value.as_bytes() {
+        [d @ b'8'..=b'9'] => Some(d - b'0'),
+        [b'1', d @ b'0'..=b'5'] => Some(10 + d - b'0'),
+        _ => None,
+    }
+}
+
+fn accept<'a>(params: impl Iterator<Item = &'a str>, config: &Deflate) -> Option<(Params, String)> {
+    let mut server_nct = false;
+    let mut client_nct = false;
+    let mut server_bits: Option<u8> = None;
+    let mut client_bits: Option<Option<u8>> = None;
+    let mut seen: Vec<&str> = Vec::new();
+    for param in params {
+        let (name, value) = match param.split_once('=') {
+            Some((n, v)) => {
+                let v = v.trim();
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(v);
+                (n.trim(), Some(v))
+            }
+            None => (param, None),
+        };
+        if seen.contains(&name) {
+            return None;
+        }
+        seen.push(name);
+        match (name, value) {
+            ("server_no_context_takeover", None) => server_nct = true,
+            ("client_no_context_takeover", None) => client_nct = true,
+            ("server_max_window_bits", Some(v)) => server_bits = Some(window_bits(v)?),
+            ("client_max_window_bits", None) => client_bits = Some(None),
+            ("client_max_window_bits", Some(v)) => client_bits = Some(Some(window_bits(v)?)),
+            _ => return None,
+        }
+    }
+    // zlib cannot compress with an 8-bit window: decline rather than exceed the limit.
+    let server_window = match server_bits {
+        Some(8) => return None,
+        Some(bits) => bits.min(config.server_max_window_bits),
+        None => config.server_max_window_bits,
+    };
+    let client_window = match client_bits {
+        None => 15,
+        Some(None) => config.client_max_window_bits,
+        Some(Some(bits)) => bits.min(config.client_max_window_bits),
+    };
+    let params = Params {
+        server_no_context_takeover: server_nct || config.server_no_context_takeover,
+        client_no_context_takeover: client_nct || config.client_no_context_takeover,
+        server_max_window_bits: server_window,
+        client_max_window_bits: client_window,
+    };
+    let mut response = String::from("permessage-deflate");
+    if params.server_no_context_takeover {
+        response.push_str("; server_no_context_takeover");
+    }
+    if params.client_no_context_takeover {
+        response.push_str("; client_no_context_takeover");
+    }
+    if server_bits.is_some() || server_window < 15 {
+        response.push_str(&format!("; server_max_window_bits={server_window}"));
+    }
+    if client_bits.is_some() && client_window < 15 {
+        response.push_str(&format!("; client_max_window_bits={client_window}"));
+    }
+    Some((params, response))
+}
+
+/// The tail every sync-flushed deflate block ends with, removed on the wire (§7.2.1).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
+
+/// A compressor for messages to clients.
+pub fn compressor(level: u32, window_bits: u8) -> Box<Compress> {
+    Box::new(Compress::new_with_window_bits(
+        Compression::new(level),
+        false,
+        window_bits.clamp(9, 15),
+    ))
+}
+
+/// A decompressor for messages from clients.
+pub fn decompressor(window_bits: u8) -> Box<Decompress> {
+    Box::new(Decompress::new_with_window_bits(
+        false,
+        window_bits.clamp(9, 15),
+    ))
+}
+
+/// Compresses one whole message into `out` (appending), without the final tail; resets
+/// the compressor afterwards if `reset`.
+pub fn compress(c: &mut Compress, payload: &[u8], out: &mut Vec<u8>, reset: bool) {
+    let start = out.len();
+    let mut input = payload;
+    loop {
+        out.reserve(input.len() / 2 + 64);
+        let before = c.total_in();
+        // Only fails on a corrupted stream state, which this code never creates.
+        if c.compress_vec(input, out, FlushCompress::Sync).is_err() {
+            break;
+        }
+        input = &input[(c.total_in() - before) as usize..];
+        if input.is_empty() && out.len() < out.capacity() {
+            break;
+        }
+    }
+    if out[start..].ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+    if out.len() == start {
+        out.push(0x00); // an empty message is one empty stored block, minus its tail
+    }
+    if reset {
+        c.reset();
+    }
+}
+
+/// Inflates `input` onto `out`, never letting `out` grow past `max` bytes: a message that
+/// would is refused with [`ProtocolError::MessageTooBig`] before it is allocated.
+pub fn inflate(
+    d: &mut Decompress,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+    max: usize,
+) -> Result<(), ProtocolError> {
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() > max {
+                return Err(ProtocolError::MessageTooBig);
+            }
+            let target = (out.capacity() * 2)
+                .max(input.len() * 2)
+                .max(4096)
+                .min(max + 1);
+            out.reserve_exact(target - out.len());
+        }
+        let (in_before, out_before) = (d.total_in(), d.total_out());
+        d.decompress_vec(input, out, FlushDecompress::Sync)
+            .map_err(|_| ProtocolError::InvalidCompressedData)?;
+        let consumed = (d.total_in() - in_before) as usize;
+        let produced = d.total_out() - out_before;
+        input = &input[consumed..];
+        if out.len() > max {
+            return Err(ProtocolError::MessageTooBig);
+        }
+        let room_left = out.len() < out.capacity();
+        if (input.is_empty() && room_left) || (consumed == 0 && produced == 0 && room_left) {
+            return Ok(());
+        }
+    }
+}
+
+/// Inflates the end of a message (the tail the sender removed).
+pub fn inflate_end(d: &mut Decompress, out: &mut Vec<u8>, max: usize) -> Result<(), ProtocolError> {
+    inflate(d, &TAIL, out, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(header: &str) -> Option<(Params, String)> {
+        negotiate([header], &Deflate::default())
+    }
+
+    #[test]
+    fn negotiates_the_first_acceptable_offer() {
+        let (params, response) = offer("permessage-deflate; client_max_window_bits").unwrap();
+        assert_eq!(response, "permessage-deflate");
+        assert_eq!(params.client_max_window_bits, 15);
+
+        let (params, response) =
+            offer("permessage-deflate; server_max_window_bits=8, permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_no_context_takeover")
+                .unwrap();
+        assert_eq!(
+            response,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10"
+        );
+        assert_eq!(params.server_max_window_bits, 10);
+        assert!(params.server_no_context_takeover && params.client_no_context_takeover);
+
+        let (_, response) =
+            offer("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits=\"12\"")
+                .unwrap();
+        assert_eq!(response, "permessage-deflate; client_max_window_bits=12");
+    }
+
+    #[test]
+    fn declines_malformed_offers() {
+        for bad in [
+            "permessage-deflate; server_max_window_bits",
+            "permessage-deflate; server_max_window_bits=16",
+            "permessage-deflate; server_max_window_bits=08",
+            "permessage-deflate; client_max_window_bits=7",
+            "permessage-deflate; server_no_context_takeover=1",
+            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+            "permessage-deflate; unknown_param",
+            "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
+        ] {
+            assert_eq!(offer(bad), None, "{bad}");
+        }
+        // A declined offer does not stop a later, valid one.
+        assert!(offer("permessage-deflate; bogus, permessage-deflate").is_some());
+    }
+
+    #[test]
+    fn round_trips_with_and_without_context_takeover() {
+        let text = "Ratchet ".repeat(500);
+        for reset in [false, true] {
+            let mut c = compressor(6, 15);
+            let mut d = decompressor(15);
+            for _ in 0..3 {
+                let mut wire = Vec::new();
+                compress(&mut c, text.as_bytes(), &mut wire, reset);
+                assert!(wire.len() < text.len() / 10);
+                let mut out = Vec::new();
+                inflate(&mut d, &wire, &mut out, 1 << 20).unwrap();
+                inflate_end(&mut d, &mut out, 1 << 20).unwrap();
+                assert_eq!(out, text.as_bytes());
+                if reset {
+                    d.reset(false);
+                }
+            }
+        }
+        let mut wire = Vec::new();
+        compress(&mut compressor(6, 9), b"", &mut wire, true);
+        let mut out = Vec::new();
+        let mut d = decompressor(9);
+        inflate(&mut d, &wire, &mut out, 10).unwrap();
+        inflate_end(&mut d, &mut out, 10).unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_bomb_is_refused_without_allocating_it() {
+        let zeros = vec![0u8; 10 << 20];
+        let mut wire = Vec::new();
+        compress(&mut compressor(9, 15), &zeros, &mut wire, true);
+        assert!(
+            wire.len() < 20_000,
+            "10 MiB of zeros compress to {} bytes",
+            wire.len()
+        );
+        let mut out = Vec::new();
+        let err = inflate(&mut decompressor(15), &wire, &mut out, 64 << 10);
+        assert_eq!(err, Err(ProtocolError::MessageTooBig));
+        assert!(
+            out.capacity() <= (64 << 10) + 1,
+            "grew to {}",
+            out.capacity()
+        );
+    }
+}

@@ -1,9 +1,10 @@
 //! The chat, with the macro. `cargo run --example chat`, then connect any WebSocket
-//! clients (every version at once) to ws://127.0.0.1:8080/.
+//! clients (every version at once; compressed for those that offer permessage-deflate)
+//! to ws://127.0.0.1:8080/.
 
 use ratchet::prelude::*;
 
-#[ratchet::app(protocol = "websocket", bind = "127.0.0.1:8080")]
+#[ratchet::app(protocol = "websocket", bind = "127.0.0.1:8080", deflate = true)]
 #[derive(Default)]
 pub struct Chat {
     clients: ConnSet,

@@ -18,7 +18,14 @@ pub fn app(model: &AppModel) -> TokenStream {
     let decorator = format_ident!("{}", model.protocol.decorator);
     let (bind, scheme) = (&model.bind, model.protocol.scheme);
     // Spanned on the struct's name, so a missing `Default` or handler impl is reported there.
-    let wrap = quote_spanned!(ident.span()=> ::ratchet::#decorator::new(self));
+    let wrap = if model.deflate {
+        quote_spanned!(ident.span()=> ::ratchet::#decorator::with_config(
+            self,
+            ::ratchet::websocket::Config::default().deflate(::ratchet::websocket::Deflate::default()),
+        ))
+    } else {
+        quote_spanned!(ident.span()=> ::ratchet::#decorator::new(self))
+    };
     let protocol = quote_spanned!(ident.span()=> ::ratchet::#decorator<#ident>);
     let main = model.main.then(|| {
         let run = quote_spanned!(ident.span()=> ::ratchet::app::main::<#ident>());

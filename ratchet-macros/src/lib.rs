@@ -20,6 +20,7 @@ use quote::ToTokens;
 /// - `bind`: the default address (`127.0.0.1:8080`); `--bind ADDR` and `RATCHET_BIND`
 ///   override it at run time.
 /// - `main`: `true` (default) generates `fn main`; `false` generates none.
+/// - `deflate`: `true` turns on permessage-deflate (WebSocket only; default `false`).
 ///
 /// The struct must implement `Default` (the generated `main` builds it that way).
 #[proc_macro_attribute]

@@ -16,6 +16,8 @@ pub struct ProtocolChoice {
     pub decorator: &'static str,
     /// The URL scheme printed at start-up.
     pub scheme: &'static str,
+    /// Whether `deflate = true` applies.
+    pub compresses: bool,
 }
 
 /// Every protocol the DSL knows; a new one is a line here and a decorator in `ratchet`.
@@ -24,15 +26,17 @@ pub const PROTOCOLS: &[ProtocolChoice] = &[
         name: "websocket",
         decorator: "WebSocket",
         scheme: "ws",
+        compresses: true,
     },
     ProtocolChoice {
         name: "line",
         decorator: "Line",
         scheme: "tcp",
+        compresses: false,
     },
 ];
 
-const KEYS: &[&str] = &["protocol", "bind", "main"];
+const KEYS: &[&str] = &["protocol", "bind", "main", "deflate"];
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 /// `#[ratchet::app]`, validated.
@@ -41,6 +45,8 @@ pub struct AppModel {
     pub protocol: &'static ProtocolChoice,
     pub bind: String,
     pub main: bool,
+    /// permessage-deflate on.
+    pub deflate: bool,
 }
 
 /// Gathers errors so that one expansion reports all of them.
@@ -136,6 +142,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut protocol = &PROTOCOLS[0];
     let mut bind = DEFAULT_BIND.to_owned();
     let mut main = true;
+    let mut deflate: Option<(bool, Span)> = None;
     let mut seen: Vec<String> = Vec::new();
     for Entry { key, value } in &args.entries {
         let name = key.to_string();
@@ -166,8 +173,16 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 None => errors.at(value, "`bind` takes a string, e.g. `bind = \"127.0.0.1:8080\"`"),
             },
             "main" => match value {
-                Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => main = b.value,
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => main = b.value,
                 _ => errors.at(value, "`main` takes `true` or `false`"),
+            },
+            "deflate" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => deflate = Some((b.value, b.span())),
+                _ => errors.at(value, "`deflate` takes `true` or `false`"),
             },
             _ => {
                 let hint = suggest(&name, KEYS).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
@@ -184,12 +199,25 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             );
         }
     }
+    if let Some((true, span)) = deflate {
+        if !protocol.compresses {
+            errors.at(
+                span,
+                format!(
+                    "`deflate` is for protocol = \"websocket\"; protocol \"{}\" has no compression",
+                    protocol.name
+                ),
+            );
+        }
+    }
+    let deflate = deflate.is_some_and(|(on, _)| on);
     match item {
         Some(item) => errors.finish(AppModel {
             item,
             protocol,
             bind,
             main,
+            deflate,
         }),
         None => Err(errors
             .0

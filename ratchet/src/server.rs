@@ -22,7 +22,7 @@ const WAKER: Token = Token(usize::MAX - 2);
 const SIGNALS: Token = Token(usize::MAX - 3);
 
 /// Keep at most this much idle output-buffer capacity per connection.
-const KEEP_CAPACITY: usize = 64 * 1024;
+const KEEP_CAPACITY: usize = 4 * 1024;
 
 /// Reads per connection per loop turn before others get theirs.
 const READS_PER_TURN: usize = 16;

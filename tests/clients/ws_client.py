@@ -2,7 +2,8 @@
 
     python3 ws_client.py URL [--compress]
 
-Prints "open" once connected and "recv TEXT" for every message; reads "send TEXT" and
+Prints "open" once connected (then, with --compress, "ext " and the negotiated
+extensions) and "recv TEXT" for every message; reads "send TEXT" and
 "quit" from standard input.
 """
 
@@ -18,6 +19,9 @@ def main() -> None:
     compression = "deflate" if "--compress" in sys.argv[2:] else None
     with connect(url, compression=compression, open_timeout=10) as ws:
         print("open", flush=True)
+        if compression:
+            extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "none")
+            print(f"ext {extensions}", flush=True)
 
         def receive() -> None:
             try:

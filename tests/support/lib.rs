@@ -181,6 +181,8 @@ pub struct RawClient {
 pub struct ServerFrame {
     /// FIN bit.
     pub fin: bool,
+    /// RSV1 bit (compressed, with permessage-deflate).
+    pub rsv1: bool,
     /// Opcode.
     pub opcode: u8,
     /// Payload.
@@ -211,10 +213,16 @@ impl RawClient {
 
     /// Connects and completes an RFC 6455 handshake for `path`.
     pub fn open(addr: SocketAddr, path: &str) -> Self {
+        Self::open_with(addr, path, "").0
+    }
+
+    /// Connects and completes an RFC 6455 handshake for `path` with extra header lines
+    /// (each ending in `\r\n`); returns the client and the response head.
+    pub fn open_with(addr: SocketAddr, path: &str, extra_headers: &str) -> (Self, String) {
         let mut client = Self::connect(addr);
         client.write(
             format!(
-                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
             )
             .as_bytes(),
         );
@@ -227,7 +235,7 @@ impl RawClient {
             head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
             "{head}"
         );
-        client
+        (client, head)
     }
 
     /// Writes raw bytes.
@@ -368,6 +376,7 @@ fn parse_server_frame(buf: &[u8]) -> Option<(ServerFrame, usize)> {
     Some((
         ServerFrame {
             fin: b0 & 0x80 != 0,
+            rsv1: b0 & 0x40 != 0,
             opcode: b0 & 0x0F,
             payload,
         },

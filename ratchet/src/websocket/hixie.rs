@@ -6,7 +6,7 @@ use super::utf8::Utf8Validator;
 use crate::error::ProtocolError;
 
 /// Keep at most this much message-buffer capacity between messages.
-const KEEP_CAPACITY: usize = 64 * 1024;
+const KEEP_CAPACITY: usize = 4 * 1024;
 
 /// What the decoder found.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,12 +52,10 @@ impl Decoder {
         }
     }
 
-    /// Decodes from `data[*pos..]`, advancing `pos`; `None` when `data` is used up.
-    pub fn decode<'a>(
-        &'a mut self,
-        data: &'a [u8],
-        pos: &mut usize,
-    ) -> Result<Option<Frame<'a>>, ProtocolError> {
+    /// Forgets the message delivered last, and gives back a large buffer: called before
+    /// decoding on, and when the read that delivered it is used up, so that an idle
+    /// connection holds no message memory.
+    pub fn release(&mut self) {
         if self.delivered {
             self.delivered = false;
             self.buf.clear();
@@ -65,6 +63,15 @@ impl Decoder {
                 self.buf = Vec::new();
             }
         }
+    }
+
+    /// Decodes from `data[*pos..]`, advancing `pos`; `None` when `data` is used up.
+    pub fn decode<'a>(
+        &'a mut self,
+        data: &'a [u8],
+        pos: &mut usize,
+    ) -> Result<Option<Frame<'a>>, ProtocolError> {
+        self.release();
         while *pos < data.len() {
             match self.state {
                 State::Idle => {

@@ -326,7 +326,10 @@ impl<C: Component> WebSocket<C> {
             };
             let frame = match decoder.decode(data, &mut pos) {
                 Ok(Some(frame)) => frame,
-                Ok(None) => return pos,
+                Ok(None) => {
+                    decoder.release();
+                    return pos;
+                }
                 Err(err) => {
                     self.fail(state, err, out);
                     return data.len();
@@ -394,7 +397,10 @@ impl<C: Component> WebSocket<C> {
                     out.commands(Command::close(state.conn.id(), CloseCode::Normal, ""));
                     return data.len();
                 }
-                Ok(None) => return pos,
+                Ok(None) => {
+                    decoder.release();
+                    return pos;
+                }
                 Err(err) => {
                     self.fail(state, err, out);
                     return data.len();

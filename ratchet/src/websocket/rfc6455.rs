@@ -16,7 +16,7 @@ const OP_PING: u8 = 0x9;
 const OP_PONG: u8 = 0xA;
 
 /// Keep at most this much message-buffer capacity between messages.
-const KEEP_CAPACITY: usize = 64 * 1024;
+const KEEP_CAPACITY: usize = 4 * 1024;
 
 /// What the decoder found.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,6 +104,19 @@ impl Decoder {
         }
     }
 
+    /// Forgets the message delivered last, and gives back a large buffer: called before
+    /// decoding on, and when the read that delivered it is used up, so that an idle
+    /// connection holds no message memory.
+    pub fn release(&mut self) {
+        if self.delivered {
+            self.delivered = false;
+            self.buf.clear();
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            }
+        }
+    }
+
     /// Decodes from `data[*pos..]`, advancing `pos` past what it consumed. Returns the
     /// next complete frame, or `None` when `data` is exhausted (the unconsumed rest is
     /// shorter than a frame header). Unmasks `data` in place.
@@ -112,13 +125,7 @@ impl Decoder {
         data: &'a mut [u8],
         pos: &mut usize,
     ) -> Result<Option<Frame<'a>>, ProtocolError> {
-        if self.delivered {
-            self.delivered = false;
-            self.buf.clear();
-            if self.buf.capacity() > KEEP_CAPACITY {
-                self.buf = Vec::new();
-            }
-        }
+        self.release();
         loop {
             let (header, read) = match self.frame {
                 Some(frame) => frame,

@@ -1,0 +1,159 @@
+//! Measures what permessage-deflate costs in server memory per connection, for each
+//! setting: `cargo run --release --example deflate_memory`.
+//!
+//! Opens N connections per setting; each sends one compressed message and reads the
+//! compressed echo, so that every compressor and decompressor the setting keeps exists.
+//! Reports the process's RSS growth per connection, clients included (their share is
+//! what the "compression off" row shows at most).
+
+use flate2::{Compress, Compression, FlushCompress};
+use ratchet::prelude::*;
+use ratchet::websocket::{Config, Deflate};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+const CONNECTIONS: usize = 400;
+
+struct Echo;
+
+impl Component for Echo {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+        from.send(msg).into()
+    }
+}
+
+fn rss_kib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first, 0x80 | 126];
+    out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as it is
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Opens the connections and returns the RSS growth per connection, in KiB.
+fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
+    let config = match deflate {
+        Some(d) => Config::default().deflate(d),
+        None => Config::default(),
+    };
+    let server = Server::new(WebSocket::with_config(Echo, config))
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    let before = rss_kib();
+    let mut clients = Vec::with_capacity(CONNECTIONS);
+    let mut buf = vec![0u8; 64 << 10];
+    for _ in 0..CONNECTIONS {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
+        );
+        s.write_all(head.as_bytes()).expect("handshake");
+        s.write_all(&masked_frame(
+            if offer.is_empty() { 0x82 } else { 0xC2 },
+            message,
+        ))
+        .expect("send");
+        let mut got = 0;
+        // The 101 response, then the echo: wait until some bytes of the echo are here.
+        while got < 1000 {
+            got += s.read(&mut buf).expect("read");
+        }
+        clients.push(s);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let per_conn = (rss_kib() - before) as f64 / CONNECTIONS as f64;
+    handle.shutdown();
+    drop(clients);
+    let _ = thread.join();
+    per_conn
+}
+
+fn main() {
+    // 32 KiB of varied words, enough to fill a 15-bit window on both sides.
+    let words = [
+        "socket", "frame", "deflate", "window", "server", "client", "message", "ratchet",
+    ];
+    let mut seed = 12345u32;
+    let mut text = String::new();
+    while text.len() < 32 << 10 {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        text.push_str(words[(seed >> 16) as usize % words.len()]);
+        text.push_str(&format!(" {} ", seed % 1000));
+    }
+    let mut compressed = Vec::with_capacity(text.len() + 1024);
+    let mut c = Compress::new_with_window_bits(Compression::default(), false, 15);
+    c.compress_vec(text.as_bytes(), &mut compressed, FlushCompress::Sync)
+        .expect("compress");
+    compressed.truncate(compressed.len() - 4);
+
+    let offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+    let offer_nct = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits\r\n";
+    let settings: [(&str, Option<Deflate>, &str); 5] = [
+        ("compression off", None, ""),
+        (
+            "context takeover both ways (default)",
+            Some(Deflate::default()),
+            offer,
+        ),
+        (
+            "server_no_context_takeover",
+            Some(Deflate::default().server_no_context_takeover(true)),
+            offer,
+        ),
+        (
+            "no context takeover either way",
+            Some(Deflate::default().server_no_context_takeover(true)),
+            offer_nct,
+        ),
+        (
+            "context takeover, 9-bit windows",
+            Some(
+                Deflate::default()
+                    .server_max_window_bits(9)
+                    .client_max_window_bits(9),
+            ),
+            offer,
+        ),
+    ];
+    // Each setting runs in a fresh process, so that no memory freed by one is reused by
+    // the next and hidden from the measurement.
+    if let Some(index) = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse::<usize>().ok())
+    {
+        let (_, deflate, offer) = settings[index].clone();
+        let message = if deflate.is_some() {
+            &compressed[..]
+        } else {
+            text.as_bytes()
+        };
+        println!("{:.1}", measure(deflate, offer, message));
+        return;
+    }
+    println!("{CONNECTIONS} connections, one 32 KiB message each way; server RSS per connection:");
+    println!("| setting | KiB per connection |");
+    println!("|---|---|");
+    let exe = std::env::current_exe().expect("own path");
+    for (index, (name, _, _)) in settings.iter().enumerate() {
+        let out = std::process::Command::new(&exe)
+            .arg(index.to_string())
+            .output()
+            .expect("run a setting");
+        println!(
+            "| {name} | {} |",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+    }
+}

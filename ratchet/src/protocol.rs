@@ -42,6 +42,19 @@ pub trait Protocol {
     /// cannot take messages now).
     fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>);
 
+    /// A message to this connection did not fit under the server's limit on pending
+    /// output and was dropped. With [`Overflow::Close`](crate::server::Overflow::Close)
+    /// the protocol should close the connection; with `Drop`, tell the application.
+    fn overflow(
+        &mut self,
+        state: &mut Self::ConnState,
+        policy: crate::server::Overflow,
+        out: &mut Outbox<'_>,
+    ) {
+        let _ = (state, policy);
+        out.shutdown();
+    }
+
     /// The application asked to close this connection.
     fn close(
         &mut self,

@@ -43,6 +43,27 @@ pub struct Config {
     /// On shutdown, how long connections get to finish their closing handshakes before
     /// the server returns anyway. Default: 5 s.
     pub shutdown_grace: Duration,
+    /// Most bytes that may wait to be written to one connection: a message sent while
+    /// more than this waits is handled by [`overflow`](Config::overflow), so a
+    /// connection's output never exceeds this plus one message. Default: 4 MiB.
+    pub max_pending_output: usize,
+    /// What happens to a connection whose client reads slower than it is sent to.
+    /// Default: [`Overflow::Close`].
+    pub overflow: Overflow,
+}
+
+/// The policy for a client that does not read fast enough (see
+/// [`Config::max_pending_output`]). Either way, one slow client never grows the server
+/// past the limit nor slows the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Close the connection (1008 for WebSocket) and drop what it has not taken.
+    #[default]
+    Close,
+    /// Drop the message that does not fit, and tell the application (`on_error` with
+    /// [`Error::Overflow`](crate::Error::Overflow)); later messages go out once it drains.
+    Drop,
 }
 
 impl Default for Config {
@@ -52,6 +73,8 @@ impl Default for Config {
             read_pause_threshold: 1 << 20,
             linger: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(5),
+            max_pending_output: 4 << 20,
+            overflow: Overflow::Close,
         }
     }
 }
@@ -75,6 +98,20 @@ impl Config {
     #[must_use]
     pub fn linger(mut self, linger: Duration) -> Self {
         self.linger = linger;
+        self
+    }
+
+    /// Sets [`max_pending_output`](Config::max_pending_output).
+    #[must_use]
+    pub fn max_pending_output(mut self, bytes: usize) -> Self {
+        self.max_pending_output = bytes;
+        self
+    }
+
+    /// Sets [`overflow`](Config::overflow).
+    #[must_use]
+    pub fn overflow(mut self, policy: Overflow) -> Self {
+        self.overflow = policy;
         self
     }
 
@@ -195,7 +232,9 @@ impl<P: Protocol> std::fmt::Debug for Listening<P> {
 struct Connection<S> {
     id: ConnId,
     stream: TcpStream,
-    state: S,
+    /// The protocol's state; taken (and the protocol told) once the connection is done,
+    /// while the socket may still linger.
+    state: Option<S>,
     /// Bytes read but not consumed by the protocol yet.
     input: Vec<u8>,
     /// Bytes to write; `output[written..]` is still pending.
@@ -208,6 +247,8 @@ struct Connection<S> {
     read_paused: bool,
     /// Write side shut; reads are drained and discarded until EOF or the deadline.
     lingering: bool,
+    /// Closed for not reading: further messages to it are dropped.
+    overflowed: bool,
     /// The peer shut its write side (half-close): deliver what is pending, then close.
     peer_closed: bool,
 }
@@ -448,7 +489,7 @@ impl<P: Protocol> Core<P> {
         entry.insert(Connection {
             id,
             stream,
-            state,
+            state: Some(state),
             input: Vec::new(),
             output,
             written: 0,
@@ -458,6 +499,7 @@ impl<P: Protocol> Core<P> {
             read_paused: false,
             lingering: false,
             peer_closed: false,
+            overflowed: false,
         });
         self.settle(slot);
         self.execute();
@@ -469,6 +511,10 @@ impl<P: Protocol> Core<P> {
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
+        // A shutdown that cannot complete (the peer does not read) ends at a deadline.
+        if c.control.shutdown && c.control.deadline.is_none() && !c.lingering {
+            c.control.deadline = Some(self.now + self.config.linger);
+        }
         if c.control.deadline != c.armed {
             c.armed = c.control.deadline;
             if let Some(at) = c.armed {
@@ -542,7 +588,10 @@ impl<P: Protocol> Core<P> {
                 &mut self.commands,
                 &mut c.control,
             );
-            let consumed = self.protocol.data(&mut c.state, data, &mut out).min(total);
+            let Some(state) = c.state.as_mut() else {
+                continue;
+            };
+            let consumed = self.protocol.data(state, data, &mut out).min(total);
             c.input.extend_from_slice(&data[consumed..]);
             if c.output.len() - c.written > self.config.read_pause_threshold {
                 c.read_paused = true;
@@ -573,7 +622,9 @@ impl<P: Protocol> Core<P> {
                             &mut self.commands,
                             &mut c.control,
                         );
-                        self.protocol.close(&mut c.state, code, &reason, &mut out);
+                        if let Some(state) = c.state.as_mut() {
+                            self.protocol.close(state, code, &reason, &mut out);
+                        }
                         self.settle(conn.slot());
                     }
                 }
@@ -585,8 +636,11 @@ impl<P: Protocol> Core<P> {
     fn send(&mut self, to: &To, msg: &Payload) {
         if let To::One(id) = to {
             if let Some(c) = Self::get_mut(&mut self.conns, *id) {
-                self.protocol.encode(&mut c.state, msg, &mut c.output);
-                self.settle(id.slot());
+                let before = c.output.len();
+                if let Some(state) = c.state.as_mut() {
+                    self.protocol.encode(state, msg, &mut c.output);
+                    self.admit(id.slot(), before);
+                }
             }
             return;
         }
@@ -597,13 +651,17 @@ impl<P: Protocol> Core<P> {
             let Some(c) = Self::get_mut(&mut self.conns, id) else {
                 continue;
             };
-            match self.protocol.encoding(&c.state) {
+            let Some(state) = c.state.as_mut() else {
+                continue;
+            };
+            let before = c.output.len();
+            match self.protocol.encoding(state) {
                 Some(encoding) => {
                     let range = match self.frame_cache.iter().find(|(e, _)| *e == encoding) {
                         Some((_, range)) => range.clone(),
                         None => {
                             let start = self.frames.len();
-                            self.protocol.encode(&mut c.state, msg, &mut self.frames);
+                            self.protocol.encode(state, msg, &mut self.frames);
                             let range = start..self.frames.len();
                             self.frame_cache.push((encoding, range.clone()));
                             range
@@ -611,13 +669,40 @@ impl<P: Protocol> Core<P> {
                     };
                     c.output.extend_from_slice(&self.frames[range]);
                 }
-                None => self.protocol.encode(&mut c.state, msg, &mut c.output),
+                None => self.protocol.encode(state, msg, &mut c.output),
             }
-            self.settle(id.slot());
+            self.admit(id.slot(), before);
         }
         if self.frames.capacity() > KEEP_CAPACITY {
             self.frames = Vec::new();
         }
+    }
+
+    /// Keeps the bytes just queued for `slot` (past `before`) if its pending output was
+    /// within the limit before them (so one message larger than the limit still goes out
+    /// to a client that keeps up); otherwise applies the overflow policy.
+    fn admit(&mut self, slot: usize, before: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if c.overflowed || before - c.written > self.config.max_pending_output {
+            c.output.truncate(before);
+            if !c.overflowed {
+                let mut out = Outbox::new(
+                    c.id,
+                    self.now,
+                    &mut c.output,
+                    &mut self.commands,
+                    &mut c.control,
+                );
+                if let Some(state) = c.state.as_mut() {
+                    self.protocol
+                        .overflow(state, self.config.overflow, &mut out);
+                }
+                c.overflowed = self.config.overflow == Overflow::Close;
+            }
+        }
+        self.settle(slot);
     }
 
     fn flush_dirty(&mut self, registry: &mio::Registry) {
@@ -668,8 +753,19 @@ impl<P: Protocol> Core<P> {
                 return;
             }
             c.control.deadline = Some(self.now + self.config.linger);
+            // For the protocol and the application the connection ends here; the socket
+            // only lingers to let the peer read the last bytes.
+            let state = c.state.take();
+            let id = c.id;
             self.settle(slot);
             self.ready.push(slot);
+            if let Some(state) = state {
+                let (mut output, mut control) = (Vec::new(), Control::default());
+                let mut out =
+                    Outbox::new(id, self.now, &mut output, &mut self.commands, &mut control);
+                self.protocol.disconnect(state, &mut out);
+                self.execute();
+            }
         }
     }
 
@@ -687,7 +783,7 @@ impl<P: Protocol> Core<P> {
             }
             c.armed = None;
             c.control.deadline = None;
-            if c.lingering || c.peer_closed {
+            if c.lingering || c.peer_closed || c.control.shutdown {
                 self.drop_conn(registry, id.slot());
                 continue;
             }
@@ -698,7 +794,9 @@ impl<P: Protocol> Core<P> {
                 &mut self.commands,
                 &mut c.control,
             );
-            self.protocol.timeout(&mut c.state, &mut out);
+            if let Some(state) = c.state.as_mut() {
+                self.protocol.timeout(state, &mut out);
+            }
             self.settle(id.slot());
             self.execute();
         }
@@ -719,7 +817,9 @@ impl<P: Protocol> Core<P> {
             &mut self.commands,
             &mut control,
         );
-        self.protocol.disconnect(c.state, &mut out);
+        if let Some(state) = c.state {
+            self.protocol.disconnect(state, &mut out);
+        }
         self.execute();
     }
 }

@@ -28,6 +28,7 @@ use crate::conn::{Conn, ConnId};
 use crate::error::{Error, ProtocolError};
 use crate::message::{Kind, Message, Payload};
 use crate::protocol::{Outbox, Protocol};
+use crate::server::Overflow;
 use crate::CloseCode;
 use flate2::Compress;
 use std::net::SocketAddr;
@@ -48,6 +49,13 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// Time to wait for the peer's close frame after sending ours. Default: 5 s.
     pub close_timeout: Duration,
+    /// Ping RFC 6455/HyBi clients this often; one that has sent nothing (not even the
+    /// pong) by the next ping is closed and `on_close` runs. `None`: no pings. Default:
+    /// 30 s.
+    pub ping_interval: Option<Duration>,
+    /// Close a Hixie connection (which has no ping) that sends nothing for this long.
+    /// `None`: never. Default: 5 min.
+    pub hixie_idle_timeout: Option<Duration>,
     /// permessage-deflate (RFC 7692) for RFC 6455/HyBi clients that offer it. Default:
     /// off (`None`), as in Node's `ws` and uWebSockets: see [`Deflate`] for the costs.
     pub deflate: Option<Deflate>,
@@ -60,6 +68,8 @@ impl Default for Config {
             max_handshake_size: 8 << 10,
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
+            ping_interval: Some(Duration::from_secs(30)),
+            hixie_idle_timeout: Some(Duration::from_secs(300)),
             deflate: None,
         }
     }
@@ -84,6 +94,20 @@ impl Config {
     #[must_use]
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ping_interval`](Config::ping_interval).
+    #[must_use]
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`hixie_idle_timeout`](Config::hixie_idle_timeout).
+    #[must_use]
+    pub fn hixie_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.hixie_idle_timeout = timeout;
         self
     }
 
@@ -166,6 +190,10 @@ pub struct ConnState {
     opened: bool,
     close_sent: bool,
     close_received: bool,
+    /// Bytes arrived since the last keepalive check.
+    heard_from: bool,
+    /// A ping went out at the last keepalive check.
+    pinged: bool,
     /// permessage-deflate, if negotiated.
     deflate: Option<ConnDeflate>,
 }
@@ -289,7 +317,13 @@ impl<C: Component> WebSocket<C> {
                 response,
             } => {
                 out.output().extend_from_slice(&response);
-                out.set_deadline(None);
+                let keepalive = if version.is_hybi() {
+                    self.config.ping_interval
+                } else {
+                    self.config.hixie_idle_timeout
+                };
+                out.set_deadline(keepalive.map(|every| out.now() + every));
+                state.heard_from = false; // silence is counted from the handshake on
                 let max = self.config.max_message_size;
                 state.phase = if version.is_hybi() {
                     Phase::Hybi(Box::new(rfc6455::Decoder::with_deflate(max, deflate)))
@@ -422,11 +456,14 @@ impl<C: Component> Protocol for WebSocket<C> {
             opened: false,
             close_sent: false,
             close_received: false,
+            heard_from: false,
+            pinged: false,
             deflate: None,
         }
     }
 
     fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        state.heard_from = true;
         let pos = match state.phase {
             Phase::Handshake => self.handshake(state, data, out),
             Phase::Done => return data.len(),
@@ -441,11 +478,50 @@ impl<C: Component> Protocol for WebSocket<C> {
     }
 
     fn timeout(&mut self, state: &mut ConnState, out: &mut Outbox<'_>) {
-        if matches!(state.phase, Phase::Handshake) {
-            log::debug!("handshake from {} timed out", state.conn.peer());
+        let open = !state.close_sent && matches!(state.phase, Phase::Hybi(_) | Phase::Hixie(_));
+        if !open {
+            // The handshake or the closing handshake took too long.
+            if matches!(state.phase, Phase::Handshake) {
+                log::debug!("handshake from {} timed out", state.conn.peer());
+            }
+            state.phase = Phase::Done;
+            out.shutdown();
+            return;
         }
-        state.phase = Phase::Done;
-        out.shutdown();
+        let hybi = matches!(state.phase, Phase::Hybi(_));
+        let heard = std::mem::take(&mut state.heard_from);
+        if !heard && (state.pinged || !hybi) {
+            log::debug!("connection {} went silent; closing it", state.conn.id());
+            state.phase = Phase::Done; // closes at once, without waiting for a reply
+            self.close(state, CloseCode::Away, "no response", out);
+            return;
+        }
+        let every = if hybi {
+            self.config.ping_interval
+        } else {
+            self.config.hixie_idle_timeout
+        };
+        state.pinged = hybi && !heard;
+        if state.pinged {
+            rfc6455::write_ping(out.output(), b"");
+        }
+        out.set_deadline(every.map(|every| out.now() + every));
+    }
+
+    fn overflow(&mut self, state: &mut ConnState, policy: Overflow, out: &mut Outbox<'_>) {
+        let app = &mut self.app;
+        match guard(|| app.on_error(&state.conn, Error::Overflow)) {
+            Ok(cmds) => out.commands(cmds),
+            Err(panic) => log::error!(
+                "on_error panicked on connection {}: {panic}",
+                state.conn.id()
+            ),
+        }
+        if policy == Overflow::Close {
+            log::debug!("connection {} does not read; closing it", state.conn.id());
+            state.phase = Phase::Done; // closes at once, without waiting for a reply
+            self.close(state, CloseCode::Policy, "not reading fast enough", out);
+        }
     }
 
     fn disconnect(&mut self, state: ConnState, out: &mut Outbox<'_>) {

@@ -375,6 +375,12 @@ pub fn write_compressed_message(buf: &mut Vec<u8>, kind: Kind, compressed: &[u8]
     buf.extend_from_slice(compressed);
 }
 
+/// Appends a ping.
+pub fn write_ping(buf: &mut Vec<u8>, payload: &[u8]) {
+    write_header(buf, OP_PING, payload.len());
+    buf.extend_from_slice(payload);
+}
+
 /// Appends a pong answering a ping's payload.
 pub fn write_pong(buf: &mut Vec<u8>, payload: &[u8]) {
     write_header(buf, OP_PONG, payload.len());

@@ -3,9 +3,7 @@
 
 use ratchet::server::{Config as ServerConfig, Overflow};
 use ratchet::websocket::Config;
-use ratchet::{
-    Command, Commands, Component, Conn, ConnId, ConnSet, Error, Message, Server, WebSocket,
-};
+use ratchet::{Command, Commands, Component, Conn, ConnSet, Error, Message, Server, WebSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use suite::{client_frame, RawClient};
@@ -168,17 +166,23 @@ fn slowloris_dribblers_do_not_delay_others_and_are_closed_at_the_handshake_timeo
 
 #[test]
 fn ten_threads_push_through_the_handle_without_loss_and_in_order() {
-    let server = Server::new(WebSocket::new(Recorder::default()))
+    let app = Recorder::default();
+    let server = Server::new(WebSocket::new(app.clone()))
         .bind("127.0.0.1:0")
         .unwrap();
     let addr = server.local_addr();
     let handle = server.handle();
     std::thread::spawn(move || server.run());
     let mut c = RawClient::open(addr, "/");
-    // The first connection of this server has the first id the server hands out.
-    c.send_text("who am i");
-    c.expect_text("who am i");
-    let id = ConnId::from_raw((1u64 << 32) | 0);
+    c.send_text("ready?");
+    c.expect_text("ready?");
+    let id = app
+        .clients
+        .lock()
+        .unwrap()
+        .iter()
+        .next()
+        .expect("the client's id");
     let per_thread = 500;
     let threads: Vec<_> = (0..10)
         .map(|t| {

@@ -269,3 +269,22 @@ fn shutdown_through_the_handle_closes_everyone_with_1001_and_returns() {
         "no longer accepting"
     );
 }
+
+#[allow(dead_code)]
+#[path = "../examples/push.rs"]
+mod push;
+
+#[test]
+fn the_push_example_sends_the_time_to_everyone() {
+    let chat = push::Chat::default();
+    let server = Server::new(WebSocket::new(chat.clone())).bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr();
+    push::start_clock(&chat, server.handle(), Duration::from_millis(100));
+    std::thread::spawn(move || server.run());
+    let mut a = RawClient::open(addr, "/");
+    let mut b = RawClient::open(addr, "/");
+    for c in [&mut a, &mut b] {
+        let frame = c.read_frame();
+        assert!(String::from_utf8_lossy(&frame.payload).starts_with("time "), "{frame:?}");
+    }
+}

@@ -383,3 +383,4 @@ fn parse_server_frame(buf: &[u8]) -> Option<(ServerFrame, usize)> {
         header + len,
     ))
 }
+pub mod fuzz;

@@ -18,7 +18,12 @@ impl Component for Chat {
     }
 
     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        self.clients.lock().expect("clients").except(from).send(msg).into()
+        self.clients
+            .lock()
+            .expect("clients")
+            .except(from)
+            .send(msg)
+            .into()
     }
 
     fn on_close(&mut self, conn: &Conn) -> Commands {
@@ -32,8 +37,13 @@ pub fn start_clock(chat: &Chat, handle: ratchet::Handle, every: Duration) {
     let clients = chat.clients.clone();
     std::thread::spawn(move || loop {
         std::thread::sleep(every);
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let tick = clients.lock().expect("clients").send(format!("time {secs}"));
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let tick = clients
+            .lock()
+            .expect("clients")
+            .send(format!("time {secs}"));
         if !handle.send(tick) {
             return; // the server has stopped
         }

@@ -8,10 +8,8 @@ mod chat;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use ratchet::app::App;
-use ratchet::protocol::{Outbox, Protocol};
 use ratchet::websocket::{Config, Deflate};
-use ratchet::{CloseCode, Commands, Component, Conn, ConnId, Message, Payload, WebSocket};
-use std::net::SocketAddr;
+use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use suite::{client_frame, LineClient, RawClient};
@@ -139,55 +137,12 @@ fn corrupt_compressed_data_gets_1007() {
     assert_eq!(c.read_frame().close_code(), Some(1007));
 }
 
-/// Wraps a protocol and counts how often it frames an outgoing message.
-struct CountEncodes<P> {
-    inner: P,
-    encodes: Arc<AtomicUsize>,
-}
-
-impl<P: Protocol> Protocol for CountEncodes<P> {
-    type ConnState = P::ConnState;
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
-        self.inner.connect(id, peer, out)
-    }
-    fn data(
-        &mut self,
-        state: &mut Self::ConnState,
-        data: &mut [u8],
-        out: &mut Outbox<'_>,
-    ) -> usize {
-        self.inner.data(state, data, out)
-    }
-    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.timeout(state, out);
-    }
-    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.disconnect(state, out);
-    }
-    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
-        self.inner.encoding(state)
-    }
-    fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
-        self.encodes.fetch_add(1, Ordering::SeqCst);
-        self.inner.encode(state, msg, buf);
-    }
-    fn close(
-        &mut self,
-        state: &mut Self::ConnState,
-        code: CloseCode,
-        reason: &str,
-        out: &mut Outbox<'_>,
-    ) {
-        self.inner.close(state, code, reason, out);
-    }
-}
-
 #[test]
 fn a_broadcast_without_context_takeover_is_compressed_once() {
     let encodes = Arc::new(AtomicUsize::new(0));
     let config = Config::default().deflate(Deflate::default().server_no_context_takeover(true));
     let chat = chat::Chat::default();
-    let protocol = CountEncodes {
+    let protocol = suite::CountEncodes {
         inner: WebSocket::with_config(chat, config),
         encodes: encodes.clone(),
     };

@@ -7,12 +7,18 @@ fn replay(target: &str, harness: fn(&[u8])) -> usize {
     let mut count = 0;
     for dir in ["fuzz/corpus", "fuzz/crashes"] {
         let dir = suite::root().join(dir).join(target);
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_file() {
                 let data = std::fs::read(&path).expect("read a corpus file");
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_owned();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("?")
+                    .to_owned();
                 if std::panic::catch_unwind(|| harness(&data)).is_err() {
                     panic!("{target}: {} fails", Path::new(&name).display());
                 }

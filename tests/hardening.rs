@@ -277,7 +277,9 @@ mod push;
 #[test]
 fn the_push_example_sends_the_time_to_everyone() {
     let chat = push::Chat::default();
-    let server = Server::new(WebSocket::new(chat.clone())).bind("127.0.0.1:0").unwrap();
+    let server = Server::new(WebSocket::new(chat.clone()))
+        .bind("127.0.0.1:0")
+        .unwrap();
     let addr = server.local_addr();
     push::start_clock(&chat, server.handle(), Duration::from_millis(100));
     std::thread::spawn(move || server.run());
@@ -285,6 +287,9 @@ fn the_push_example_sends_the_time_to_everyone() {
     let mut b = RawClient::open(addr, "/");
     for c in [&mut a, &mut b] {
         let frame = c.read_frame();
-        assert!(String::from_utf8_lossy(&frame.payload).starts_with("time "), "{frame:?}");
+        assert!(
+            String::from_utf8_lossy(&frame.payload).starts_with("time "),
+            "{frame:?}"
+        );
     }
 }

@@ -29,24 +29,18 @@ impl Component for Broadcast {
     }
 }
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 #[test]
 fn a_client_that_never_reads_cannot_grow_the_server_or_slow_the_others() {
     let limit = 1 << 20;
-    let addr = suite::serve_with(WebSocket::new(Broadcast::default()), ServerConfig::default().max_pending_output(limit));
+    let addr = suite::serve_with(
+        WebSocket::new(Broadcast::default()),
+        ServerConfig::default().max_pending_output(limit),
+    );
     let mut sender = RawClient::open(addr, "/");
     let mut slow = RawClient::open(addr, "/");
     let mut fast = RawClient::open(addr, "/");
     std::thread::sleep(Duration::from_millis(100));
-    let before = rss_kib();
+    let before = suite::rss_kib();
 
     const MESSAGES: usize = 4000; // 64 MiB to each reader: far more than socket buffers hold
     let payload = vec![b'x'; 16 << 10];
@@ -65,13 +59,18 @@ fn a_client_that_never_reads_cannot_grow_the_server_or_slow_the_others() {
     let took = start.elapsed();
     sender.send_text("sync");
     sender.expect_text("sync");
-    let after = rss_kib();
+    let after = suite::rss_kib();
     println!("{MESSAGES} x 16 KiB to a fast and a stalled reader in {took:?}; RSS {before} -> {after} KiB");
-    assert!(after.saturating_sub(before) < 32 << 10, "RSS grew from {before} KiB to {after} KiB");
+    assert!(
+        after.saturating_sub(before) < 32 << 10,
+        "RSS grew from {before} KiB to {after} KiB"
+    );
     assert!(took < Duration::from_secs(30));
 
     // The stalled client was closed with 1008: draining its socket now ends in that close.
-    slow.stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut code = None;
     for _ in 0..MESSAGES {
         let frame = slow.read_frame();

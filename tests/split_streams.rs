@@ -27,7 +27,13 @@ struct Sent {
 }
 
 fn sent() -> impl Strategy<Value = Sent> {
-    (any::<bool>(), "\\PC{0,300}", prop::collection::vec(any::<u8>(), 0..300), 1usize..5, prop::option::of(0usize..4))
+    (
+        any::<bool>(),
+        "\\PC{0,300}",
+        prop::collection::vec(any::<u8>(), 0..300),
+        1usize..5,
+        prop::option::of(0usize..4),
+    )
         .prop_map(|(text, s, b, pieces, ping_after)| Sent {
             text,
             body: if text { s.into_bytes() } else { b },
@@ -45,16 +51,28 @@ fn encode(messages: &[Sent], compress: bool) -> (Vec<u8>, Vec<Got>) {
         let mut body = m.body.clone();
         if compress {
             let mut out = Vec::with_capacity(body.len() + 64);
-            deflate.compress_vec(&body, &mut out, FlushCompress::Sync).unwrap();
+            deflate
+                .compress_vec(&body, &mut out, FlushCompress::Sync)
+                .unwrap();
             out.truncate(out.len() - 4);
             body = out;
         }
         let size = body.len().div_ceil(m.pieces).max(1);
-        let chunks: Vec<&[u8]> = if body.is_empty() { vec![&[][..]] } else { body.chunks(size).collect() };
+        let chunks: Vec<&[u8]> = if body.is_empty() {
+            vec![&[][..]]
+        } else {
+            body.chunks(size).collect()
+        };
         for (i, chunk) in chunks.iter().enumerate() {
             let first = i == 0;
             let last = i + 1 == chunks.len();
-            let mut opcode = if !first { 0 } else if m.text { 1 } else { 2 };
+            let mut opcode = if !first {
+                0
+            } else if m.text {
+                1
+            } else {
+                2
+            };
             if first && compress {
                 opcode |= 0x40;
             }
@@ -89,7 +107,10 @@ fn decode(stream: &[u8], cuts: &[usize], deflate: Option<Params>) -> Vec<Got> {
         pending.extend_from_slice(&stream[last..b]);
         last = b;
         let mut pos = 0;
-        while let Some(frame) = decoder.decode(&mut pending, &mut pos).expect("valid stream") {
+        while let Some(frame) = decoder
+            .decode(&mut pending, &mut pos)
+            .expect("valid stream")
+        {
             got.push(match frame {
                 rfc6455::Frame::Message(Message::Text(t)) => Got::Text(t.to_owned()),
                 rfc6455::Frame::Message(Message::Binary(b)) => Got::Binary(b.to_vec()),

@@ -5,9 +5,8 @@
 #[path = "../examples/chat_trait.rs"]
 mod chat_trait;
 
-use ratchet::protocol::{Outbox, Protocol};
 use ratchet::websocket::Config;
-use ratchet::{CloseCode, Commands, Component, Conn, ConnId, Message, Payload, WebSocket};
+use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -213,53 +212,10 @@ fn binding_port_zero_reports_the_real_port() {
     assert_ne!(server.local_addr().port(), 0);
 }
 
-/// Wraps a protocol and counts how often it frames an outgoing message.
-struct CountEncodes<P> {
-    inner: P,
-    encodes: Arc<AtomicUsize>,
-}
-
-impl<P: Protocol> Protocol for CountEncodes<P> {
-    type ConnState = P::ConnState;
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
-        self.inner.connect(id, peer, out)
-    }
-    fn data(
-        &mut self,
-        state: &mut Self::ConnState,
-        data: &mut [u8],
-        out: &mut Outbox<'_>,
-    ) -> usize {
-        self.inner.data(state, data, out)
-    }
-    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.timeout(state, out);
-    }
-    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.disconnect(state, out);
-    }
-    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
-        self.inner.encoding(state)
-    }
-    fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
-        self.encodes.fetch_add(1, Ordering::SeqCst);
-        self.inner.encode(state, msg, buf);
-    }
-    fn close(
-        &mut self,
-        state: &mut Self::ConnState,
-        code: CloseCode,
-        reason: &str,
-        out: &mut Outbox<'_>,
-    ) {
-        self.inner.close(state, code, reason, out);
-    }
-}
-
 #[test]
 fn a_broadcast_is_framed_once_per_protocol_version() {
     let encodes = Arc::new(AtomicUsize::new(0));
-    let chat = CountEncodes {
+    let chat = suite::CountEncodes {
         inner: WebSocket::new(chat_trait::Chat::new()),
         encodes: encodes.clone(),
     };

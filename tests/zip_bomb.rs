@@ -16,15 +16,6 @@ impl Component for Echo {
     }
 }
 
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 /// `total` zero bytes, deflated raw and sync-flushed, without the final tail.
 fn bomb(total: usize) -> Vec<u8> {
     let zeros = vec![0u8; 1 << 20];
@@ -67,12 +58,12 @@ fn a_zip_bomb_is_refused_with_1009_without_inflating_it() {
     warm.send_text("warm up");
     warm.expect_text("warm up");
 
-    let before = rss_kib();
+    let before = suite::rss_kib();
     let (mut c, head) = RawClient::open_with(addr, "/", offer);
     assert!(head.contains("permessage-deflate"), "{head}");
     c.write(&client_frame(true, 0x40 | 2, &bomb));
     let close = c.read_frame();
-    let after = rss_kib();
+    let after = suite::rss_kib();
     assert_eq!(close.close_code(), Some(1009));
     let grown = after.saturating_sub(before);
     println!("RSS before {before} KiB, after {after} KiB: grew {grown} KiB for a 512 MiB bomb");

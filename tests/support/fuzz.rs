@@ -12,7 +12,10 @@ const MAX_MESSAGE: usize = 1 << 20;
 /// The handshake parser, with compression offered.
 pub fn handshake(data: &[u8]) {
     let config = Deflate::default();
-    let limits = Limits { max_size: 8192, deflate: Some(&config) };
+    let limits = Limits {
+        max_size: 8192,
+        deflate: Some(&config),
+    };
     if let Outcome::Reject(rejection) = handshake::parse(data, limits) {
         assert!((400..500).contains(&rejection.status));
         assert!(!rejection.reason.contains('\n'), "one-line reason");
@@ -42,7 +45,11 @@ fn rfc6455_run(data: &[u8], cut: usize, deflate: Option<Params>) -> Vec<Out> {
                     rfc6455::Frame::Message(Message::Binary(b)) => Out::Binary(b.to_vec()),
                     rfc6455::Frame::Ping(p) => Out::Control(9, p.to_vec()),
                     rfc6455::Frame::Pong(p) => Out::Control(10, p.to_vec()),
-                    rfc6455::Frame::Close(c) => Out::Control(8, c.map(|(code, r)| format!("{code} {r}").into_bytes()).unwrap_or_default()),
+                    rfc6455::Frame::Close(c) => Out::Control(
+                        8,
+                        c.map(|(code, r)| format!("{code} {r}").into_bytes())
+                            .unwrap_or_default(),
+                    ),
                 }),
                 Ok(None) => break,
                 Err(_) => {
@@ -70,12 +77,15 @@ pub fn rfc6455(data: &[u8]) {
 pub fn deflate(data: &[u8]) {
     let params = Params {
         server_no_context_takeover: false,
-        client_no_context_takeover: data.len() % 2 == 0,
+        client_no_context_takeover: data.len().is_multiple_of(2),
         server_max_window_bits: 15,
         client_max_window_bits: 15,
     };
     let cut = data.first().map_or(0, |&b| b as usize % (data.len() + 1));
-    assert_eq!(rfc6455_run(data, data.len(), Some(params)), rfc6455_run(data, cut, Some(params)));
+    assert_eq!(
+        rfc6455_run(data, data.len(), Some(params)),
+        rfc6455_run(data, cut, Some(params))
+    );
     // And the raw inflater on the bytes as they are.
     let mut out = Vec::new();
     let mut d = deflate::decompressor(15);

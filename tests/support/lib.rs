@@ -2,14 +2,19 @@
 //! written against the RFC (for tests that need nothing outside Rust), and line-driven
 //! third-party client processes.
 
-use ratchet::protocol::Protocol;
+use ratchet::conn::ConnId;
+use ratchet::message::Payload;
+use ratchet::protocol::{Outbox, Protocol};
 use ratchet::server::Config;
+use ratchet::CloseCode;
 use ratchet::Server;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Serves `protocol` on 127.0.0.1 port 0 from a background thread; returns the address.
@@ -383,4 +388,60 @@ fn parse_server_frame(buf: &[u8]) -> Option<(ServerFrame, usize)> {
         header + len,
     ))
 }
+
+/// Wraps a protocol and counts how often it frames an outgoing message.
+pub struct CountEncodes<P> {
+    /// The protocol wrapped.
+    pub inner: P,
+    /// How many times `encode` ran.
+    pub encodes: Arc<AtomicUsize>,
+}
+
+impl<P: Protocol> Protocol for CountEncodes<P> {
+    type ConnState = P::ConnState;
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
+        self.inner.connect(id, peer, out)
+    }
+    fn data(
+        &mut self,
+        state: &mut Self::ConnState,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        self.inner.data(state, data, out)
+    }
+    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        self.inner.timeout(state, out);
+    }
+    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>) {
+        self.inner.disconnect(state, out);
+    }
+    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
+        self.inner.encoding(state)
+    }
+    fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+        self.encodes.fetch_add(1, Ordering::SeqCst);
+        self.inner.encode(state, msg, buf);
+    }
+    fn close(
+        &mut self,
+        state: &mut Self::ConnState,
+        code: CloseCode,
+        reason: &str,
+        out: &mut Outbox<'_>,
+    ) {
+        self.inner.close(state, code, reason, out);
+    }
+}
+
+/// This process's resident memory, in KiB.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
 pub mod fuzz;

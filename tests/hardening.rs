@@ -293,3 +293,103 @@ fn the_push_example_sends_the_time_to_everyone() {
         );
     }
 }
+
+/// Starts a periodic timer when the first client joins; each tick goes to everyone; the
+/// third tick cancels it and starts a one-shot that says goodbye.
+#[derive(Default)]
+struct Ticker {
+    clients: ConnSet,
+    ticks: u32,
+}
+
+impl Component for Ticker {
+    fn on_open(&mut self, conn: &Conn) -> Commands {
+        self.clients.insert(conn);
+        if self.clients.len() == 1 {
+            return Command::every(Duration::from_millis(100), 1).into();
+        }
+        Commands::none()
+    }
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+        from.send(msg).into()
+    }
+    fn on_timer(&mut self, key: u64) -> Commands {
+        if key == 2 {
+            return self.clients.send("one-shot").into();
+        }
+        self.ticks += 1;
+        let tick = self.clients.send(format!("tick {}", self.ticks));
+        if self.ticks == 3 {
+            return Commands::none()
+                .and(tick)
+                .and(Command::cancel_timer(1))
+                .and(Command::after(Duration::from_millis(50), 2));
+        }
+        tick.into()
+    }
+}
+
+#[test]
+fn timers_tick_cancel_and_fire_once() {
+    let addr = suite::serve(WebSocket::new(Ticker::default()));
+    let mut c = RawClient::open(addr, "/");
+    let start = Instant::now();
+    for n in 1..=3 {
+        c.expect_text(&format!("tick {n}"));
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(280),
+        "ticks every 100 ms"
+    );
+    c.expect_text("one-shot");
+    // Cancelled: nothing more comes; the connection still works.
+    c.stream
+        .set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        std::io::Read::read(&mut c.stream, &mut byte).is_err(),
+        "no tick after cancel"
+    );
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    c.send_text("echo");
+    c.expect_text("echo");
+}
+
+#[test]
+fn ten_thousand_idle_timers_do_not_slow_the_server() {
+    let server = Server::new(WebSocket::new(Recorder::default()))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let handle = server.handle();
+    let addr2 = server.local_addr();
+    std::thread::spawn(move || server.run());
+    let timers: Commands = (100..10_100)
+        .map(|key| Command::after(Duration::from_secs(3600), key))
+        .collect();
+    assert!(handle.send(timers));
+    let mut c = RawClient::open(addr2, "/");
+    let asked = Instant::now();
+    for i in 0..100 {
+        c.send_text(&format!("m{i}"));
+        c.expect_text(&format!("m{i}"));
+    }
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "100 echoes took {:?}",
+        asked.elapsed()
+    );
+}
+
+#[test]
+fn timers_through_the_testing_module() {
+    let mut t = ratchet::testing::Tester::new(Ticker::default());
+    let (a, started) = t.open();
+    assert_eq!(
+        started.as_slice(),
+        [Command::every(Duration::from_millis(100), 1)]
+    );
+    assert_eq!(t.timer(1).sent_to(&a), ["tick 1"]);
+}

@@ -57,14 +57,9 @@ pub fn handlers(model: &HandlersModel) -> TokenStream {
     let item = &model.item;
     let self_ty = &item.self_ty;
     let find = |kind| model.handlers.iter().find(|h: &&Handler| h.kind == kind);
-    let methods = [
-        HandlerKind::Open,
-        HandlerKind::Message,
-        HandlerKind::Close,
-        HandlerKind::Error,
-    ]
-    .into_iter()
-    .filter_map(|kind| method(kind, find(kind), self_ty));
+    let methods = HandlerKind::ALL
+        .into_iter()
+        .filter_map(|kind| method(kind, find(kind), self_ty));
     quote! {
         #item
 
@@ -113,7 +108,7 @@ fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Optio
                     ::ratchet::app::unhandled_error(conn, err)
                 }
             }),
-            HandlerKind::Open | HandlerKind::Close => None,
+            HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer => None,
         };
     };
     let ident = &handler.ident;
@@ -155,6 +150,16 @@ fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Optio
             quote! {
                 fn on_error(&mut self, conn: #conn, err: ::ratchet::Error) -> #commands {
                     let out = <#self_ty>::#ident(self, conn, #err);
+                    #finish
+                }
+            }
+        }
+        HandlerKind::Timer => {
+            let finish =
+                quote_spanned!(output_span(handler)=> ::ratchet::app::finish_timer(key, out));
+            quote! {
+                fn on_timer(&mut self, key: u64) -> #commands {
+                    let out = <#self_ty>::#ident(self, key);
                     #finish
                 }
             }

@@ -41,7 +41,7 @@ pub fn app(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Implements `ratchet::Component` from the handler methods of an `impl` block:
-/// `on_open`, `on_message`, `on_close`, `on_error`, each optional.
+/// `on_open`, `on_message`, `on_close`, `on_error`, `on_timer`, each optional.
 ///
 /// Messages may be taken as `&str`, `String`, `&[u8]`, `Vec<u8>`, `Message` or `Payload`;
 /// handlers may return nothing, a `Command`, `Commands`, `Option<_>`, `Vec<_>`, or

@@ -225,21 +225,23 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     }
 }
 
-/// The four handlers.
+/// The handlers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HandlerKind {
     Open,
     Message,
     Close,
     Error,
+    Timer,
 }
 
 impl HandlerKind {
-    const ALL: [HandlerKind; 4] = [
+    pub const ALL: [HandlerKind; 5] = [
         HandlerKind::Open,
         HandlerKind::Message,
         HandlerKind::Close,
         HandlerKind::Error,
+        HandlerKind::Timer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -248,6 +250,7 @@ impl HandlerKind {
             HandlerKind::Message => "on_message",
             HandlerKind::Close => "on_close",
             HandlerKind::Error => "on_error",
+            HandlerKind::Timer => "on_timer",
         }
     }
 
@@ -257,6 +260,7 @@ impl HandlerKind {
             HandlerKind::Message => "fn on_message(&mut self, from: &Conn, msg: &str)",
             HandlerKind::Close => "fn on_close(&mut self, conn: &Conn)",
             HandlerKind::Error => "fn on_error(&mut self, conn: &Conn, err: Error)",
+            HandlerKind::Timer => "fn on_timer(&mut self, key: u64)",
         }
     }
 }
@@ -368,7 +372,7 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
         })
         .collect();
     let wanted = match kind {
-        HandlerKind::Open | HandlerKind::Close => 1,
+        HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer => 1,
         HandlerKind::Message | HandlerKind::Error => 2,
     };
     if rest.len() != wanted {
@@ -382,7 +386,7 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
                 kind.signature()
             ),
         );
-    } else if !matches!(*rest[0].ty, Type::Reference(_)) {
+    } else if kind != HandlerKind::Timer && !matches!(*rest[0].ty, Type::Reference(_)) {
         errors.at(&rest[0].ty, "take the connection by reference: `&Conn`");
     }
     if errors.1 > errors_before {

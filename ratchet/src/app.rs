@@ -187,6 +187,14 @@ pub fn finish_error(conn: &Conn, out: impl HandlerOutput) -> Commands {
     })
 }
 
+/// `on_timer`'s output as commands; an `Err` from it is logged.
+pub fn finish_timer(key: u64, out: impl HandlerOutput) -> Commands {
+    out.into_outcome().unwrap_or_else(|err| {
+        log::error!("on_timer({key}) failed: {err}");
+        Commands::none()
+    })
+}
+
 /// What happens to an error when the application has no `on_error`: it is logged.
 pub fn unhandled_error(conn: &Conn, err: Error) -> Commands {
     log::warn!("connection {}: {err}", conn.id());

@@ -4,6 +4,7 @@ use crate::conn::ConnId;
 use crate::message::Payload;
 use crate::CloseCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Who a [`Command::Send`] goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,7 @@ impl To {
 
 /// One thing for the server to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Command {
     /// Send a message. The protocol layer frames it once per protocol version; every
     /// recipient gets the same bytes.
@@ -51,6 +53,21 @@ pub enum Command {
         code: CloseCode,
         /// A short reason, at most 123 bytes of it are sent.
         reason: String,
+    },
+    /// Start (or restart) the application's timer `key`: `on_timer(key)` runs after
+    /// `after`, then every `every` if set.
+    Timer {
+        /// The application's name for the timer.
+        key: u64,
+        /// Delay before the first tick.
+        after: Duration,
+        /// Period of the following ticks, if any.
+        every: Option<Duration>,
+    },
+    /// Stop the application's timer `key` (nothing happens if it is not running).
+    CancelTimer {
+        /// The timer.
+        key: u64,
     },
 }
 
@@ -73,6 +90,37 @@ impl Command {
             to: To::many(to.into_iter().map(Into::into).collect()),
             msg: msg.into(),
         }
+    }
+
+    /// Call `on_timer(key)` once, after `delay`.
+    ///
+    /// ```
+    /// use ratchet::Command;
+    /// use std::time::Duration;
+    ///
+    /// let tick = Command::every(Duration::from_secs(1), 1);
+    /// assert_eq!(tick, Command::Timer { key: 1, after: Duration::from_secs(1), every: Some(Duration::from_secs(1)) });
+    /// ```
+    pub fn after(delay: Duration, key: u64) -> Self {
+        Command::Timer {
+            key,
+            after: delay,
+            every: None,
+        }
+    }
+
+    /// Call `on_timer(key)` every `period`, starting one period from now.
+    pub fn every(period: Duration, key: u64) -> Self {
+        Command::Timer {
+            key,
+            after: period,
+            every: Some(period),
+        }
+    }
+
+    /// Stop timer `key`.
+    pub fn cancel_timer(key: u64) -> Self {
+        Command::CancelTimer { key }
     }
 
     /// Close a connection.

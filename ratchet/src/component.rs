@@ -4,6 +4,7 @@ use crate::command::Commands;
 use crate::conn::Conn;
 use crate::error::Error;
 use crate::message::Message;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// An application: Ratchet's `MessageComponentInterface`.
 ///
@@ -56,6 +57,13 @@ pub trait Component {
         Commands::none()
     }
 
+    /// The application's timer `key` fired (see [`Command::after`](crate::Command::after)
+    /// and [`Command::every`](crate::Command::every)).
+    fn on_timer(&mut self, key: u64) -> Commands {
+        let _ = key;
+        Commands::none()
+    }
+
     /// Something went wrong on the connection; the protocol closes it as the error
     /// requires, after running the commands returned here.
     fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
@@ -77,4 +85,18 @@ impl<C: Component + ?Sized> Component for Box<C> {
     fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
         (**self).on_error(conn, err)
     }
+    fn on_timer(&mut self, key: u64) -> Commands {
+        (**self).on_timer(key)
+    }
+}
+
+/// Runs a handler, turning a panic into an error message.
+pub(crate) fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic payload".to_owned())
+    })
 }

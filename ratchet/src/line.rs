@@ -4,14 +4,13 @@
 //! otherwise. Each message sent goes out followed by `\n`.
 
 use crate::command::Commands;
-use crate::component::Component;
+use crate::component::{guard, Component};
 use crate::conn::{Conn, ConnId};
 use crate::error::{Error, ProtocolError};
 use crate::message::{Message, Payload};
 use crate::protocol::{Outbox, Protocol};
 use crate::CloseCode;
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Limits of the line decorator.
 #[derive(Debug, Clone)]
@@ -84,7 +83,7 @@ impl<C> Line<C> {
         f: impl FnOnce(&mut C, &Conn) -> Commands,
     ) {
         let app = &mut self.app;
-        match catch_unwind(AssertUnwindSafe(|| f(app, &state.conn))) {
+        match guard(|| f(app, &state.conn)) {
             Ok(cmds) => out.commands(cmds),
             Err(_) => {
                 log::error!("handler panicked on connection {}", state.conn.id());
@@ -150,6 +149,14 @@ impl<C: Component> Protocol for Line<C> {
     }
 
     fn timeout(&mut self, _state: &mut ConnState, _out: &mut Outbox<'_>) {}
+
+    fn timer(&mut self, key: u64) -> Commands {
+        let app = &mut self.app;
+        guard(|| app.on_timer(key)).unwrap_or_else(|_| {
+            log::error!("on_timer({key}) panicked");
+            Commands::none()
+        })
+    }
 
     fn disconnect(&mut self, mut state: ConnState, out: &mut Outbox<'_>) {
         self.call(&mut state, out, |app, conn| app.on_close(conn));

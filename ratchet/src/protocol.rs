@@ -55,6 +55,12 @@ pub trait Protocol {
         out.shutdown();
     }
 
+    /// The application's timer `key` fired: hand it to the application.
+    fn timer(&mut self, key: u64) -> Commands {
+        let _ = key;
+        Commands::none()
+    }
+
     /// The application asked to close this connection.
     fn close(
         &mut self,

@@ -9,7 +9,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::ops::Range;
@@ -265,6 +265,11 @@ struct Core<P: Protocol> {
     /// Connections with more to read than their last turn allowed.
     ready: Vec<usize>,
     timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    /// The application's timers: (when, key, generation); an entry counts only while
+    /// `app_timer_runs` holds its generation for its key.
+    app_timers: BinaryHeap<Reverse<(Instant, u64, u64)>>,
+    app_timer_runs: HashMap<u64, (u64, Option<Duration>)>,
+    app_timer_generation: u64,
     /// Frames encoded once for a many-recipient send: (encoding, range in `frames`).
     frame_cache: Vec<(u8, Range<usize>)>,
     frames: Vec<u8>,
@@ -300,6 +305,9 @@ impl<P: Protocol> Listening<P> {
                 dirty: Vec::new(),
                 ready: Vec::new(),
                 timers: BinaryHeap::new(),
+                app_timers: BinaryHeap::new(),
+                app_timer_runs: HashMap::new(),
+                app_timer_generation: 0,
                 frame_cache: Vec::new(),
                 frames: Vec::new(),
                 now: Instant::now(),
@@ -383,6 +391,7 @@ impl<P: Protocol> Listening<P> {
                 self.core.read(self.poll.registry(), slot);
             }
             self.core.expire_timers(self.poll.registry());
+            self.core.expire_app_timers();
             self.core.flush_dirty(self.poll.registry());
         }
     }
@@ -452,7 +461,8 @@ impl<P: Protocol> Core<P> {
         }
         let now = Instant::now();
         let timer = self.timers.peek().map(|Reverse((at, _))| *at);
-        [timer, self.accept_retry]
+        let app_timer = self.app_timers.peek().map(|Reverse((at, _, _))| *at);
+        [timer, app_timer, self.accept_retry]
             .into_iter()
             .flatten()
             .min()
@@ -611,6 +621,16 @@ impl<P: Protocol> Core<P> {
             for cmd in batch.drain(..) {
                 match cmd {
                     Command::Send { to, msg } => self.send(&to, &msg),
+                    Command::Timer { key, after, every } => {
+                        self.app_timer_generation += 1;
+                        let generation = self.app_timer_generation;
+                        self.app_timer_runs.insert(key, (generation, every));
+                        self.app_timers
+                            .push(Reverse((self.now + after, key, generation)));
+                    }
+                    Command::CancelTimer { key } => {
+                        self.app_timer_runs.remove(&key);
+                    }
                     Command::Close { conn, code, reason } => {
                         let Some(c) = Self::get_mut(&mut self.conns, conn) else {
                             continue;
@@ -766,6 +786,35 @@ impl<P: Protocol> Core<P> {
                 self.protocol.disconnect(state, &mut out);
                 self.execute();
             }
+        }
+    }
+
+    /// Runs the application's timers that are due.
+    fn expire_app_timers(&mut self) {
+        while let Some(&Reverse((at, key, generation))) = self.app_timers.peek() {
+            if at > self.now {
+                return;
+            }
+            self.app_timers.pop();
+            let Some(&(current, every)) = self.app_timer_runs.get(&key) else {
+                continue; // cancelled
+            };
+            if current != generation {
+                continue; // restarted since
+            }
+            match every {
+                // The next tick keeps the period; a late loop skips ticks rather than burst.
+                Some(every) => {
+                    let next = (at + every).max(self.now);
+                    self.app_timers.push(Reverse((next, key, generation)));
+                }
+                None => {
+                    self.app_timer_runs.remove(&key);
+                }
+            }
+            let cmds = self.protocol.timer(key);
+            self.commands.extend(cmds);
+            self.execute();
         }
     }
 

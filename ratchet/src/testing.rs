@@ -68,6 +68,11 @@ impl<C: Component> Tester<C> {
         self.app.on_close(conn)
     }
 
+    /// Fires the application's timer `key`.
+    pub fn timer(&mut self, key: u64) -> Commands {
+        self.app.on_timer(key)
+    }
+
     /// Reports an error on a connection.
     pub fn error(&mut self, conn: &Conn, err: Error) -> Commands {
         self.app.on_error(conn, err)

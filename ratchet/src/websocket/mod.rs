@@ -23,7 +23,7 @@ pub use deflate::Deflate;
 pub use handshake::Version;
 
 use crate::command::{Command, Commands};
-use crate::component::Component;
+use crate::component::{guard, Component};
 use crate::conn::{Conn, ConnId};
 use crate::error::{Error, ProtocolError};
 use crate::message::{Kind, Message, Payload};
@@ -32,7 +32,6 @@ use crate::server::Overflow;
 use crate::CloseCode;
 use flate2::Compress;
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 /// Limits of the WebSocket decorator. Every field has a documented default.
@@ -234,17 +233,6 @@ const ENCODING_HYBI: u8 = 0;
 const ENCODING_HIXIE: u8 = 1;
 /// Plus the window bits, for permessage-deflate without server context takeover.
 const ENCODING_DEFLATE_BASE: u8 = 16;
-
-/// Runs a handler, turning a panic into an error message.
-fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
-        panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a non-string panic payload".to_owned())
-    })
-}
 
 impl<C: Component> WebSocket<C> {
     /// A handler panicked: tell the application, close with 1011.
@@ -506,6 +494,14 @@ impl<C: Component> Protocol for WebSocket<C> {
             rfc6455::write_ping(out.output(), b"");
         }
         out.set_deadline(every.map(|every| out.now() + every));
+    }
+
+    fn timer(&mut self, key: u64) -> Commands {
+        let app = &mut self.app;
+        guard(|| app.on_timer(key)).unwrap_or_else(|panic| {
+            log::error!("on_timer({key}) panicked: {panic}");
+            Commands::none()
+        })
     }
 
     fn overflow(&mut self, state: &mut ConnState, policy: Overflow, out: &mut Outbox<'_>) {

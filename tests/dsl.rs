@@ -224,3 +224,46 @@ fn the_generated_main_reads_ratchet_bind() {
         "the environment overrides the default: {line:?}"
     );
 }
+
+/// A macro app that gets its handle at start and pushes from its own thread.
+mod clock {
+    use ratchet::prelude::*;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[ratchet::app(main = false)]
+    #[derive(Default)]
+    pub struct Clock {
+        clients: Arc<Mutex<ConnSet>>,
+    }
+
+    #[ratchet::handlers]
+    impl Clock {
+        fn on_start(&mut self, handle: Handle) {
+            let clients = self.clients.clone();
+            std::thread::spawn(move || loop {
+                std::thread::sleep(Duration::from_millis(50));
+                let tick = clients.lock().unwrap().send("tick");
+                if !handle.send(tick) {
+                    return;
+                }
+            });
+        }
+
+        fn on_open(&mut self, conn: &Conn) {
+            self.clients.lock().unwrap().insert(conn);
+        }
+
+        fn on_close(&mut self, conn: &Conn) {
+            self.clients.lock().unwrap().remove(conn);
+        }
+    }
+}
+
+#[test]
+fn a_macro_app_gets_its_handle_at_start() {
+    let addr = suite::serve(clock::Clock::default().into_protocol());
+    let mut c = RawClient::open(addr, "/");
+    c.expect_text("tick");
+    c.expect_text("tick");
+}

@@ -108,7 +108,9 @@ fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Optio
                     ::ratchet::app::unhandled_error(conn, err)
                 }
             }),
-            HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer => None,
+            HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer | HandlerKind::Start => {
+                None
+            }
         };
     };
     let ident = &handler.ident;
@@ -155,11 +157,23 @@ fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Optio
             }
         }
         HandlerKind::Timer => {
-            let finish =
-                quote_spanned!(output_span(handler)=> ::ratchet::app::finish_timer(key, out));
+            let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_timer", out));
             quote! {
                 fn on_timer(&mut self, key: u64) -> #commands {
                     let out = <#self_ty>::#ident(self, key);
+                    #finish
+                }
+            }
+        }
+        HandlerKind::Start => {
+            let handle = match handler.arg.as_ref()? {
+                Type::Reference(_) => quote!(handle),
+                _ => quote!(::core::clone::Clone::clone(handle)),
+            };
+            let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_start", out));
+            quote! {
+                fn on_start(&mut self, handle: &::ratchet::Handle) -> #commands {
+                    let out = <#self_ty>::#ident(self, #handle);
                     #finish
                 }
             }

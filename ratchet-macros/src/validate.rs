@@ -233,15 +233,17 @@ pub enum HandlerKind {
     Close,
     Error,
     Timer,
+    Start,
 }
 
 impl HandlerKind {
-    pub const ALL: [HandlerKind; 5] = [
+    pub const ALL: [HandlerKind; 6] = [
         HandlerKind::Open,
         HandlerKind::Message,
         HandlerKind::Close,
         HandlerKind::Error,
         HandlerKind::Timer,
+        HandlerKind::Start,
     ];
 
     pub fn name(self) -> &'static str {
@@ -251,6 +253,7 @@ impl HandlerKind {
             HandlerKind::Close => "on_close",
             HandlerKind::Error => "on_error",
             HandlerKind::Timer => "on_timer",
+            HandlerKind::Start => "on_start",
         }
     }
 
@@ -261,6 +264,7 @@ impl HandlerKind {
             HandlerKind::Close => "fn on_close(&mut self, conn: &Conn)",
             HandlerKind::Error => "fn on_error(&mut self, conn: &Conn, err: Error)",
             HandlerKind::Timer => "fn on_timer(&mut self, key: u64)",
+            HandlerKind::Start => "fn on_start(&mut self, handle: &Handle)",
         }
     }
 }
@@ -269,7 +273,8 @@ impl HandlerKind {
 pub struct Handler {
     pub kind: HandlerKind,
     pub ident: syn::Ident,
-    /// The message type (`on_message`) or error type (`on_error`).
+    /// The message type (`on_message`), error type (`on_error`) or handle type
+    /// (`on_start`).
     pub arg: Option<Type>,
     /// The declared return type; `None` for `()`.
     pub output: Option<Type>,
@@ -372,7 +377,7 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
         })
         .collect();
     let wanted = match kind {
-        HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer => 1,
+        HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer | HandlerKind::Start => 1,
         HandlerKind::Message | HandlerKind::Error => 2,
     };
     if rest.len() != wanted {
@@ -386,7 +391,11 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
                 kind.signature()
             ),
         );
-    } else if kind != HandlerKind::Timer && !matches!(*rest[0].ty, Type::Reference(_)) {
+    } else if matches!(
+        kind,
+        HandlerKind::Open | HandlerKind::Message | HandlerKind::Close | HandlerKind::Error
+    ) && !matches!(*rest[0].ty, Type::Reference(_))
+    {
         errors.at(&rest[0].ty, "take the connection by reference: `&Conn`");
     }
     if errors.1 > errors_before {
@@ -396,10 +405,14 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some((**ty).clone()),
     };
+    let arg = match kind {
+        HandlerKind::Start => rest.first(),
+        _ => rest.get(1),
+    };
     Some(Handler {
         kind,
         ident: sig.ident.clone(),
-        arg: rest.get(1).map(|t| (*t.ty).clone()),
+        arg: arg.map(|t| (*t.ty).clone()),
         output,
     })
 }

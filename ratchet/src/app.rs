@@ -187,10 +187,11 @@ pub fn finish_error(conn: &Conn, out: impl HandlerOutput) -> Commands {
     })
 }
 
-/// `on_timer`'s output as commands; an `Err` from it is logged.
-pub fn finish_timer(key: u64, out: impl HandlerOutput) -> Commands {
+/// The output of a handler with no connection to report to (`on_timer`, `on_start`) as
+/// commands; an `Err` from it is logged.
+pub fn finish_logged(handler: &str, out: impl HandlerOutput) -> Commands {
     out.into_outcome().unwrap_or_else(|err| {
-        log::error!("on_timer({key}) failed: {err}");
+        log::error!("{handler} failed: {err}");
         Commands::none()
     })
 }

@@ -42,6 +42,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
     note = "add `#[ratchet::handlers]` to an `impl {Self}` block with `on_message` (and optionally `on_open`, `on_close`, `on_error`), or implement `ratchet::Component` by hand"
 )]
 pub trait Component {
+    /// The server is about to serve; `handle` reaches it from any thread (keep a clone to
+    /// push commands later).
+    fn on_start(&mut self, handle: &crate::Handle) -> Commands {
+        let _ = handle;
+        Commands::none()
+    }
+
     /// A connection opened (for WebSocket: the handshake completed).
     fn on_open(&mut self, conn: &Conn) -> Commands {
         let _ = conn;
@@ -73,6 +80,9 @@ pub trait Component {
 }
 
 impl<C: Component + ?Sized> Component for Box<C> {
+    fn on_start(&mut self, handle: &crate::Handle) -> Commands {
+        (**self).on_start(handle)
+    }
     fn on_open(&mut self, conn: &Conn) -> Commands {
         (**self).on_open(conn)
     }

@@ -72,7 +72,7 @@ pub use ratchet_macros::handlers;
 /// Everything an application usually needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, IntoCommands, Line,
-        Message, Payload, Server, WebSocket,
+        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, Handle,
+        IntoCommands, Line, Message, Payload, Server, WebSocket,
     };
 }

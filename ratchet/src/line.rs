@@ -150,6 +150,14 @@ impl<C: Component> Protocol for Line<C> {
 
     fn timeout(&mut self, _state: &mut ConnState, _out: &mut Outbox<'_>) {}
 
+    fn start(&mut self, handle: &crate::Handle) -> Commands {
+        let app = &mut self.app;
+        guard(|| app.on_start(handle)).unwrap_or_else(|_| {
+            log::error!("on_start panicked");
+            Commands::none()
+        })
+    }
+
     fn timer(&mut self, key: u64) -> Commands {
         let app = &mut self.app;
         guard(|| app.on_timer(key)).unwrap_or_else(|_| {

@@ -55,6 +55,12 @@ pub trait Protocol {
         out.shutdown();
     }
 
+    /// The server is about to serve: hand the application its handle.
+    fn start(&mut self, handle: &crate::Handle) -> Commands {
+        let _ = handle;
+        Commands::none()
+    }
+
     /// The application's timer `key` fired: hand it to the application.
     fn timer(&mut self, key: u64) -> Commands {
         let _ = key;

@@ -340,6 +340,9 @@ impl<P: Protocol> Listening<P> {
     /// Serves until shut down (through a [`Handle`] or a signal), or until the event loop
     /// fails.
     pub fn run(mut self) -> io::Result<()> {
+        let started = self.core.protocol.start(&self.handle);
+        self.core.commands.extend(started);
+        self.core.execute();
         let mut events = Events::with_capacity(1024);
         loop {
             if let Some(grace_end) = self.stopping {

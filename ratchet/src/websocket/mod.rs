@@ -496,6 +496,14 @@ impl<C: Component> Protocol for WebSocket<C> {
         out.set_deadline(every.map(|every| out.now() + every));
     }
 
+    fn start(&mut self, handle: &crate::Handle) -> Commands {
+        let app = &mut self.app;
+        guard(|| app.on_start(handle)).unwrap_or_else(|_| {
+            log::error!("on_start panicked");
+            Commands::none()
+        })
+    }
+
     fn timer(&mut self, key: u64) -> Commands {
         let app = &mut self.app;
         guard(|| app.on_timer(key)).unwrap_or_else(|panic| {

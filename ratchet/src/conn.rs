@@ -149,6 +149,7 @@ pub struct Conn {
     id: ConnId,
     peer: SocketAddr,
     request: Option<Arc<Request>>,
+    buffered: usize,
 }
 
 impl Conn {
@@ -158,6 +159,7 @@ impl Conn {
             id,
             peer,
             request: request.map(Arc::new),
+            buffered: 0,
         }
     }
 
@@ -184,6 +186,17 @@ impl Conn {
     /// A cookie from the opening request.
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.request()?.cookie(name)
+    }
+
+    /// Bytes sent to this connection that it had not taken yet when the current event
+    /// began (the counterpart of a browser's `bufferedAmount`): a client that falls
+    /// behind shows here before the server's `max_pending_output` policy acts.
+    pub fn buffered_amount(&self) -> usize {
+        self.buffered
+    }
+
+    pub(crate) fn set_buffered_amount(&mut self, bytes: usize) {
+        self.buffered = bytes;
     }
 
     /// A command sending `msg` to this connection.

@@ -86,6 +86,8 @@ pub struct Outbox<'a> {
     output: &'a mut Vec<u8>,
     commands: &'a mut Vec<Command>,
     control: &'a mut Control,
+    /// Bytes waiting to be written to the connection when the event began.
+    pending: usize,
 }
 
 /// The per-connection requests a protocol makes of the server.
@@ -111,7 +113,20 @@ impl<'a> Outbox<'a> {
             output,
             commands,
             control,
+            pending: 0,
         }
+    }
+
+    /// Notes how many bytes were waiting to be written when the event began.
+    pub(crate) fn with_pending(mut self, pending: usize) -> Self {
+        self.pending = pending;
+        self
+    }
+
+    /// How many bytes were waiting to be written to this connection when the event began
+    /// (what the client has not taken yet).
+    pub fn pending_output(&self) -> usize {
+        self.pending
     }
 
     /// The connection this event is about.

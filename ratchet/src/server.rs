@@ -594,13 +594,15 @@ impl<P: Protocol> Core<P> {
             c.input.clear();
             let total = keep + n;
             let data = &mut self.read_buf[..total];
+            let pending = c.output.len() - c.written;
             let mut out = Outbox::new(
                 c.id,
                 self.now,
                 &mut c.output,
                 &mut self.commands,
                 &mut c.control,
-            );
+            )
+            .with_pending(pending);
             let Some(state) = c.state.as_mut() else {
                 continue;
             };

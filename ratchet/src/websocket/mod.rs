@@ -457,6 +457,7 @@ impl<C: Component> Protocol for WebSocket<C> {
             Phase::Done => return data.len(),
             _ => 0,
         };
+        state.conn.set_buffered_amount(out.pending_output());
         match state.phase {
             Phase::Handshake => pos,
             Phase::Hybi(_) => self.hybi_frames(state, data, pos, out),
@@ -638,5 +639,40 @@ impl<C: Component> Protocol for WebSocket<C> {
             state.phase = Phase::Done;
             out.shutdown();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Control;
+    use std::time::Instant;
+
+    /// Answers every message with the sender's buffered amount.
+    struct Buffered;
+
+    impl Component for Buffered {
+        fn on_message(&mut self, from: &Conn, _msg: Message<'_>) -> Commands {
+            from.send(from.buffered_amount().to_string()).into()
+        }
+    }
+
+    #[test]
+    fn handlers_see_the_bytes_a_client_has_not_taken() {
+        let mut ws = WebSocket::new(Buffered);
+        let id = ConnId::from_raw(1);
+        let peer = SocketAddr::from(([127, 0, 0, 1], 9));
+        let (mut output, mut commands, mut control) = (Vec::new(), Vec::new(), Control::default());
+        let mut state = {
+            let mut out = Outbox::new(id, Instant::now(), &mut output, &mut commands, &mut control);
+            ws.connect(id, peer, &mut out)
+        };
+        let mut bytes = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+        bytes.extend(rfc6455::tests::client_frame(true, 1, b"how much?"));
+        let mut out = Outbox::new(id, Instant::now(), &mut output, &mut commands, &mut control)
+            .with_pending(70_000);
+        let consumed = ws.data(&mut state, &mut bytes, &mut out);
+        assert_eq!(consumed, bytes.len());
+        assert_eq!(commands, [Command::send(id, "70000")]);
     }
 }

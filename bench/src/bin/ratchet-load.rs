@@ -1,0 +1,110 @@
+//! The load generator. Prints one `key value` line per result.
+//!
+//! ```text
+//! ratchet-load echo ADDR CONNS SIZE SECONDS       closed-loop echo: msgs/s per second, median
+//! ratchet-load handshakes ADDR CONCURRENCY SECONDS
+//! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
+//! ratchet-load fanout ADDR RECEIVERS SIZE SECONDS deliveries per second through a chat
+//! ratchet-load mask MIB                            unmasking throughput, GB/s
+//! ```
+
+use ratchet_bench as bench;
+use std::time::{Duration, Instant};
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> T {
+    args.get(i).and_then(|a| a.parse().ok()).unwrap_or_else(|| {
+        eprintln!("missing or bad {what}");
+        std::process::exit(2)
+    })
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mode = args.first().map(String::as_str).unwrap_or("");
+    match mode {
+        "echo" => {
+            let addr = arg(&args, 1, "ADDR");
+            let (conns, size, secs): (usize, usize, usize) = (
+                arg(&args, 2, "CONNS"),
+                arg(&args, 3, "SIZE"),
+                arg(&args, 4, "SECONDS"),
+            );
+            let r = bench::echo(
+                addr,
+                conns,
+                size,
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                secs,
+            )?;
+            let mut rtts = r.rtts_us.clone();
+            println!(
+                "per_second {:?}",
+                r.per_second
+                    .iter()
+                    .map(|v| v.round() as u64)
+                    .collect::<Vec<_>>()
+            );
+            println!("median {:.0}", r.median());
+            println!("rtt_p50_us {}", bench::percentile(&mut rtts, 50.0));
+            println!("rtt_p99_us {}", bench::percentile(&mut rtts, 99.0));
+            println!("rtt_p999_us {}", bench::percentile(&mut rtts, 99.9));
+        }
+        "handshakes" => {
+            let addr = arg(&args, 1, "ADDR");
+            let rate = bench::handshakes(
+                addr,
+                arg(&args, 2, "CONCURRENCY"),
+                Duration::from_secs(arg(&args, 3, "SECONDS")),
+            )?;
+            println!("handshakes_per_second {rate:.0}");
+        }
+        "idle" => {
+            let addr = arg(&args, 1, "ADDR");
+            let conns: usize = arg(&args, 2, "CONNS");
+            let pid: u32 = arg(&args, 3, "SERVER_PID");
+            let before = bench::rss_kib(pid);
+            let open = bench::idle(addr, conns)?;
+            std::thread::sleep(Duration::from_millis(500));
+            let after = bench::rss_kib(pid);
+            println!("rss_before_kib {before}");
+            println!("rss_after_kib {after}");
+            println!(
+                "bytes_per_connection {:.0}",
+                (after.saturating_sub(before) * 1024) as f64 / conns as f64
+            );
+            drop(open);
+        }
+        "fanout" => {
+            let addr = arg(&args, 1, "ADDR");
+            let rate = bench::fanout(
+                addr,
+                arg(&args, 2, "RECEIVERS"),
+                arg(&args, 3, "SIZE"),
+                Duration::from_secs(arg(&args, 4, "SECONDS")),
+                32,
+            )?;
+            println!("deliveries_per_second {rate:.0}");
+        }
+        "mask" => {
+            let mib: usize = arg(&args, 1, "MIB");
+            let mut data = vec![0xA5u8; mib << 20];
+            let rounds = 20;
+            let start = Instant::now();
+            for round in 0..rounds {
+                ratchet::websocket::mask::apply_mask(&mut data, [1, 2, 3, 4], round);
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "unmask_gb_per_second {:.2}",
+                (data.len() * rounds) as f64 / secs / 1e9
+            );
+            std::hint::black_box(&data);
+        }
+        _ => {
+            eprintln!("usage: ratchet-load echo|handshakes|idle|fanout|mask ...");
+            std::process::exit(2);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The load generator's engine: many WebSocket clients on one `mio` event loop, each
+//! running the closed-loop echo the field uses (send one masked frame, wait for the whole
+//! echo, send the next), plus the other measurements of `BENCHMARKS.md`.
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const REQUEST: &str = "GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// A masked binary client frame of `size` bytes.
+pub fn client_frame(size: usize) -> Vec<u8> {
+    let mask = [0x11, 0x22, 0x33, 0x44];
+    let mut out = vec![0x82];
+    match size {
+        0..=125 => out.push(0x80 | size as u8),
+        126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(size as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend((0..size).map(|i| (i as u8) ^ mask[i % 4]));
+    out
+}
+
+/// Bytes of the server's (unmasked) frame carrying `size` payload bytes.
+pub fn server_frame_len(size: usize) -> usize {
+    size + match size {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    }
+}
+
+struct Client {
+    stream: TcpStream,
+    open: bool,
+    head: Vec<u8>,
+    /// Echo bytes still to come for the message in flight.
+    awaiting: usize,
+    /// Unwritten part of what this client is sending.
+    out: Vec<u8>,
+    sent_at: Instant,
+}
+
+impl Client {
+    fn connect(poll: &Poll, addr: SocketAddr, token: usize) -> std::io::Result<Self> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        poll.registry().register(
+            &mut stream,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        Ok(Client {
+            stream,
+            open: false,
+            head: Vec::new(),
+            awaiting: 0,
+            out: REQUEST.as_bytes().to_vec(),
+            sent_at: Instant::now(),
+        })
+    }
+
+    /// Writes what is pending; false if the connection failed.
+    fn flush(&mut self) -> bool {
+        while !self.out.is_empty() {
+            match self.stream.write(&self.out) {
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+/// What an echo run measured.
+#[derive(Debug, Clone)]
+pub struct EchoResult {
+    /// Messages per second in each measured interval.
+    pub per_second: Vec<f64>,
+    /// Round-trip times in microseconds, of messages completed while measuring.
+    pub rtts_us: Vec<u32>,
+}
+
+impl EchoResult {
+    /// The median of the per-interval rates.
+    pub fn median(&self) -> f64 {
+        median(&self.per_second)
+    }
+}
+
+/// The median of `values`.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+/// Closed-loop echo: `conns` clients each send one `size`-byte frame and wait for the
+/// whole echo before the next. Measures messages per second over `intervals` intervals of
+/// `interval` after `warmup`. With `rate` set, it is open loop instead: each client sends
+/// at `rate / conns` per second whatever the echoes do (for latency).
+pub fn echo(
+    addr: SocketAddr,
+    conns: usize,
+    size: usize,
+    warmup: Duration,
+    interval: Duration,
+    intervals: usize,
+) -> std::io::Result<EchoResult> {
+    let mut poll = Poll::new()?;
+    let mut clients = Vec::with_capacity(conns);
+    for token in 0..conns {
+        clients.push(Client::connect(&poll, addr, token)?);
+    }
+    let frame = client_frame(size);
+    let echo_len = server_frame_len(size);
+    let mut events = Events::with_capacity(1024);
+    let mut buf = vec![0u8; 256 << 10];
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + interval * intervals as u32;
+    let mut counts = vec![0u64; intervals];
+    let mut rtts = Vec::new();
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+        for event in events.iter() {
+            let c = &mut clients[event.token().0];
+            if !c.flush() {
+                return Err(std::io::Error::other("a connection failed"));
+            }
+            loop {
+                let n = match c.stream.read(&mut buf) {
+                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                let mut data = &buf[..n];
+                if !c.open {
+                    c.head.extend_from_slice(data);
+                    let Some(end) = c.head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    if !c.head.starts_with(b"HTTP/1.1 101") {
+                        return Err(std::io::Error::other("handshake refused"));
+                    }
+                    c.open = true;
+                    let extra = c.head.len() - end - 4;
+                    data = &buf[n - extra..n];
+                    c.out.extend_from_slice(&frame);
+                    c.awaiting = echo_len;
+                    c.sent_at = Instant::now();
+                }
+                let mut got = data.len();
+                while got > 0 {
+                    let take = got.min(c.awaiting);
+                    c.awaiting -= take;
+                    got -= take;
+                    if c.awaiting == 0 {
+                        let done = Instant::now();
+                        if done >= measure_from && done < end {
+                            let slot =
+                                ((done - measure_from).as_nanos() / interval.as_nanos()) as usize;
+                            counts[slot.min(intervals - 1)] += 1;
+                            if rtts.len() < 1_000_000 {
+                                rtts.push(
+                                    (done - c.sent_at).as_micros().min(u32::MAX as u128) as u32
+                                );
+                            }
+                        }
+                        c.out.extend_from_slice(&frame);
+                        c.awaiting = echo_len;
+                        c.sent_at = done;
+                    }
+                }
+            }
+            if !c.flush() {
+                return Err(std::io::Error::other("a connection failed"));
+            }
+        }
+    }
+    let secs = interval.as_secs_f64();
+    Ok(EchoResult {
+        per_second: counts.iter().map(|&c| c as f64 / secs).collect(),
+        rtts_us: rtts,
+    })
+}
+
+/// Handshakes per second: keeps `concurrency` handshakes in flight for `duration`,
+/// closing each connection once upgraded.
+pub fn handshakes(
+    addr: SocketAddr,
+    concurrency: usize,
+    duration: Duration,
+) -> std::io::Result<f64> {
+    let mut poll = Poll::new()?;
+    let mut slots: Vec<Option<Client>> = Vec::new();
+    for token in 0..concurrency {
+        slots.push(Some(Client::connect(&poll, addr, token)?));
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let start = Instant::now();
+    let mut done = 0u64;
+    while start.elapsed() < duration {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+        for event in events.iter() {
+            let token = event.token().0;
+            let Some(c) = slots[token].as_mut() else {
+                continue;
+            };
+            if !c.flush() {
+                return Err(std::io::Error::other("a connection failed"));
+            }
+            let mut upgraded = false;
+            loop {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => return Err(std::io::Error::other("closed during the handshake")),
+                    Ok(n) => {
+                        c.head.extend_from_slice(&buf[..n]);
+                        if c.head.windows(4).any(|w| w == b"\r\n\r\n") {
+                            upgraded = c.head.starts_with(b"HTTP/1.1 101");
+                            if !upgraded {
+                                return Err(std::io::Error::other("handshake refused"));
+                            }
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if upgraded {
+                done += 1;
+                if let Some(mut old) = slots[token].take() {
+                    let _ = poll.registry().deregister(&mut old.stream);
+                }
+                slots[token] = Some(Client::connect(&poll, addr, token)?);
+            }
+        }
+    }
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Opens `conns` upgraded connections and keeps them until the returned value is
+/// dropped (one source address gives about 28,000 ephemeral ports: enough here).
+pub fn idle(addr: SocketAddr, conns: usize) -> std::io::Result<Vec<std::net::TcpStream>> {
+    let mut open = Vec::with_capacity(conns);
+    let mut buf = [0u8; 1024];
+    for _ in 0..conns {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.write_all(REQUEST.as_bytes())?;
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                return Err(std::io::Error::other("closed during the handshake"));
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        open.push(s);
+    }
+    Ok(open)
+}
+
+/// Fan-out through a chat: one publisher, `receivers` readers; the publisher keeps up to
+/// `window` messages ahead of the first reader. Returns deliveries (messages received,
+/// over all readers) per second.
+pub fn fanout(
+    addr: SocketAddr,
+    receivers: usize,
+    size: usize,
+    duration: Duration,
+    window: u64,
+) -> std::io::Result<f64> {
+    let readers = idle(addr, receivers)?;
+    for r in &readers {
+        r.set_nonblocking(true)?;
+    }
+    let mut poll = Poll::new()?;
+    let mut readers: Vec<TcpStream> = readers.into_iter().map(TcpStream::from_std).collect();
+    for (i, r) in readers.iter_mut().enumerate() {
+        poll.registry()
+            .register(r, Token(i + 1), Interest::READABLE)?;
+    }
+    let mut publisher = idle(addr, 1)?.remove(0);
+    std::thread::sleep(Duration::from_millis(200)); // every on_open has run
+    let frame = client_frame(size);
+    let frame_len = server_frame_len(size) as u64;
+    let mut received = vec![0u64; receivers]; // bytes
+    let mut sent = 0u64;
+    let mut events = Events::with_capacity(4096);
+    let mut buf = vec![0u8; 256 << 10];
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        while sent < received[0] / frame_len + window {
+            publisher.write_all(&frame)?;
+            sent += 1;
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(20)))?;
+        for event in events.iter() {
+            let i = event.token().0 - 1;
+            loop {
+                match readers[i].read(&mut buf) {
+                    Ok(0) => return Err(std::io::Error::other("the server closed a reader")),
+                    Ok(n) => received[i] += n as u64,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    let delivered: u64 = received.iter().map(|b| b / frame_len).sum();
+    Ok(delivered as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Resident memory of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .map(str::to_owned)
+        })
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Percentile `p` (0–100) of `values`.
+pub fn percentile(values: &mut [u32], p: f64) -> u32 {
+    if values.is_empty() {
+        return 0;
+    }
+    values.sort_unstable();
+    let at = ((values.len() - 1) as f64 * p / 100.0).round() as usize;
+    values[at]
+}

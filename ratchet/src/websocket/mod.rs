@@ -188,7 +188,6 @@ pub struct ConnState {
     /// The application saw `on_open` (and will see `on_close`).
     opened: bool,
     close_sent: bool,
-    close_received: bool,
     /// Bytes arrived since the last keepalive check.
     heard_from: bool,
     /// A ping went out at the last keepalive check.
@@ -379,7 +378,6 @@ impl<C: Component> WebSocket<C> {
                 rfc6455::Frame::Pong(_) => {}
                 rfc6455::Frame::Close(code) => {
                     let code = code.map_or(CloseCode::NoStatus, |(code, _)| CloseCode::from(code));
-                    state.close_received = true;
                     state.phase = Phase::Done;
                     if state.close_sent {
                         out.shutdown();
@@ -415,7 +413,6 @@ impl<C: Component> WebSocket<C> {
                     }
                 }
                 Ok(Some(hixie::Frame::Close)) => {
-                    state.close_received = true;
                     out.commands(Command::close(state.conn.id(), CloseCode::Normal, ""));
                     return data.len();
                 }
@@ -443,7 +440,6 @@ impl<C: Component> Protocol for WebSocket<C> {
             phase: Phase::Handshake,
             opened: false,
             close_sent: false,
-            close_received: false,
             heard_from: false,
             pinged: false,
             deflate: None,

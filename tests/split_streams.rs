@@ -54,7 +54,14 @@ fn encode(messages: &[Sent], compress: bool) -> (Vec<u8>, Vec<Got>) {
             deflate
                 .compress_vec(&body, &mut out, FlushCompress::Sync)
                 .unwrap();
-            out.truncate(out.len() - 4);
+            // A sync flush of nothing new may emit nothing: an empty message is then sent
+            // as one empty stored block without its tail, a single 0x00 (RFC 7692 §7.2.3.6).
+            if out.ends_with(&[0, 0, 0xFF, 0xFF]) {
+                out.truncate(out.len() - 4);
+            }
+            if out.is_empty() {
+                out.push(0x00);
+            }
             body = out;
         }
         let size = body.len().div_ceil(m.pieces).max(1);

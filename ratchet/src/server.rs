@@ -21,8 +21,14 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
 const SIGNALS: Token = Token(usize::MAX - 3);
 
-/// Keep at most this much idle output-buffer capacity per connection.
-const KEEP_CAPACITY: usize = 4 * 1024;
+/// Keep at most this much capacity in the shared frame scratch between sends.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// Output buffers kept for reuse, and the largest one kept: a connection holds an output
+/// buffer only while it has bytes waiting, so idle connections cost none, and busy ones
+/// reuse buffers instead of allocating one per message.
+const SPARE_BUFFERS: usize = 1024;
+const SPARE_BUFFER_MAX: usize = 1 << 20;
 
 /// Reads per connection per loop turn before others get theirs.
 const READS_PER_TURN: usize = 16;
@@ -273,6 +279,8 @@ struct Core<P: Protocol> {
     /// Frames encoded once for a many-recipient send: (encoding, range in `frames`).
     frame_cache: Vec<(u8, Range<usize>)>,
     frames: Vec<u8>,
+    /// Output buffers to lend to connections (see [`SPARE_BUFFERS`]).
+    spare_buffers: Vec<Vec<u8>>,
     now: Instant,
     accept_retry: Option<Instant>,
 }
@@ -310,6 +318,7 @@ impl<P: Protocol> Listening<P> {
                 app_timer_generation: 0,
                 frame_cache: Vec::new(),
                 frames: Vec::new(),
+                spare_buffers: Vec::new(),
                 now: Instant::now(),
                 accept_retry: None,
             },
@@ -524,6 +533,10 @@ impl<P: Protocol> Core<P> {
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
+        if c.written == c.output.len() && c.output.capacity() > 0 {
+            c.written = 0;
+            give_back(&mut self.spare_buffers, &mut c.output);
+        }
         // A shutdown that cannot complete (the peer does not read) ends at a deadline.
         if c.control.shutdown && c.control.deadline.is_none() && !c.lingering {
             c.control.deadline = Some(self.now + self.config.linger);
@@ -595,6 +608,7 @@ impl<P: Protocol> Core<P> {
             let total = keep + n;
             let data = &mut self.read_buf[..total];
             let pending = c.output.len() - c.written;
+            lend(&mut self.spare_buffers, &mut c.output);
             let mut out = Outbox::new(
                 c.id,
                 self.now,
@@ -640,6 +654,7 @@ impl<P: Protocol> Core<P> {
                         let Some(c) = Self::get_mut(&mut self.conns, conn) else {
                             continue;
                         };
+                        lend(&mut self.spare_buffers, &mut c.output);
                         let mut out = Outbox::new(
                             conn,
                             self.now,
@@ -661,6 +676,7 @@ impl<P: Protocol> Core<P> {
     fn send(&mut self, to: &To, msg: &Payload) {
         if let To::One(id) = to {
             if let Some(c) = Self::get_mut(&mut self.conns, *id) {
+                lend(&mut self.spare_buffers, &mut c.output);
                 let before = c.output.len();
                 if let Some(state) = c.state.as_mut() {
                     self.protocol.encode(state, msg, &mut c.output);
@@ -679,6 +695,7 @@ impl<P: Protocol> Core<P> {
             let Some(state) = c.state.as_mut() else {
                 continue;
             };
+            lend(&mut self.spare_buffers, &mut c.output);
             let before = c.output.len();
             match self.protocol.encoding(state) {
                 Some(encoding) => {
@@ -757,11 +774,8 @@ impl<P: Protocol> Core<P> {
                 }
             }
         }
-        c.output.clear();
         c.written = 0;
-        if c.output.capacity() > KEEP_CAPACITY {
-            c.output = Vec::new();
-        }
+        give_back(&mut self.spare_buffers, &mut c.output);
         if c.peer_closed {
             self.drop_conn(registry, slot);
             return;
@@ -841,6 +855,7 @@ impl<P: Protocol> Core<P> {
                 self.drop_conn(registry, id.slot());
                 continue;
             }
+            lend(&mut self.spare_buffers, &mut c.output);
             let mut out = Outbox::new(
                 id,
                 self.now,
@@ -875,5 +890,23 @@ impl<P: Protocol> Core<P> {
             self.protocol.disconnect(state, &mut out);
         }
         self.execute();
+    }
+}
+
+/// Gives `output` a spare buffer if it has none.
+fn lend(spare: &mut Vec<Vec<u8>>, output: &mut Vec<u8>) {
+    if output.capacity() == 0 {
+        if let Some(buf) = spare.pop() {
+            *output = buf;
+        }
+    }
+}
+
+/// Takes `output`'s buffer back (it must hold nothing still to write).
+fn give_back(spare: &mut Vec<Vec<u8>>, output: &mut Vec<u8>) {
+    let mut buf = std::mem::take(output);
+    if spare.len() < SPARE_BUFFERS && buf.capacity() <= SPARE_BUFFER_MAX {
+        buf.clear();
+        spare.push(buf);
     }
 }

@@ -208,6 +208,100 @@ pub fn echo(
     })
 }
 
+/// Open-loop latency: `conns` clients send `size`-byte frames at `rate` messages per
+/// second in all, on schedule whatever the echoes do; returns the round-trip times (µs) of
+/// the messages sent after `warmup`, for `duration`.
+pub fn latency(
+    addr: SocketAddr,
+    conns: usize,
+    size: usize,
+    rate: u64,
+    warmup: Duration,
+    duration: Duration,
+) -> std::io::Result<Vec<u32>> {
+    let mut poll = Poll::new()?;
+    let mut clients = Vec::with_capacity(conns);
+    for token in 0..conns {
+        clients.push(Client::connect(&poll, addr, token)?);
+    }
+    let frame = client_frame(size);
+    let echo_len = server_frame_len(size);
+    let mut in_flight: Vec<std::collections::VecDeque<Instant>> = vec![Default::default(); conns];
+    let mut events = Events::with_capacity(1024);
+    let mut buf = vec![0u8; 256 << 10];
+    let gap = Duration::from_nanos(1_000_000_000 / rate.max(1));
+    let start = Instant::now();
+    let (measure_from, end) = (start + warmup, start + warmup + duration);
+    let mut next_send = start;
+    let mut sent = 0usize;
+    let mut rtts = Vec::new();
+    while Instant::now() < end + Duration::from_millis(200) {
+        let now = Instant::now();
+        while now >= next_send && next_send < end {
+            let i = sent % conns;
+            let c = &mut clients[i];
+            if c.open {
+                c.out.extend_from_slice(&frame);
+                in_flight[i].push_back(next_send);
+                if !c.flush() {
+                    return Err(std::io::Error::other("a connection failed"));
+                }
+            }
+            sent += 1;
+            next_send += gap;
+        }
+        // epoll sleeps in whole milliseconds: spin through the last one, so that sends
+        // leave on time (the load generator has its own core).
+        let wait = next_send
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(10));
+        let wait = wait.saturating_sub(Duration::from_millis(1));
+        poll.poll(&mut events, Some(wait))?;
+        for event in events.iter() {
+            let i = event.token().0;
+            let c = &mut clients[i];
+            if !c.flush() {
+                return Err(std::io::Error::other("a connection failed"));
+            }
+            loop {
+                let n = match c.stream.read(&mut buf) {
+                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                let mut got = n;
+                if !c.open {
+                    c.head.extend_from_slice(&buf[..n]);
+                    let Some(at) = c.head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    c.open = true;
+                    got = c.head.len() - at - 4;
+                    c.awaiting = echo_len;
+                }
+                while got > 0 {
+                    let take = got.min(c.awaiting);
+                    c.awaiting -= take;
+                    got -= take;
+                    if c.awaiting == 0 {
+                        c.awaiting = echo_len;
+                        if let Some(sent_at) = in_flight[i].pop_front() {
+                            if sent_at >= measure_from && sent_at < end {
+                                rtts.push(
+                                    sent_at.elapsed().as_micros().min(u32::MAX as u128) as u32
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(rtts)
+}
+
 /// Handshakes per second: keeps `concurrency` handshakes in flight for `duration`,
 /// closing each connection once upgraded.
 pub fn handshakes(

@@ -101,6 +101,7 @@ struct Plan {
     seconds: &'static str,
     idle_conns: &'static str,
     fanout_receivers: &'static str,
+    latency_rate: &'static str,
     echo: Vec<(&'static str, &'static str, &'static str)>,
 }
 
@@ -112,6 +113,7 @@ fn main() {
             seconds: "5",
             idle_conns: "10000",
             fanout_receivers: "1000",
+            latency_rate: "50000",
             echo: vec![
                 ("echo 100 x 20 B", "100", "20"),
                 ("echo 200 x 16 KiB", "200", "16384"),
@@ -122,6 +124,7 @@ fn main() {
             seconds: "1",
             idle_conns: "100",
             fanout_receivers: "20",
+            latency_rate: "2000",
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
@@ -133,6 +136,7 @@ fn main() {
     let mut rows: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
     let mut latency: BTreeMap<&str, String> = BTreeMap::new();
     let latency_row = plan.echo[0].0;
+    let mut open_loop: BTreeMap<&str, String> = BTreeMap::new();
     for round in 0..plan.rounds {
         // Alternate the order each round so no server always runs first.
         let mut order = SERVERS.to_vec();
@@ -156,6 +160,20 @@ fn main() {
                     );
                 }
             }
+            let s = Running::start(server, &[]);
+            let r = load(&[
+                "latency",
+                &s.addr,
+                "100",
+                "20",
+                plan.latency_rate,
+                plan.seconds,
+            ]);
+            open_loop.insert(
+                server,
+                format!("{} / {} / {}", r["p50_us"], r["p99_us"], r["p999_us"]),
+            );
+            drop(s);
             let s = Running::start(server, &[]);
             let r = load(&["handshakes", &s.addr, "50", plan.seconds]);
             rows.entry("handshakes/s".into())
@@ -221,6 +239,13 @@ fn main() {
         "\nround trips in {latency_row}, p50 / p99 / p99.9 in µs (closed loop):\n\n"
     ));
     for (server, l) in &latency {
+        table.push_str(&format!("- {server}: {l}\n"));
+    }
+    table.push_str(&format!(
+        "\nopen loop, 100 connections x 20 B at {} msgs/s in all, p50 / p99 / p99.9 in µs:\n\n",
+        plan.latency_rate
+    ));
+    for (server, l) in &open_loop {
         table.push_str(&format!("- {server}: {l}\n"));
     }
     println!("{table}");

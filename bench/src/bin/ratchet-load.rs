@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! ratchet-load echo ADDR CONNS SIZE SECONDS       closed-loop echo: msgs/s per second, median
+//! ratchet-load latency ADDR CONNS SIZE RATE SECONDS  open loop at RATE msgs/s: p50/p99/p99.9 µs
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
 //! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
 //! ratchet-load fanout ADDR RECEIVERS SIZE SECONDS deliveries per second through a chat
@@ -49,6 +50,27 @@ fn main() -> std::io::Result<()> {
             println!("rtt_p50_us {}", bench::percentile(&mut rtts, 50.0));
             println!("rtt_p99_us {}", bench::percentile(&mut rtts, 99.0));
             println!("rtt_p999_us {}", bench::percentile(&mut rtts, 99.9));
+        }
+        "latency" => {
+            let addr = arg(&args, 1, "ADDR");
+            let (conns, size, rate, secs): (usize, usize, u64, u64) = (
+                arg(&args, 2, "CONNS"),
+                arg(&args, 3, "SIZE"),
+                arg(&args, 4, "RATE"),
+                arg(&args, 5, "SECONDS"),
+            );
+            let mut rtts = bench::latency(
+                addr,
+                conns,
+                size,
+                rate,
+                Duration::from_secs(1),
+                Duration::from_secs(secs),
+            )?;
+            println!("samples {}", rtts.len());
+            println!("p50_us {}", bench::percentile(&mut rtts, 50.0));
+            println!("p99_us {}", bench::percentile(&mut rtts, 99.0));
+            println!("p999_us {}", bench::percentile(&mut rtts, 99.9));
         }
         "handshakes" => {
             let addr = arg(&args, 1, "ADDR");

@@ -110,3 +110,12 @@ pub(crate) fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
             .unwrap_or_else(|| "a non-string panic payload".to_owned())
     })
 }
+
+/// Runs a handler that has no connection to close if it panics: a panic is logged and
+/// yields no commands.
+pub(crate) fn guard_logged(handler: &str, f: impl FnOnce() -> Commands) -> Commands {
+    guard(f).unwrap_or_else(|panic| {
+        log::error!("{handler} panicked: {panic}");
+        Commands::none()
+    })
+}

@@ -4,7 +4,7 @@
 //! otherwise. Each message sent goes out followed by `\n`.
 
 use crate::command::Commands;
-use crate::component::{guard, Component};
+use crate::component::{guard, guard_logged, Component};
 use crate::conn::{Conn, ConnId};
 use crate::error::{Error, ProtocolError};
 use crate::message::{Message, Payload};
@@ -152,18 +152,12 @@ impl<C: Component> Protocol for Line<C> {
 
     fn start(&mut self, handle: &crate::Handle) -> Commands {
         let app = &mut self.app;
-        guard(|| app.on_start(handle)).unwrap_or_else(|_| {
-            log::error!("on_start panicked");
-            Commands::none()
-        })
+        guard_logged("on_start", || app.on_start(handle))
     }
 
     fn timer(&mut self, key: u64) -> Commands {
         let app = &mut self.app;
-        guard(|| app.on_timer(key)).unwrap_or_else(|_| {
-            log::error!("on_timer({key}) panicked");
-            Commands::none()
-        })
+        guard_logged("on_timer", || app.on_timer(key))
     }
 
     fn disconnect(&mut self, mut state: ConnState, out: &mut Outbox<'_>) {

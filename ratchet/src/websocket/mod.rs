@@ -23,7 +23,7 @@ pub use deflate::Deflate;
 pub use handshake::Version;
 
 use crate::command::{Command, Commands};
-use crate::component::{guard, Component};
+use crate::component::{guard, guard_logged, Component};
 use crate::conn::{Conn, ConnId};
 use crate::error::{Error, ProtocolError};
 use crate::message::{Kind, Message, Payload};
@@ -495,18 +495,12 @@ impl<C: Component> Protocol for WebSocket<C> {
 
     fn start(&mut self, handle: &crate::Handle) -> Commands {
         let app = &mut self.app;
-        guard(|| app.on_start(handle)).unwrap_or_else(|_| {
-            log::error!("on_start panicked");
-            Commands::none()
-        })
+        guard_logged("on_start", || app.on_start(handle))
     }
 
     fn timer(&mut self, key: u64) -> Commands {
         let app = &mut self.app;
-        guard(|| app.on_timer(key)).unwrap_or_else(|panic| {
-            log::error!("on_timer({key}) panicked: {panic}");
-            Commands::none()
-        })
+        guard_logged("on_timer", || app.on_timer(key))
     }
 
     fn overflow(&mut self, state: &mut ConnState, policy: Overflow, out: &mut Outbox<'_>) {

@@ -191,7 +191,13 @@ proptest! {
         } else {
             b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         };
-        let limits = Limits { max_size: 8192, deflate: None };
+        let limits = Limits {
+            max_size: 8192,
+            deflate: None,
+            subprotocols: &[],
+            require_subprotocol: false,
+            allowed_origins: None,
+        };
         let cut = cut % request.len();
         prop_assert!(matches!(handshake::parse(&request[..cut], limits), Outcome::Partial));
         let whole = handshake::parse(request, limits);

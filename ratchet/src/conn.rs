@@ -149,6 +149,7 @@ pub struct Conn {
     id: ConnId,
     peer: SocketAddr,
     request: Option<Arc<Request>>,
+    subprotocol: Option<Arc<str>>,
     buffered: usize,
 }
 
@@ -159,6 +160,7 @@ impl Conn {
             id,
             peer,
             request: request.map(Arc::new),
+            subprotocol: None,
             buffered: 0,
         }
     }
@@ -176,6 +178,18 @@ impl Conn {
     /// The request that opened the connection, once the protocol has one.
     pub fn request(&self) -> Option<&Request> {
         self.request.as_deref()
+    }
+
+    /// The same connection, speaking `subprotocol`.
+    #[must_use]
+    pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
+        self.subprotocol = subprotocol.map(Into::into);
+        self
+    }
+
+    /// The subprotocol chosen at the handshake (`Sec-WebSocket-Protocol`), if any.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
     }
 
     /// The request path, or `""` if there was no request.

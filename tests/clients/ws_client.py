@@ -1,6 +1,6 @@
 """A line-driven WebSocket client on the `websockets` package (RFC 6455).
 
-    python3 ws_client.py URL [--compress]
+    python3 ws_client.py URL [--compress] [--subprotocols A,B]
 
 Prints "open" once connected (then, with --compress, "ext " and the negotiated
 extensions) and "recv TEXT" for every message; reads "send TEXT" and
@@ -17,8 +17,13 @@ from websockets.sync.client import connect
 def main() -> None:
     url = sys.argv[1]
     compression = "deflate" if "--compress" in sys.argv[2:] else None
-    with connect(url, compression=compression, open_timeout=10) as ws:
+    offers = None
+    if "--subprotocols" in sys.argv[2:]:
+        offers = sys.argv[sys.argv.index("--subprotocols") + 1].split(",")
+    with connect(url, compression=compression, subprotocols=offers, open_timeout=10) as ws:
         print("open", flush=True)
+        if offers is not None:
+            print(f"proto {ws.subprotocol}", flush=True)
         if compression:
             extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "none")
             print(f"ext {extensions}", flush=True)

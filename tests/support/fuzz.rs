@@ -12,9 +12,13 @@ const MAX_MESSAGE: usize = 1 << 20;
 /// The handshake parser, with compression offered.
 pub fn handshake(data: &[u8]) {
     let config = Deflate::default();
+    let protocols = ["chat".to_owned(), "v1".to_owned()];
     let limits = Limits {
         max_size: 8192,
         deflate: Some(&config),
+        subprotocols: &protocols,
+        require_subprotocol: data.first().is_some_and(|b| b & 1 == 1),
+        allowed_origins: None,
     };
     if let Outcome::Reject(rejection) = handshake::parse(data, limits) {
         assert!((400..500).contains(&rejection.status));

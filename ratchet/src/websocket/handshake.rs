@@ -47,6 +47,8 @@ pub enum Outcome {
         request: Request,
         /// permessage-deflate, if negotiated.
         deflate: Option<Params>,
+        /// The subprotocol chosen, if any.
+        subprotocol: Option<String>,
         /// The response to send.
         response: Vec<u8>,
     },
@@ -104,6 +106,23 @@ pub struct Limits<'a> {
     pub max_size: usize,
     /// permessage-deflate settings, if the server offers compression.
     pub deflate: Option<&'a Deflate>,
+    /// Subprotocols the application speaks, in no particular order; the client's first
+    /// offer among them is chosen.
+    pub subprotocols: &'a [String],
+    /// Refuse clients that offer none of `subprotocols` (otherwise they are accepted
+    /// without one, as RFC 6455 §4.2.2 allows).
+    pub require_subprotocol: bool,
+    /// If set, only requests whose `Origin` is in this list are accepted (others get 403).
+    pub allowed_origins: Option<&'a [String]>,
+}
+
+/// A valid upgrade, before it is turned into an [`Outcome`].
+struct Upgraded {
+    version: Version,
+    body_len: usize,
+    response: Vec<u8>,
+    deflate: Option<Params>,
+    subprotocol: Option<String>,
 }
 
 const MAX_HEADERS: usize = 64;
@@ -126,17 +145,15 @@ pub fn parse(data: &[u8], limits: Limits<'_>) -> Outcome {
             return Outcome::Reject(Rejection::new(400, format!("malformed HTTP request: {e}")))
         }
     };
-    match upgrade(&req, &data[head_len..], limits.deflate) {
-        Ok(Some((version, body_len, response, deflate))) => {
-            let request = to_request(&req);
-            Outcome::Accept {
-                consumed: head_len + body_len,
-                version,
-                request,
-                deflate,
-                response,
-            }
-        }
+    match upgrade(&req, &data[head_len..], limits) {
+        Ok(Some(up)) => Outcome::Accept {
+            consumed: head_len + up.body_len,
+            version: up.version,
+            request: to_request(&req),
+            deflate: up.deflate,
+            subprotocol: up.subprotocol,
+            response: up.response,
+        },
         Ok(None) => Outcome::Partial,
         Err(rejection) => Outcome::Reject(rejection),
     }
@@ -174,12 +191,11 @@ fn has_token(value: Option<&str>, token: &str) -> bool {
 
 /// Chooses the version and builds the response; `Ok(None)` if Hixie-76's body is not all
 /// here yet.
-#[allow(clippy::type_complexity)]
 fn upgrade(
     req: &httparse::Request<'_, '_>,
     body: &[u8],
-    deflate: Option<&Deflate>,
-) -> Result<Option<(Version, usize, Vec<u8>, Option<Params>)>, Rejection> {
+    limits: Limits<'_>,
+) -> Result<Option<Upgraded>, Rejection> {
     if req.method != Some("GET") {
         return Err(Rejection::new(400, "a WebSocket handshake must use GET"));
     }
@@ -202,6 +218,44 @@ fn upgrade(
         return Err(Rejection::new(400, "missing Host header"));
     };
     let target = req.path.unwrap_or("/");
+    // HyBi-07/08 clients send the origin as Sec-WebSocket-Origin.
+    let origin = header(req, "Origin").or_else(|| header(req, "Sec-WebSocket-Origin"));
+    if let Some(allowed) = limits.allowed_origins {
+        match origin {
+            Some(o) if allowed.iter().any(|a| a.eq_ignore_ascii_case(o)) => {}
+            Some(o) => return Err(Rejection::new(403, format!("origin not allowed: {o}"))),
+            None => {
+                return Err(Rejection::new(
+                    403,
+                    "origin not allowed: the request has no Origin",
+                ))
+            }
+        }
+    }
+    let offered = req
+        .headers
+        .iter()
+        .filter(|h| {
+            h.name.eq_ignore_ascii_case("Sec-WebSocket-Protocol")
+                || h.name.eq_ignore_ascii_case("WebSocket-Protocol")
+        })
+        .filter_map(|h| std::str::from_utf8(h.value).ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let subprotocol = offered
+        .clone()
+        .find(|p| limits.subprotocols.iter().any(|s| s == p))
+        .map(str::to_owned);
+    if subprotocol.is_none() && limits.require_subprotocol && !limits.subprotocols.is_empty() {
+        return Err(Rejection::new(
+            400,
+            format!(
+                "no common subprotocol; this server speaks: {}",
+                limits.subprotocols.join(", ")
+            ),
+        ));
+    }
 
     if let Some(version) = header(req, "Sec-WebSocket-Version") {
         let version = match version {
@@ -230,25 +284,35 @@ fn upgrade(
             .iter()
             .filter(|h| h.name.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
             .filter_map(|h| std::str::from_utf8(h.value).ok());
-        let negotiated = deflate.and_then(|config| deflate::negotiate(offers, config));
+        let negotiated = limits
+            .deflate
+            .and_then(|config| deflate::negotiate(offers, config));
         if let Some((_, extension)) = &negotiated {
             response.push_str(&format!("Sec-WebSocket-Extensions: {extension}\r\n"));
         }
+        if let Some(protocol) = &subprotocol {
+            response.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
+        }
         response.push_str("\r\n");
-        return Ok(Some((
+        return Ok(Some(Upgraded {
             version,
-            0,
-            response.into_bytes(),
-            negotiated.map(|(p, _)| p),
-        )));
+            body_len: 0,
+            response: response.into_bytes(),
+            deflate: negotiated.map(|(p, _)| p),
+            subprotocol,
+        }));
     }
     if header(req, "Sec-WebSocket-Key").is_some() {
         return Err(unsupported_version("missing Sec-WebSocket-Version".into()));
     }
 
-    let origin = header(req, "Origin");
-    let protocol =
-        header(req, "Sec-WebSocket-Protocol").or_else(|| header(req, "WebSocket-Protocol"));
+    // Hixie clients offer one protocol and fail unless it is echoed: echo it when the
+    // application declares none, otherwise only if it is one the application speaks.
+    let protocol = if limits.subprotocols.is_empty() {
+        offered.clone().next().map(str::to_owned)
+    } else {
+        subprotocol.clone()
+    };
     match (
         header(req, "Sec-WebSocket-Key1"),
         header(req, "Sec-WebSocket-Key2"),
@@ -270,13 +334,19 @@ fn upgrade(
                 response.push_str(&format!("Sec-WebSocket-Origin: {origin}\r\n"));
             }
             response.push_str(&format!("Sec-WebSocket-Location: ws://{host}{target}\r\n"));
-            if let Some(protocol) = protocol {
+            if let Some(protocol) = &protocol {
                 response.push_str(&format!("Sec-WebSocket-Protocol: {protocol}\r\n"));
             }
             response.push_str("\r\n");
             let mut response = response.into_bytes();
             response.extend_from_slice(&hixie76_challenge(n1, n2, key3_arr));
-            Ok(Some((Version::Hixie76, 8, response, None)))
+            Ok(Some(Upgraded {
+                version: Version::Hixie76,
+                body_len: 8,
+                response,
+                deflate: None,
+                subprotocol: protocol,
+            }))
         }
         (None, None) => {
             let mut response = String::from("HTTP/1.1 101 Web Socket Protocol Handshake\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n");
@@ -284,11 +354,17 @@ fn upgrade(
                 response.push_str(&format!("WebSocket-Origin: {origin}\r\n"));
             }
             response.push_str(&format!("WebSocket-Location: ws://{host}{target}\r\n"));
-            if let Some(protocol) = protocol {
+            if let Some(protocol) = &protocol {
                 response.push_str(&format!("WebSocket-Protocol: {protocol}\r\n"));
             }
             response.push_str("\r\n");
-            Ok(Some((Version::Hixie75, 0, response.into_bytes(), None)))
+            Ok(Some(Upgraded {
+                version: Version::Hixie75,
+                body_len: 0,
+                response: response.into_bytes(),
+                deflate: None,
+                subprotocol: protocol,
+            }))
         }
         _ => Err(Rejection::new(
             400,
@@ -348,6 +424,9 @@ mod tests {
     const LIMITS: Limits<'static> = Limits {
         max_size: 8192,
         deflate: None,
+        subprotocols: &[],
+        require_subprotocol: false,
+        allowed_origins: None,
     };
 
     fn accept(data: &[u8]) -> (usize, Version, Request, Vec<u8>) {

@@ -55,6 +55,15 @@ pub struct Config {
     /// Close a Hixie connection (which has no ping) that sends nothing for this long.
     /// `None`: never. Default: 5 min.
     pub hixie_idle_timeout: Option<Duration>,
+    /// Subprotocols (`Sec-WebSocket-Protocol`) the application speaks; the client's first
+    /// offer among them is chosen ([`Conn::subprotocol`]). Default: none.
+    pub subprotocols: Vec<String>,
+    /// Refuse (400) clients that offer none of [`subprotocols`](Config::subprotocols);
+    /// by default they are accepted without a subprotocol, as RFC 6455 allows.
+    pub require_subprotocol: bool,
+    /// Accept only handshakes whose `Origin` is one of these (others get 403 before the
+    /// upgrade, and the application never hears of them). Default: `None`, any origin.
+    pub allowed_origins: Option<Vec<String>>,
     /// permessage-deflate (RFC 7692) for RFC 6455/HyBi clients that offer it. Default:
     /// off (`None`), as in Node's `ws` and uWebSockets: see [`Deflate`] for the costs.
     pub deflate: Option<Deflate>,
@@ -70,6 +79,9 @@ impl Default for Config {
             ping_interval: Some(Duration::from_secs(30)),
             hixie_idle_timeout: Some(Duration::from_secs(300)),
             deflate: None,
+            subprotocols: Vec::new(),
+            require_subprotocol: false,
+            allowed_origins: None,
         }
     }
 }
@@ -107,6 +119,30 @@ impl Config {
     #[must_use]
     pub fn hixie_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.hixie_idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the [`subprotocols`](Config::subprotocols) the application speaks.
+    #[must_use]
+    pub fn subprotocols<S: Into<String>>(mut self, protocols: impl IntoIterator<Item = S>) -> Self {
+        self.subprotocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`require_subprotocol`](Config::require_subprotocol).
+    #[must_use]
+    pub fn require_subprotocol(mut self, required: bool) -> Self {
+        self.require_subprotocol = required;
+        self
+    }
+
+    /// Accepts only these origins (see [`allowed_origins`](Config::allowed_origins)).
+    #[must_use]
+    pub fn allowed_origins<S: Into<String>>(
+        mut self,
+        origins: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
         self
     }
 
@@ -281,6 +317,9 @@ impl<C: Component> WebSocket<C> {
         let limits = handshake::Limits {
             max_size: self.config.max_handshake_size,
             deflate: self.config.deflate.as_ref(),
+            subprotocols: &self.config.subprotocols,
+            require_subprotocol: self.config.require_subprotocol,
+            allowed_origins: self.config.allowed_origins.as_deref(),
         };
         match handshake::parse(data, limits) {
             handshake::Outcome::Partial => 0,
@@ -301,6 +340,7 @@ impl<C: Component> WebSocket<C> {
                 version,
                 request,
                 deflate,
+                subprotocol,
                 response,
             } => {
                 out.output().extend_from_slice(&response);
@@ -322,7 +362,8 @@ impl<C: Component> WebSocket<C> {
                     params,
                     compress: None,
                 });
-                state.conn = Conn::new(state.conn.id(), state.conn.peer(), Some(request));
+                state.conn = Conn::new(state.conn.id(), state.conn.peer(), Some(request))
+                    .with_subprotocol(subprotocol);
                 state.opened = true;
                 let app = &mut self.app;
                 match guard(|| app.on_open(&state.conn)) {

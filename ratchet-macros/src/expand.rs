@@ -147,8 +147,7 @@ fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Optio
                 Type::Reference(_) => quote!(&err),
                 _ => quote!(err),
             };
-            let finish =
-                quote_spanned!(output_span(handler)=> ::ratchet::app::finish_error(conn, out));
+            let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_error", out));
             quote! {
                 fn on_error(&mut self, conn: #conn, err: ::ratchet::Error) -> #commands {
                     let out = <#self_ty>::#ident(self, conn, #err);

@@ -179,16 +179,8 @@ pub fn finish<C: Component + ?Sized>(
     }
 }
 
-/// `on_error`'s own output as commands; an `Err` from it is logged.
-pub fn finish_error(conn: &Conn, out: impl HandlerOutput) -> Commands {
-    out.into_outcome().unwrap_or_else(|err| {
-        log::error!("on_error failed on connection {}: {err}", conn.id());
-        Commands::none()
-    })
-}
-
-/// The output of a handler with no connection to report to (`on_timer`, `on_start`) as
-/// commands; an `Err` from it is logged.
+/// The output of a handler whose errors have nowhere further to go (`on_error`,
+/// `on_timer`, `on_start`) as commands; an `Err` from it is logged.
 pub fn finish_logged(handler: &str, out: impl HandlerOutput) -> Commands {
     out.into_outcome().unwrap_or_else(|err| {
         log::error!("{handler} failed: {err}");

@@ -91,36 +91,34 @@ impl Decoder {
                     let end = rest.iter().position(|&b| b == 0xFF);
                     let chunk = &rest[..end.unwrap_or(rest.len())];
                     *pos += chunk.len();
-                    if keep {
-                        if chunk.len() > self.max_message - self.buf.len() {
-                            return Err(ProtocolError::MessageTooBig);
-                        }
-                        if self.utf8.feed(chunk).is_err() {
-                            return Err(ProtocolError::InvalidUtf8);
-                        }
+                    if end.is_some() {
+                        *pos += 1; // the 0xFF
+                        self.state = State::Idle;
                     }
-                    let Some(_) = end else {
-                        if keep {
-                            self.buf.extend_from_slice(chunk);
-                        }
-                        continue;
-                    };
-                    *pos += 1; // the 0xFF
-                    self.state = State::Idle;
                     if !keep {
+                        continue;
+                    }
+                    if chunk.len() > self.max_message - self.buf.len() {
+                        return Err(ProtocolError::MessageTooBig);
+                    }
+                    if end.is_some() && self.buf.is_empty() {
+                        // The whole message is in this read: validate once, deliver in place.
+                        return std::str::from_utf8(chunk)
+                            .map(|t| Some(Frame::Text(t)))
+                            .map_err(|_| ProtocolError::InvalidUtf8);
+                    }
+                    if self.utf8.feed(chunk).is_err() {
+                        return Err(ProtocolError::InvalidUtf8);
+                    }
+                    self.buf.extend_from_slice(chunk);
+                    if end.is_none() {
                         continue;
                     }
                     if !self.utf8.is_complete() {
                         return Err(ProtocolError::InvalidUtf8);
                     }
-                    let text = if self.buf.is_empty() {
-                        chunk
-                    } else {
-                        self.buf.extend_from_slice(chunk);
-                        self.delivered = true;
-                        &self.buf
-                    };
-                    return std::str::from_utf8(text)
+                    self.delivered = true;
+                    return std::str::from_utf8(&self.buf)
                         .map(|t| Some(Frame::Text(t)))
                         .map_err(|_| ProtocolError::InvalidUtf8);
                 }

@@ -69,6 +69,49 @@ impl Client {
         })
     }
 
+    /// Reads all that is available: finishes the handshake (then calls `opened`), then
+    /// counts whole echoes of `echo_len` bytes, calling `echoed` after each.
+    fn read_echoes(
+        &mut self,
+        buf: &mut [u8],
+        echo_len: usize,
+        mut opened: impl FnMut(&mut Self),
+        mut echoed: impl FnMut(&mut Self),
+    ) -> std::io::Result<()> {
+        loop {
+            let n = match self.stream.read(buf) {
+                Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let mut got = n;
+            if !self.open {
+                self.head.extend_from_slice(&buf[..n]);
+                let Some(end) = self.head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                if !self.head.starts_with(b"HTTP/1.1 101") {
+                    return Err(std::io::Error::other("handshake refused"));
+                }
+                self.open = true;
+                self.awaiting = echo_len;
+                got = self.head.len() - end - 4;
+                opened(self);
+            }
+            while got > 0 {
+                let take = got.min(self.awaiting);
+                self.awaiting -= take;
+                got -= take;
+                if self.awaiting == 0 {
+                    self.awaiting = echo_len;
+                    echoed(self);
+                }
+            }
+        }
+    }
+
     /// Writes what is pending; false if the connection failed.
     fn flush(&mut self) -> bool {
         while !self.out.is_empty() {
@@ -149,53 +192,27 @@ pub fn echo(
             if !c.flush() {
                 return Err(std::io::Error::other("a connection failed"));
             }
-            loop {
-                let n = match c.stream.read(&mut buf) {
-                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
-                let mut data = &buf[..n];
-                if !c.open {
-                    c.head.extend_from_slice(data);
-                    let Some(end) = c.head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    if !c.head.starts_with(b"HTTP/1.1 101") {
-                        return Err(std::io::Error::other("handshake refused"));
-                    }
-                    c.open = true;
-                    let extra = c.head.len() - end - 4;
-                    data = &buf[n - extra..n];
+            c.read_echoes(
+                &mut buf,
+                echo_len,
+                |c| {
                     c.out.extend_from_slice(&frame);
-                    c.awaiting = echo_len;
                     c.sent_at = Instant::now();
-                }
-                let mut got = data.len();
-                while got > 0 {
-                    let take = got.min(c.awaiting);
-                    c.awaiting -= take;
-                    got -= take;
-                    if c.awaiting == 0 {
-                        let done = Instant::now();
-                        if done >= measure_from && done < end {
-                            let slot =
-                                ((done - measure_from).as_nanos() / interval.as_nanos()) as usize;
-                            counts[slot.min(intervals - 1)] += 1;
-                            if rtts.len() < 1_000_000 {
-                                rtts.push(
-                                    (done - c.sent_at).as_micros().min(u32::MAX as u128) as u32
-                                );
-                            }
+                },
+                |c| {
+                    let done = Instant::now();
+                    if done >= measure_from && done < end {
+                        let slot =
+                            ((done - measure_from).as_nanos() / interval.as_nanos()) as usize;
+                        counts[slot.min(intervals - 1)] += 1;
+                        if rtts.len() < 1_000_000 {
+                            rtts.push((done - c.sent_at).as_micros().min(u32::MAX as u128) as u32);
                         }
-                        c.out.extend_from_slice(&frame);
-                        c.awaiting = echo_len;
-                        c.sent_at = done;
                     }
-                }
-            }
+                    c.out.extend_from_slice(&frame);
+                    c.sent_at = done;
+                },
+            )?;
             if !c.flush() {
                 return Err(std::io::Error::other("a connection failed"));
             }
@@ -263,40 +280,19 @@ pub fn latency(
             if !c.flush() {
                 return Err(std::io::Error::other("a connection failed"));
             }
-            loop {
-                let n = match c.stream.read(&mut buf) {
-                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
-                let mut got = n;
-                if !c.open {
-                    c.head.extend_from_slice(&buf[..n]);
-                    let Some(at) = c.head.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    c.open = true;
-                    got = c.head.len() - at - 4;
-                    c.awaiting = echo_len;
-                }
-                while got > 0 {
-                    let take = got.min(c.awaiting);
-                    c.awaiting -= take;
-                    got -= take;
-                    if c.awaiting == 0 {
-                        c.awaiting = echo_len;
-                        if let Some(sent_at) = in_flight[i].pop_front() {
-                            if sent_at >= measure_from && sent_at < end {
-                                rtts.push(
-                                    sent_at.elapsed().as_micros().min(u32::MAX as u128) as u32
-                                );
-                            }
+            let sent = &mut in_flight[i];
+            c.read_echoes(
+                &mut buf,
+                echo_len,
+                |_| {},
+                |_| {
+                    if let Some(sent_at) = sent.pop_front() {
+                        if sent_at >= measure_from && sent_at < end {
+                            rtts.push(sent_at.elapsed().as_micros().min(u32::MAX as u128) as u32);
                         }
                     }
-                }
-            }
+                },
+            )?;
         }
     }
     Ok(rtts)

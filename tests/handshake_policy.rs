@@ -1,9 +1,12 @@
 //! What the handshake decides before the application hears of a connection:
-//! subprotocols (`Sec-WebSocket-Protocol`) and allowed origins.
+//! subprotocols (`Sec-WebSocket-Protocol`), allowed origins ([`OriginCheck`]) and
+//! blacklisted addresses ([`IpBlacklist`]).
 
 use ratchet::websocket::Config;
-use ratchet::{Commands, Component, Conn, Message, WebSocket};
+use ratchet::{Commands, Component, Conn, IpBlacklist, Message, OriginCheck, WebSocket};
+use std::io::{ErrorKind, Read, Write};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use suite::{LineClient, RawClient};
 
 /// Says which subprotocol each connection speaks, and counts openings.
@@ -88,8 +91,10 @@ fn the_clients_first_supported_offer_wins_and_none_in_common_is_allowed_unless_r
 #[test]
 fn a_disallowed_origin_gets_403_and_no_on_open() {
     let app = Tell::default();
-    let config = Config::default().allowed_origins(["https://chat.example"]);
-    let addr = suite::serve(WebSocket::with_config(app.clone(), config));
+    let addr = suite::serve(OriginCheck::new(
+        WebSocket::new(app.clone()),
+        ["https://chat.example", "localhost"],
+    ));
     let (head, body) = head_with(addr, "Origin: https://evil.example\r\n");
     assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
     assert!(body.contains("evil.example"), "{body}");
@@ -109,4 +114,47 @@ fn a_disallowed_origin_gets_403_and_no_on_open() {
 
     let (head, _) = head_with(addr, "Origin: https://chat.example\r\n");
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    // A bare host on the list allows it on any scheme and port.
+    let (head, _) = head_with(addr, "Origin: http://localhost:8080\r\n");
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    let (head, _) = head_with(addr, "Origin: http://localhost.evil.example\r\n");
+    assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
+    assert_eq!(*app.opened.lock().unwrap(), 2);
 }
+
+#[test]
+fn a_blacklisted_peer_is_dropped_at_accept_and_others_are_served() {
+    let app = Tell::default();
+    let blocked = "127.0.0.3".parse().unwrap();
+    let addr = suite::serve(IpBlacklist::with(WebSocket::new(app.clone()), [blocked]));
+
+    let mut refused = RawClient::connect_from(addr, blocked);
+    // The socket is gone before this arrives: no answer, nothing read.
+    let _ = refused.stream.write_all(HANDSHAKE.as_bytes());
+    refused
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = Vec::new();
+    match refused.stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) => assert_eq!(
+            e.kind(),
+            ErrorKind::ConnectionReset,
+            "dropped, not left open"
+        ),
+    }
+    assert!(answer.is_empty(), "no answer: {answer:?}");
+
+    let mut welcome = RawClient::connect_from(addr, "127.0.0.2".parse().unwrap());
+    welcome.write(HANDSHAKE.as_bytes());
+    assert!(welcome.read_head().starts_with("HTTP/1.1 101 "));
+    welcome.expect_text("speaking nothing");
+    assert_eq!(
+        *app.opened.lock().unwrap(),
+        1,
+        "only the welcome peer opened"
+    );
+}
+
+const HANDSHAKE: &str = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

@@ -196,7 +196,6 @@ proptest! {
             deflate: None,
             subprotocols: &[],
             require_subprotocol: false,
-            allowed_origins: None,
         };
         let cut = cut % request.len();
         prop_assert!(matches!(handshake::parse(&request[..cut], limits), Outcome::Partial));

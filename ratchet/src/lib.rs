@@ -39,13 +39,18 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod delegate;
+
 pub mod app;
+mod blacklist;
 pub mod cli;
 mod close;
 pub mod command;
 mod component;
 pub mod conn;
 mod error;
+pub mod http;
 pub mod line;
 pub mod message;
 pub mod protocol;
@@ -53,11 +58,13 @@ pub mod server;
 pub mod testing;
 pub mod websocket;
 
+pub use blacklist::IpBlacklist;
 pub use close::CloseCode;
 pub use command::{Command, Commands, IntoCommands, To};
 pub use component::Component;
 pub use conn::{Conn, ConnId, ConnSet, Recipients, Request};
 pub use error::{Error, ProtocolError};
+pub use http::{OriginCheck, Router, Static};
 pub use line::Line;
 pub use message::{Kind, Message, Payload};
 pub use protocol::{Outbox, Protocol};
@@ -73,6 +80,6 @@ pub use ratchet_macros::handlers;
 pub mod prelude {
     pub use crate::{
         CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, Handle,
-        IntoCommands, Line, Message, Payload, Server, WebSocket,
+        IntoCommands, IpBlacklist, Line, Message, Payload, Server, WebSocket,
     };
 }

@@ -17,6 +17,13 @@ pub trait Protocol {
     /// Per-connection state, kept in the server's slab beside the socket.
     type ConnState;
 
+    /// A peer is knocking: `false` drops its connection at once, before anything is read
+    /// from it or [`connect`](Protocol::connect) runs. Default: everyone is welcome.
+    fn accept(&mut self, peer: SocketAddr) -> bool {
+        let _ = peer;
+        true
+    }
+
     /// A connection was accepted.
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState;
 
@@ -53,6 +60,23 @@ pub trait Protocol {
     ) {
         let _ = (state, policy);
         out.shutdown();
+    }
+
+    /// Whether this connection sits between two HTTP requests, so that a
+    /// [`Router`](crate::http::Router) may hand its next request to another route.
+    /// Protocols that keep the connection for good (WebSocket, Line) say `false`, the
+    /// default; request/response protocols ([`Static`](crate::http::Static)) say `true`
+    /// when they consumed every request they were given.
+    fn reusable(&self, state: &Self::ConnState) -> bool {
+        let _ = state;
+        false
+    }
+
+    /// A [`Router`](crate::http::Router) serves this protocol under `prefix` (from a route
+    /// pattern such as `"/assets/*"`, the prefix is `"/assets/"`); request paths it sees
+    /// start with it. Default: ignored.
+    fn mount(&mut self, prefix: &str) {
+        let _ = prefix;
     }
 
     /// The server is about to serve: hand the application its handle.
@@ -149,6 +173,16 @@ impl<'a> Outbox<'a> {
     pub fn commands(&mut self, cmds: impl IntoCommands) {
         let cmds: Commands = cmds.into_commands();
         self.commands.extend(cmds);
+    }
+
+    /// Where the next command queued will go, for [`commands_since`](Outbox::commands_since).
+    pub(crate) fn command_mark(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// The commands queued since `mark`.
+    pub(crate) fn commands_since(&mut self, mark: usize) -> &mut [Command] {
+        &mut self.commands[mark..]
     }
 
     /// Asks the server to close the socket once its output is written.

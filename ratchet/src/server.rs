@@ -459,6 +459,11 @@ impl<P: Protocol> Listening<P> {
                     return;
                 }
             };
+            if !self.core.protocol.accept(peer) {
+                log::debug!("connection from {peer} refused at accept");
+                drop(stream);
+                continue;
+            }
             if let Err(e) = self.core.open(self.poll.registry(), stream, peer) {
                 log::warn!("could not register a connection from {peer}: {e}");
             }

@@ -18,7 +18,6 @@ pub fn handshake(data: &[u8]) {
         deflate: Some(&config),
         subprotocols: &protocols,
         require_subprotocol: data.first().is_some_and(|b| b & 1 == 1),
-        allowed_origins: None,
     };
     if let Outcome::Reject(rejection) = handshake::parse(data, limits) {
         assert!((400..500).contains(&rejection.status));

@@ -205,7 +205,25 @@ impl ServerFrame {
 impl RawClient {
     /// Connects without a handshake.
     pub fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Self::from_stream(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// Connects from the local address `source` (any of 127.0.0.0/8 is this machine).
+    pub fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Self {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )
+        .expect("socket");
+        socket
+            .bind(&SocketAddr::new(source, 0).into())
+            .expect("bind the source address");
+        socket.connect(&addr.into()).expect("connect");
+        Self::from_stream(socket.into())
+    }
+
+    fn from_stream(stream: TcpStream) -> Self {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");

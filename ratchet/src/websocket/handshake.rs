@@ -2,6 +2,7 @@
 
 use super::deflate::{self, Deflate, Params};
 use crate::conn::Request;
+use crate::http::{self, has_token, header, Head};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use md5::{Digest as _, Md5};
@@ -77,25 +78,15 @@ impl Rejection {
 
     /// The full HTTP response.
     pub fn response(&self) -> Vec<u8> {
-        let phrase = match self.status {
-            400 => "Bad Request",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            408 => "Request Timeout",
-            426 => "Upgrade Required",
-            431 => "Request Header Fields Too Large",
-            _ => "Error",
-        };
-        format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n{}\r\n{}\n",
+        let mut out = Vec::new();
+        http::write_error(
+            &mut out,
             self.status,
-            phrase,
-            self.reason.len() + 1,
+            &self.reason,
             self.extra_headers,
-            self.reason
-        )
-        .into_bytes()
+            false,
+        );
+        out
     }
 }
 
@@ -112,8 +103,6 @@ pub struct Limits<'a> {
     /// Refuse clients that offer none of `subprotocols` (otherwise they are accepted
     /// without one, as RFC 6455 §4.2.2 allows).
     pub require_subprotocol: bool,
-    /// If set, only requests whose `Origin` is in this list are accepted (others get 403).
-    pub allowed_origins: Option<&'a [String]>,
 }
 
 /// A valid upgrade, before it is turned into an [`Outcome`].
@@ -125,37 +114,25 @@ struct Upgraded {
     subprotocol: Option<String>,
 }
 
-const MAX_HEADERS: usize = 64;
-
 /// Looks at `data`, the bytes received so far on a new connection.
 pub fn parse(data: &[u8], limits: Limits<'_>) -> Outcome {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(data) {
-        Ok(httparse::Status::Complete(n)) if n <= limits.max_size => n,
-        Ok(httparse::Status::Partial) if data.len() <= limits.max_size => return Outcome::Partial,
-        Ok(_) => return Outcome::Reject(Rejection::new(431, "request head is too large")),
-        Err(httparse::Error::TooManyHeaders) => {
-            return Outcome::Reject(Rejection::new(
-                431,
-                format!("more than {MAX_HEADERS} header fields"),
-            ))
-        }
-        Err(e) => {
-            return Outcome::Reject(Rejection::new(400, format!("malformed HTTP request: {e}")))
-        }
-    };
-    match upgrade(&req, &data[head_len..], limits) {
-        Ok(Some(up)) => Outcome::Accept {
-            consumed: head_len + up.body_len,
-            version: up.version,
-            request: to_request(&req),
-            deflate: up.deflate,
-            subprotocol: up.subprotocol,
-            response: up.response,
-        },
-        Ok(None) => Outcome::Partial,
-        Err(rejection) => Outcome::Reject(rejection),
+    let looked = http::parse_head(data, limits.max_size, |req, head_len| {
+        upgrade(req, &data[head_len..], limits).map(|up| {
+            up.map(|up| Outcome::Accept {
+                consumed: head_len + up.body_len,
+                version: up.version,
+                request: to_request(req),
+                deflate: up.deflate,
+                subprotocol: up.subprotocol,
+                response: up.response,
+            })
+        })
+    });
+    match looked {
+        Head::Partial | Head::Complete(Ok(None), _) => Outcome::Partial,
+        Head::Complete(Ok(Some(accept)), _) => accept,
+        Head::Complete(Err(rejection), _) => Outcome::Reject(rejection),
+        Head::Bad(status, reason) => Outcome::Reject(Rejection::new(status, reason)),
     }
 }
 
@@ -177,18 +154,6 @@ fn to_request(req: &httparse::Request<'_, '_>) -> Request {
     )
 }
 
-fn header<'a>(req: &httparse::Request<'_, 'a>, name: &str) -> Option<&'a str> {
-    req.headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .and_then(|h| std::str::from_utf8(h.value).ok())
-        .map(str::trim)
-}
-
-fn has_token(value: Option<&str>, token: &str) -> bool {
-    value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-}
-
 /// Chooses the version and builds the response; `Ok(None)` if Hixie-76's body is not all
 /// here yet.
 fn upgrade(
@@ -197,7 +162,10 @@ fn upgrade(
     limits: Limits<'_>,
 ) -> Result<Option<Upgraded>, Rejection> {
     if req.method != Some("GET") {
-        return Err(Rejection::new(400, "a WebSocket handshake must use GET"));
+        return Err(Rejection {
+            extra_headers: "Allow: GET\r\n",
+            ..Rejection::new(405, "a WebSocket handshake must use GET")
+        });
     }
     if req.version != Some(1) {
         return Err(Rejection::new(400, "a WebSocket handshake needs HTTP/1.1"));
@@ -220,18 +188,6 @@ fn upgrade(
     let target = req.path.unwrap_or("/");
     // HyBi-07/08 clients send the origin as Sec-WebSocket-Origin.
     let origin = header(req, "Origin").or_else(|| header(req, "Sec-WebSocket-Origin"));
-    if let Some(allowed) = limits.allowed_origins {
-        match origin {
-            Some(o) if allowed.iter().any(|a| a.eq_ignore_ascii_case(o)) => {}
-            Some(o) => return Err(Rejection::new(403, format!("origin not allowed: {o}"))),
-            None => {
-                return Err(Rejection::new(
-                    403,
-                    "origin not allowed: the request has no Origin",
-                ))
-            }
-        }
-    }
     let offered = req
         .headers
         .iter()
@@ -426,7 +382,6 @@ mod tests {
         deflate: None,
         subprotocols: &[],
         require_subprotocol: false,
-        allowed_origins: None,
     };
 
     fn accept(data: &[u8]) -> (usize, Version, Request, Vec<u8>) {
@@ -549,13 +504,13 @@ mod tests {
         assert!(response.contains("Sec-WebSocket-Version: 13, 8, 7\r\n"));
 
         assert_eq!(reject(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 400);
-        assert_eq!(
-            reject(
-                b"POST / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-            )
-            .status,
-            400
+        let post = reject(
+            b"POST / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
         );
+        assert_eq!(post.status, 405);
+        assert!(String::from_utf8(post.response())
+            .unwrap()
+            .contains("\r\nAllow: GET\r\n"));
         assert_eq!(
             reject(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n").status,
             400

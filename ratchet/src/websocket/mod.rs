@@ -61,9 +61,6 @@ pub struct Config {
     /// Refuse (400) clients that offer none of [`subprotocols`](Config::subprotocols);
     /// by default they are accepted without a subprotocol, as RFC 6455 allows.
     pub require_subprotocol: bool,
-    /// Accept only handshakes whose `Origin` is one of these (others get 403 before the
-    /// upgrade, and the application never hears of them). Default: `None`, any origin.
-    pub allowed_origins: Option<Vec<String>>,
     /// permessage-deflate (RFC 7692) for RFC 6455/HyBi clients that offer it. Default:
     /// off (`None`), as in Node's `ws` and uWebSockets: see [`Deflate`] for the costs.
     pub deflate: Option<Deflate>,
@@ -81,7 +78,6 @@ impl Default for Config {
             deflate: None,
             subprotocols: Vec::new(),
             require_subprotocol: false,
-            allowed_origins: None,
         }
     }
 }
@@ -133,16 +129,6 @@ impl Config {
     #[must_use]
     pub fn require_subprotocol(mut self, required: bool) -> Self {
         self.require_subprotocol = required;
-        self
-    }
-
-    /// Accepts only these origins (see [`allowed_origins`](Config::allowed_origins)).
-    #[must_use]
-    pub fn allowed_origins<S: Into<String>>(
-        mut self,
-        origins: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
         self
     }
 
@@ -319,7 +305,6 @@ impl<C: Component> WebSocket<C> {
             deflate: self.config.deflate.as_ref(),
             subprotocols: &self.config.subprotocols,
             require_subprotocol: self.config.require_subprotocol,
-            allowed_origins: self.config.allowed_origins.as_deref(),
         };
         match handshake::parse(data, limits) {
             handshake::Outcome::Partial => 0,

@@ -1,0 +1,109 @@
+//! Refusing peers by address.
+
+use crate::conn::ConnId;
+use crate::protocol::{Outbox, Protocol};
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+
+/// Drops connections from blacklisted addresses the moment they are accepted: nothing is
+/// read from them and nothing is answered. Ratchet's `IpBlacklist`.
+///
+/// IPv4 peers that arrive on an IPv6 socket as `::ffff:a.b.c.d` are matched by their IPv4
+/// address.
+///
+/// ```no_run
+/// use ratchet::{Component, IpBlacklist, Server, WebSocket};
+///
+/// struct Chat;
+/// impl Component for Chat {
+///     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+///         ratchet::Commands::none()
+///     }
+/// }
+///
+/// let mut guarded = IpBlacklist::new(WebSocket::new(Chat));
+/// guarded.block("192.0.2.7".parse().unwrap());
+/// Server::new(guarded).bind("127.0.0.1:8080")?.run()
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct IpBlacklist<P> {
+    inner: P,
+    blocked: HashSet<IpAddr>,
+}
+
+impl<P: Protocol> IpBlacklist<P> {
+    /// Wraps `inner`, blocking nobody yet.
+    pub fn new(inner: P) -> Self {
+        IpBlacklist {
+            inner,
+            blocked: HashSet::new(),
+        }
+    }
+
+    /// Wraps `inner`, blocking `addresses`.
+    pub fn with(inner: P, addresses: impl IntoIterator<Item = IpAddr>) -> Self {
+        let mut list = IpBlacklist::new(inner);
+        list.blocked.extend(addresses.into_iter().map(canonical));
+        list
+    }
+
+    /// Blocks `address` from now on (connections already open stay).
+    pub fn block(&mut self, address: IpAddr) -> &mut Self {
+        self.blocked.insert(canonical(address));
+        self
+    }
+
+    /// Lets `address` in again.
+    pub fn unblock(&mut self, address: IpAddr) -> &mut Self {
+        self.blocked.remove(&canonical(address));
+        self
+    }
+
+    /// Whether `address` is blocked.
+    pub fn is_blocked(&self, address: IpAddr) -> bool {
+        self.blocked.contains(&canonical(address))
+    }
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl<P: Protocol> Protocol for IpBlacklist<P> {
+    type ConnState = P::ConnState;
+
+    fn accept(&mut self, peer: SocketAddr) -> bool {
+        !self.is_blocked(peer.ip()) && self.inner.accept(peer)
+    }
+
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> P::ConnState {
+        self.inner.connect(id, peer, out)
+    }
+
+    fn data(&mut self, state: &mut P::ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        self.inner.data(state, data, out)
+    }
+
+    delegate_protocol!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Static;
+
+    #[test]
+    fn blocks_v4_also_when_mapped_into_v6() {
+        let mut list = IpBlacklist::with(Static::new("."), ["192.0.2.7".parse().unwrap()]);
+        assert!(!list.accept("192.0.2.7:4000".parse().unwrap()));
+        assert!(!list.accept("[::ffff:192.0.2.7]:4000".parse().unwrap()));
+        assert!(list.accept("192.0.2.8:4000".parse().unwrap()));
+        list.unblock("192.0.2.7".parse().unwrap());
+        assert!(list.accept("192.0.2.7:4000".parse().unwrap()));
+    }
+}

@@ -1,0 +1,152 @@
+//! Refusing requests from other sites' pages.
+
+use super::{header, parse_head, write_error, Head};
+use crate::conn::ConnId;
+use crate::protocol::{Outbox, Protocol};
+use std::net::SocketAddr;
+
+/// Lets through only requests whose `Origin` is on a list; any other origin, or none,
+/// gets `403 Forbidden` with the reason, before the wrapped protocol sees a byte (so a
+/// refused WebSocket handshake never reaches `on_open`). Ratchet's `OriginCheck`.
+///
+/// An entry with a scheme (`"https://chat.example"`, `"http://localhost:8080"`) must
+/// equal the origin; a bare host (`"chat.example"`, `"localhost"`) matches that host on
+/// any scheme and port. Comparison ignores ASCII case. HyBi-07/08 clients send the origin
+/// as `Sec-WebSocket-Origin`, which counts too.
+///
+/// Browsers send `Origin` with every WebSocket handshake, so this is the defence against
+/// cross-site WebSocket hijacking; they do not send it when loading a page, so wrap the
+/// socket's route, not the static files:
+///
+/// ```no_run
+/// use ratchet::http::{OriginCheck, Router, Static};
+/// use ratchet::{Component, Server, WebSocket};
+///
+/// struct Chat;
+/// impl Component for Chat {
+///     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+///         ratchet::Commands::none()
+///     }
+/// }
+///
+/// let chat = OriginCheck::new(WebSocket::new(Chat), ["http://localhost:8080"]);
+/// let router = Router::new().route("/chat", chat).route("/*", Static::new("public"));
+/// Server::new(router).bind("127.0.0.1:8080")?.run()
+/// # ; Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct OriginCheck<P> {
+    inner: P,
+    allowed: Vec<String>,
+    max_head_size: usize,
+}
+
+/// A connection's state under [`OriginCheck`].
+#[derive(Debug)]
+pub struct OriginState<S> {
+    inner: S,
+    checked: bool,
+}
+
+impl<P: Protocol> OriginCheck<P> {
+    /// Wraps `inner`, allowing the origins (or bare hosts) in `allowed`.
+    pub fn new<S: Into<String>>(inner: P, allowed: impl IntoIterator<Item = S>) -> Self {
+        OriginCheck {
+            inner,
+            allowed: allowed.into_iter().map(Into::into).collect(),
+            max_head_size: 8 << 10,
+        }
+    }
+
+    /// Largest request head read to find the origin; larger gets `431`. Default: 8 KiB.
+    #[must_use]
+    pub fn max_head_size(mut self, bytes: usize) -> Self {
+        self.max_head_size = bytes;
+        self
+    }
+
+    /// Whether `origin` is allowed.
+    pub fn allows(&self, origin: &str) -> bool {
+        let host = origin
+            .split_once("://")
+            .map_or(origin, |(_, rest)| rest)
+            .split([':', '/'])
+            .next()
+            .unwrap_or("");
+        self.allowed.iter().any(|a| {
+            if a.contains("://") {
+                a.trim_end_matches('/').eq_ignore_ascii_case(origin)
+            } else {
+                a.eq_ignore_ascii_case(host)
+            }
+        })
+    }
+}
+
+impl<P: Protocol> Protocol for OriginCheck<P> {
+    type ConnState = OriginState<P::ConnState>;
+
+    fn accept(&mut self, peer: SocketAddr) -> bool {
+        self.inner.accept(peer)
+    }
+
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
+        OriginState {
+            inner: self.inner.connect(id, peer, out),
+            checked: false,
+        }
+    }
+
+    fn data(
+        &mut self,
+        state: &mut Self::ConnState,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        if !state.checked {
+            let looked = parse_head(data, self.max_head_size, |req, _| {
+                let origin = header(req, "Origin").or_else(|| header(req, "Sec-WebSocket-Origin"));
+                match origin {
+                    Some(o) if self.allows(o) => Ok(()),
+                    Some(o) => Err(format!("origin not allowed: {o}")),
+                    None => Err("origin not allowed: the request has no Origin".to_owned()),
+                }
+            });
+            let refusal = match looked {
+                Head::Partial => return 0,
+                Head::Complete(Ok(()), _) => None,
+                Head::Complete(Err(reason), _) => Some((403, reason)),
+                Head::Bad(status, reason) => Some((status, reason)),
+            };
+            if let Some((status, reason)) = refusal {
+                log::debug!("refused: {reason}");
+                write_error(out.output(), status, &reason, "", false);
+                out.shutdown();
+                return data.len();
+            }
+            state.checked = true;
+        }
+        self.inner.data(&mut state.inner, data, out)
+    }
+
+    delegate_protocol!(inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Static;
+
+    #[test]
+    fn origins_and_bare_hosts() {
+        let check = OriginCheck::new(Static::new("."), ["https://chat.example", "localhost"]);
+        assert!(check.allows("https://chat.example"));
+        assert!(check.allows("HTTPS://Chat.Example"));
+        assert!(!check.allows("http://chat.example"));
+        assert!(!check.allows("https://chat.example.evil"));
+        assert!(check.allows("http://localhost:8080"));
+        assert!(check.allows("https://localhost"));
+        assert!(!check.allows("http://localhost.evil:8080"));
+        assert!(!check.allows("null"));
+    }
+}

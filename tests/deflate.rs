@@ -3,8 +3,11 @@
 //! broadcast without context takeover.
 
 #[allow(dead_code)]
-#[path = "../examples/chat.rs"]
+#[path = "../examples/chat/main.rs"]
 mod chat;
+#[allow(dead_code)]
+#[path = "../examples/chat_trait.rs"]
+mod chat_trait;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use ratchet::app::App;
@@ -47,14 +50,15 @@ fn compressing_python_client_and_hixie76_client_share_the_chat() {
     if !(suite::have_perl_client() && suite::have_python_client()) {
         return;
     }
+    // The example chat, as its attribute builds it (`deflate = true`).
     let addr = suite::serve(chat::Chat::default().into_protocol());
-    let url = format!("ws://{addr}/chat");
+    let url = |name: &str| format!("ws://{addr}/chat?name={name}");
     let py = suite::root().join("tests/clients/ws_client.py");
     let pl = suite::root().join("tests/clients/ws_client.pl");
     let mut compressing = LineClient::start(
         "websockets",
         "python3",
-        &[py.to_str().unwrap(), &url, "--compress"],
+        &[py.to_str().unwrap(), &url("py"), "--compress"],
     );
     let ext = compressing
         .next_line(std::time::Duration::from_secs(5))
@@ -66,15 +70,23 @@ fn compressing_python_client_and_hixie76_client_share_the_chat() {
     let mut hixie = LineClient::start(
         "hixie-76",
         "perl",
-        &[pl.to_str().unwrap(), &url, "draft-ietf-hybi-00"],
+        &[pl.to_str().unwrap(), &url("hixie"), "draft-ietf-hybi-00"],
     );
+    let said = |name: &str, text: &str| {
+        let msg = serde_json::json!({"type": "message", "name": name, "text": text});
+        format!("recv {msg}")
+    };
+    compressing.expect(r#"recv {"here":[],"name":"py","type":"welcome"}"#);
+    hixie.expect(r#"recv {"here":["py"],"name":"hixie","type":"welcome"}"#);
+    compressing.expect(r#"recv {"name":"hixie","type":"joined"}"#);
 
     let long = "compressible ".repeat(200);
     compressing.send(&long);
-    hixie.expect(&format!("recv {long}"));
+    hixie.expect(&said("py", &long));
     for i in 0..50 {
-        hixie.send(&format!("hixie says {i} {long}"));
-        compressing.expect(&format!("recv hixie says {i} {long}"));
+        let text = format!("hixie says {i} {long}");
+        hixie.send(&text);
+        compressing.expect(&said("hixie", &text));
     }
 }
 
@@ -141,7 +153,7 @@ fn corrupt_compressed_data_gets_1007() {
 fn a_broadcast_without_context_takeover_is_compressed_once() {
     let encodes = Arc::new(AtomicUsize::new(0));
     let config = Config::default().deflate(Deflate::default().server_no_context_takeover(true));
-    let chat = chat::Chat::default();
+    let chat = chat_trait::Chat::new();
     let protocol = suite::CountEncodes {
         inner: WebSocket::with_config(chat, config),
         encodes: encodes.clone(),

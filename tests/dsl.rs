@@ -1,9 +1,10 @@
-//! The DSL end to end: the macro chat behaves like the hand-written one over real sockets,
+//! The DSL end to end: a macro chat behaves like the hand-written one over real sockets,
 //! the same app serves `nc`-style clients with `protocol = "line"`, the generated `main`
-//! serves and exits cleanly, and a macro app is testable without sockets.
+//! serves the page and the socket and exits cleanly, the HTTP keys build the decorators
+//! they name, and a macro app is testable without sockets.
 
 #[allow(dead_code)]
-#[path = "../examples/chat.rs"]
+#[path = "../examples/chat/main.rs"]
 mod chat;
 #[allow(dead_code)]
 #[path = "../examples/chat_trait.rs"]
@@ -12,14 +13,40 @@ mod chat_trait;
 use ratchet::app::App;
 use ratchet::protocol::Protocol;
 use ratchet::testing::Tester;
-use ratchet::{Line, WebSocket};
+use ratchet::{Line, Payload, Request, WebSocket};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use suite::RawClient;
 
-/// The same app as `examples/chat.rs`, with one word changed: served line by line.
+/// Ratchet's README chat, with the macro: every message to every other client.
+mod relay {
+    use ratchet::prelude::*;
+
+    #[ratchet::app(protocol = "websocket", main = false)]
+    #[derive(Default)]
+    pub struct Chat {
+        clients: ConnSet,
+    }
+
+    #[ratchet::handlers]
+    impl Chat {
+        fn on_open(&mut self, conn: &Conn) {
+            self.clients.insert(conn);
+        }
+
+        fn on_message(&mut self, from: &Conn, msg: Message) -> Command {
+            self.clients.except(from).send(msg)
+        }
+
+        fn on_close(&mut self, conn: &Conn) {
+            self.clients.remove(conn);
+        }
+    }
+}
+
+/// The same app as `relay`, with one word changed: served line by line.
 mod line_chat {
     use ratchet::prelude::*;
 
@@ -92,7 +119,7 @@ fn run_script(addr: SocketAddr) -> Vec<Vec<String>> {
 
 #[test]
 fn macro_chat_and_hand_written_chat_behave_the_same() {
-    let by_macro = run_script(suite::serve(chat::Chat::default().into_protocol()));
+    let by_macro = run_script(suite::serve(relay::Chat::default().into_protocol()));
     let by_hand = run_script(suite::serve(WebSocket::new(chat_trait::Chat::new())));
     assert_eq!(by_macro, by_hand);
     assert_eq!(by_macro[1], ["1:hello from 0", "1:", "1:2 has left"]);
@@ -138,36 +165,45 @@ fn the_same_app_serves_line_clients_with_protocol_line() {
     assert_eq!(<line_chat::Chat as App>::SCHEME, "tcp");
     check_line_chat(line_chat::Chat::default().into_protocol());
     // And the WebSocket app itself, wrapped differently by hand: nothing else changes.
-    check_line_chat(Line::new(chat::Chat::default()));
+    check_line_chat(Line::new(relay::Chat::default()));
 }
 
 #[test]
 fn a_macro_app_is_testable_without_sockets() {
     let mut t = Tester::new(chat::Chat::default());
-    let (alice, _) = t.open();
-    let (bob, _) = t.open();
-    let cmds = t.message(&alice, "hi");
-    assert_eq!(cmds.sent_to(&bob), ["hi"]);
-    assert!(cmds.sent_to(&alice).is_empty());
-    t.close(&bob);
-    assert!(t.message(&alice, "anyone?").sent_to(&bob).is_empty());
-}
-
-fn example(name: &str) -> std::path::PathBuf {
-    // Integration tests run from target/<profile>/deps; `cargo test` builds examples
-    // beside them in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
+    let request = |name: &str| Request::new("GET", format!("/chat?name={name}"), vec![]);
+    let (ann, welcome) = t.open_with(request("ann"));
+    assert_eq!(
+        welcome.sent_to(&ann),
+        [r#"{"here":[],"name":"ann","type":"welcome"}"#]
+    );
+    let (bob, cmds) = t.open_with(request("bob"));
+    assert_eq!(cmds.sent_to(&ann), [r#"{"name":"bob","type":"joined"}"#]);
+    assert_eq!(
+        cmds.sent_to(&bob),
+        [r#"{"here":["ann"],"name":"bob","type":"welcome"}"#]
+    );
+    let cmds = t.message(&ann, "hi \"bob\"");
+    assert_eq!(
+        cmds.sent_to(&bob),
+        [r#"{"name":"ann","text":"hi \"bob\"","type":"message"}"#]
+    );
+    assert!(cmds.sent_to(&ann).is_empty(), "not echoed to the sender");
+    assert_eq!(
+        t.close(&bob).sent_to(&ann),
+        [r#"{"name":"bob","type":"left"}"#]
+    );
+    let (guest, cmds) = t.open();
+    let expected = format!(
+        r#"{{"here":["ann"],"name":"guest-{}","type":"welcome"}}"#,
+        guest.id()
+    );
+    assert_eq!(cmds.sent_to(&guest), [Payload::from(expected)]);
 }
 
 #[test]
 fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
-    let mut child = Command::new(example("chat"))
+    let mut child = Command::new(suite::example("chat"))
         .args(["--bind", "127.0.0.1:0"])
         .env("RATCHET_BIND", "127.0.0.1:1") // the flag wins over the environment
         .stdout(Stdio::piped())
@@ -176,17 +212,27 @@ fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let addr: SocketAddr = line
+    let (ws, page) = line
         .trim()
         .strip_prefix("Chat listening on ws://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    let mut a = RawClient::open(addr, "/");
-    let mut b = RawClient::open(addr, "/");
-    std::thread::sleep(Duration::from_millis(100));
+        .and_then(|rest| rest.split_once("/chat, page at http://"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let addr: SocketAddr = ws.parse().unwrap();
+    assert_eq!(page, format!("{addr}/"));
+
+    // The page (static_dir) and the socket (path) on the one port.
+    let mut browser = RawClient::connect(addr);
+    browser.write(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let (head, body) = browser.read_response();
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert!(body.contains("<title>Ratchet chat</title>"), "{body}");
+    let mut a = RawClient::open(addr, "/chat?name=a");
+    a.expect_text(r#"{"here":[],"name":"a","type":"welcome"}"#);
+    let mut b = RawClient::open(addr, "/chat?name=b");
+    b.expect_text(r#"{"here":["a"],"name":"b","type":"welcome"}"#);
+    a.expect_text(r#"{"name":"b","type":"joined"}"#);
     a.send_text("through the generated main");
-    b.expect_text("through the generated main");
+    b.expect_text(r#"{"name":"a","text":"through the generated main","type":"message"}"#);
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -204,7 +250,7 @@ fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
 
 #[test]
 fn the_generated_main_reads_ratchet_bind() {
-    let mut child = Command::new(example("chat"))
+    let mut child = Command::new(suite::example("chat"))
         .env("RATCHET_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .spawn()
@@ -220,7 +266,7 @@ fn the_generated_main_reads_ratchet_bind() {
         "{line:?}"
     );
     assert!(
-        !line.trim().ends_with(":8080"),
+        !line.contains(":8080/"),
         "the environment overrides the default: {line:?}"
     );
 }
@@ -266,4 +312,60 @@ fn a_macro_app_gets_its_handle_at_start() {
     let mut c = RawClient::open(addr, "/");
     c.expect_text("tick");
     c.expect_text("tick");
+}
+
+/// Every HTTP key at once: behind a router at `/ws`, an origin allow-list, subprotocols
+/// and a blacklist.
+mod guarded {
+    use ratchet::prelude::*;
+
+    #[ratchet::app(
+        protocol = "websocket",
+        main = false,
+        path = "/ws",
+        origins = ["http://good.example", "localhost"],
+        subprotocols = ["v2", "v1"],
+        blacklist = ["127.0.0.3"]
+    )]
+    #[derive(Default)]
+    pub struct Guarded;
+
+    #[ratchet::handlers]
+    impl Guarded {
+        fn on_open(&mut self, conn: &Conn) -> Command {
+            conn.send(format!(
+                "speaking {}",
+                conn.subprotocol().unwrap_or("nothing")
+            ))
+        }
+    }
+}
+
+#[test]
+fn the_http_keys_build_the_decorators_they_name() {
+    let addr = suite::serve(guarded::Guarded.into_protocol());
+    let handshake = |path: &str, extra: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
+    };
+    let (mut ok, head) = RawClient::open_with(
+        addr,
+        "/ws",
+        "Origin: http://good.example\r\nSec-WebSocket-Protocol: v1, v3\r\n",
+    );
+    assert!(head.contains("Sec-WebSocket-Protocol: v1\r\n"), "{head}");
+    ok.expect_text("speaking v1");
+
+    let mut evil = RawClient::connect(addr);
+    evil.write(handshake("/ws", "Origin: http://evil.example\r\n").as_bytes());
+    assert!(evil.read_response().0.starts_with("HTTP/1.1 403 "));
+
+    let mut elsewhere = RawClient::connect(addr);
+    elsewhere.write(handshake("/other", "Origin: http://localhost:8080\r\n").as_bytes());
+    assert!(elsewhere.read_response().0.starts_with("HTTP/1.1 404 "));
+
+    let mut blocked = RawClient::connect_from(addr, "127.0.0.3".parse().unwrap());
+    let _ = blocked
+        .stream
+        .write_all(handshake("/ws", "Origin: http://localhost\r\n").as_bytes());
+    assert!(blocked.closed_within(Duration::from_secs(5)));
 }

@@ -18,15 +18,47 @@ pub fn app(model: &AppModel) -> TokenStream {
     let decorator = format_ident!("{}", model.protocol.decorator);
     let (bind, scheme) = (&model.bind, model.protocol.scheme);
     // Spanned on the struct's name, so a missing `Default` or handler impl is reported there.
-    let wrap = if model.deflate {
-        quote_spanned!(ident.span()=> ::ratchet::#decorator::with_config(
-            self,
-            ::ratchet::websocket::Config::default().deflate(::ratchet::websocket::Deflate::default()),
-        ))
-    } else {
-        quote_spanned!(ident.span()=> ::ratchet::#decorator::new(self))
-    };
-    let protocol = quote_spanned!(ident.span()=> ::ratchet::#decorator<#ident>);
+    let (mut ty, mut wrap) = (
+        quote_spanned!(ident.span()=> ::ratchet::#decorator<#ident>),
+        quote_spanned!(ident.span()=> ::ratchet::#decorator::new(self)),
+    );
+    if model.deflate || !model.subprotocols.is_empty() {
+        let mut config = quote!(::ratchet::websocket::Config::default());
+        if model.deflate {
+            config = quote!(#config.deflate(::ratchet::websocket::Deflate::default()));
+        }
+        if !model.subprotocols.is_empty() {
+            let names = &model.subprotocols;
+            config = quote!(#config.subprotocols([#(#names),*]));
+        }
+        wrap = quote_spanned!(ident.span()=> ::ratchet::#decorator::with_config(self, #config));
+    }
+    if !model.origins.is_empty() {
+        let origins = &model.origins;
+        ty = quote!(::ratchet::OriginCheck<#ty>);
+        wrap = quote!(::ratchet::OriginCheck::new(#wrap, [#(#origins),*]));
+    }
+    let path = model.path.as_deref().unwrap_or("/");
+    if model.path.is_some() {
+        let route = quote!(::ratchet::http::Route<#ty, ::ratchet::http::NoRoute>);
+        wrap = quote!(::ratchet::Router::new().route(#path, #wrap));
+        ty = match &model.static_dir {
+            Some(dir) => {
+                wrap = quote!(#wrap.route("/*", ::ratchet::Static::new(::ratchet::app::static_dir(#dir))));
+                quote!(::ratchet::Router<::ratchet::http::Route<::ratchet::Static, #route>>)
+            }
+            None => quote!(::ratchet::Router<#route>),
+        };
+    }
+    if !model.blacklist.is_empty() {
+        let blocked = &model.blacklist;
+        ty = quote!(::ratchet::IpBlacklist<#ty>);
+        wrap = quote!(::ratchet::IpBlacklist::with(
+            #wrap,
+            [#(#blocked.parse::<::std::net::IpAddr>().expect("checked at compile time")),*],
+        ));
+    }
+    let page = model.static_dir.is_some();
     let main = model.main.then(|| {
         let run = quote_spanned!(ident.span()=> ::ratchet::app::main::<#ident>());
         quote! {
@@ -39,10 +71,12 @@ pub fn app(model: &AppModel) -> TokenStream {
         #item
 
         impl ::ratchet::app::App for #ident {
-            type Protocol = #protocol;
+            type Protocol = #ty;
             const NAME: &'static str = #name;
             const DEFAULT_BIND: &'static str = #bind;
             const SCHEME: &'static str = #scheme;
+            const PATH: &'static str = #path;
+            const PAGE: bool = #page;
 
             fn into_protocol(self) -> Self::Protocol {
                 #wrap

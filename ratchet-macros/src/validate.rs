@@ -16,8 +16,9 @@ pub struct ProtocolChoice {
     pub decorator: &'static str,
     /// The URL scheme printed at start-up.
     pub scheme: &'static str,
-    /// Whether `deflate = true` applies.
-    pub compresses: bool,
+    /// Whether it is served over HTTP, so that the keys `deflate`, `path`, `static_dir`,
+    /// `origins` and `subprotocols` apply.
+    pub http: bool,
 }
 
 /// Every protocol the DSL knows; a new one is a line here and a decorator in `ratchet`.
@@ -26,17 +27,29 @@ pub const PROTOCOLS: &[ProtocolChoice] = &[
         name: "websocket",
         decorator: "WebSocket",
         scheme: "ws",
-        compresses: true,
+        http: true,
     },
     ProtocolChoice {
         name: "line",
         decorator: "Line",
         scheme: "tcp",
-        compresses: false,
+        http: false,
     },
 ];
 
-const KEYS: &[&str] = &["protocol", "bind", "main", "deflate"];
+const KEYS: &[&str] = &[
+    "protocol",
+    "bind",
+    "main",
+    "deflate",
+    "path",
+    "static_dir",
+    "origins",
+    "subprotocols",
+    "blacklist",
+];
+/// The keys that only an HTTP-based protocol takes.
+const HTTP_KEYS: &[&str] = &["deflate", "path", "static_dir", "origins", "subprotocols"];
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 /// `#[ratchet::app]`, validated.
@@ -47,6 +60,16 @@ pub struct AppModel {
     pub main: bool,
     /// permessage-deflate on.
     pub deflate: bool,
+    /// The socket's path, behind a router.
+    pub path: Option<String>,
+    /// The static folder, resolved to an absolute path, served at `/*`.
+    pub static_dir: Option<String>,
+    /// Allowed origins (an `OriginCheck` around the socket).
+    pub origins: Vec<String>,
+    /// Subprotocols the app speaks.
+    pub subprotocols: Vec<String>,
+    /// Blacklisted addresses (an `IpBlacklist` around everything).
+    pub blacklist: Vec<String>,
 }
 
 /// Gathers errors so that one expansion reports all of them.
@@ -98,6 +121,79 @@ fn string_value(value: &Expr) -> Option<(String, Span)> {
     }
 }
 
+/// `["a", "b"]`: each string with its span, or `None` if the value is not a list of
+/// string literals.
+fn string_list(value: &Expr) -> Option<Vec<(String, Span)>> {
+    match value {
+        Expr::Array(array) => array.elems.iter().map(string_value).collect(),
+        _ => None,
+    }
+}
+
+/// Why `path` cannot be the socket's path, if it cannot.
+fn path_problem(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        Some("a path must start with `/`")
+    } else if path.contains(['*', '?', '#']) || path.contains(char::is_whitespace) {
+        Some("a path is a plain path, without `*`, `?`, `#` or spaces")
+    } else {
+        None
+    }
+}
+
+/// Why `origin` cannot be on the allow-list, if it cannot: an origin is
+/// `scheme://host[:port]`, or a bare host.
+fn origin_problem(origin: &str) -> Option<&'static str> {
+    let host_port = match origin.split_once("://") {
+        Some((scheme, rest))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            rest
+        }
+        Some(_) => {
+            return Some("an origin is `scheme://host[:port]`, e.g. \"https://chat.example\"")
+        }
+        None => origin,
+    };
+    let host = match host_port.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+            if port.parse::<u16>().is_err() {
+                return Some("the port of an origin is a number");
+            }
+            host
+        }
+        _ => host_port,
+    };
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
+    (!valid)
+        .then_some("an origin has no path, query or spaces: `scheme://host[:port]` or a bare host")
+}
+
+/// Whether `name` is a valid subprotocol: an HTTP token (RFC 9110 §5.6.2).
+fn valid_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+/// `dir` as an absolute path, if it is a folder: relative paths start at the crate's
+/// folder (where Cargo.toml is), so that `cargo run` finds it from anywhere.
+fn resolve_dir(dir: &str) -> Option<String> {
+    let path = std::path::Path::new(dir);
+    let full = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(base) if path.is_relative() => std::path::Path::new(&base).join(path),
+        _ => path.to_path_buf(),
+    };
+    full.is_dir().then(|| full.to_string_lossy().into_owned())
+}
+
 /// Whether `addr` can be bound: `ip:port`, `[v6]:port` or `host:port`.
 fn valid_bind(addr: &str) -> bool {
     if addr.parse::<std::net::SocketAddr>().is_ok() {
@@ -143,6 +239,10 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut bind = DEFAULT_BIND.to_owned();
     let mut main = true;
     let mut deflate: Option<(bool, Span)> = None;
+    let mut path: Option<(String, Span)> = None;
+    let mut static_dir: Option<(String, Span)> = None;
+    let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
+    let mut http_keys: Vec<&syn::Ident> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Entry { key, value } in &args.entries {
         let name = key.to_string();
@@ -151,6 +251,9 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             continue;
         }
         seen.push(name.clone());
+        if HTTP_KEYS.contains(&name.as_str()) && name != "deflate" {
+            http_keys.push(key);
+        }
         match name.as_str() {
             "protocol" => match string_value(value) {
                 Some((text, span)) => match PROTOCOLS.iter().find(|p| p.name == text) {
@@ -184,6 +287,58 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 }) => deflate = Some((b.value, b.span())),
                 _ => errors.at(value, "`deflate` takes `true` or `false`"),
             },
+            "path" => match string_value(value) {
+                Some((text, span)) => match path_problem(&text) {
+                    Some(problem) => errors.at(span, format!("{problem}: \"{text}\"")),
+                    None => path = Some((text, span)),
+                },
+                None => errors.at(value, "`path` takes a string, e.g. `path = \"/chat\"`"),
+            },
+            "static_dir" => match string_value(value) {
+                Some((text, span)) => match resolve_dir(&text) {
+                    Some(full) => static_dir = Some((full, span)),
+                    None => errors.at(
+                        span,
+                        format!("static folder \"{text}\" not found (a relative path starts at the folder of Cargo.toml)"),
+                    ),
+                },
+                None => errors.at(value, "`static_dir` takes a string, e.g. `static_dir = \"public\"`"),
+            },
+            "origins" => match string_list(value) {
+                Some(list) if list.is_empty() => errors.at(value, "an empty `origins` list would refuse every handshake; leave the key out to allow any origin"),
+                Some(list) => {
+                    for (origin, span) in list {
+                        match origin_problem(&origin) {
+                            Some(problem) => errors.at(span, format!("{problem}: \"{origin}\"")),
+                            None => origins.push(origin),
+                        }
+                    }
+                }
+                None => errors.at(value, "`origins` takes a list of strings, e.g. `origins = [\"https://chat.example\", \"localhost\"]`"),
+            },
+            "subprotocols" => match string_list(value) {
+                Some(list) => {
+                    for (name, span) in list {
+                        if valid_token(&name) {
+                            subprotocols.push(name);
+                        } else {
+                            errors.at(span, format!("\"{name}\" is not a subprotocol name: letters, digits and `!#$%&'*+-.^_`|~` only"));
+                        }
+                    }
+                }
+                None => errors.at(value, "`subprotocols` takes a list of strings, e.g. `subprotocols = [\"v2\", \"v1\"]`"),
+            },
+            "blacklist" => match string_list(value) {
+                Some(list) => {
+                    for (address, span) in list {
+                        match address.parse::<std::net::IpAddr>() {
+                            Ok(_) => blacklist.push(address),
+                            Err(_) => errors.at(span, format!("\"{address}\" is not an IP address, e.g. \"192.0.2.7\" or \"2001:db8::7\"")),
+                        }
+                    }
+                }
+                None => errors.at(value, "`blacklist` takes a list of IP addresses, e.g. `blacklist = [\"192.0.2.7\"]`"),
+            },
             _ => {
                 let hint = suggest(&name, KEYS).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
                 errors.at(key, format!("unknown key `{name}`; {hint}valid keys: {}", list(KEYS)));
@@ -199,8 +354,30 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             );
         }
     }
+    if !protocol.http {
+        for key in http_keys {
+            errors.at(
+                key,
+                format!(
+                    "`{key}` is for protocol = \"websocket\"; protocol \"{}\" is not served over HTTP",
+                    protocol.name
+                ),
+            );
+        }
+    }
+    match (&path, &static_dir) {
+        (None, Some((_, span))) => errors.at(
+            *span,
+            "`static_dir` needs the socket's own `path`, e.g. `path = \"/chat\"`: the folder is served at `/`",
+        ),
+        (Some((p, span)), Some(_)) if p == "/" => errors.at(
+            *span,
+            "with `static_dir`, `/` is the folder's: give the socket its own path, e.g. \"/chat\"",
+        ),
+        _ => {}
+    }
     if let Some((true, span)) = deflate {
-        if !protocol.compresses {
+        if !protocol.http {
             errors.at(
                 span,
                 format!(
@@ -218,6 +395,11 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             bind,
             main,
             deflate,
+            path: path.map(|(p, _)| p),
+            static_dir: static_dir.map(|(d, _)| d),
+            origins,
+            subprotocols,
+            blacklist,
         }),
         None => Err(errors
             .0

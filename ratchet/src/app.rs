@@ -10,6 +10,8 @@ use crate::message::{Message, Payload};
 use crate::protocol::Protocol;
 use crate::server::Server;
 use crate::CloseCode;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// An application with its decorator stack chosen: what `#[ratchet::app]` implements.
@@ -42,6 +44,10 @@ pub trait App: Sized {
     const DEFAULT_BIND: &'static str;
     /// The URL scheme printed at start-up (`ws`, `tcp`).
     const SCHEME: &'static str;
+    /// The socket's path (`"/chat"`), printed at start-up.
+    const PATH: &'static str = "/";
+    /// Whether a page (a static folder) is served at `/` beside the socket.
+    const PAGE: bool = false;
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
@@ -49,18 +55,29 @@ pub trait App: Sized {
 
 /// The generated `main`: builds the app with `Default` and [`serve`]s it.
 pub fn main<A: App + Default>() -> ExitCode {
-    serve(
-        A::default().into_protocol(),
-        A::DEFAULT_BIND,
-        A::SCHEME,
-        A::NAME,
-    )
+    serve(A::default().into_protocol(), A::DEFAULT_BIND, |addr| {
+        let page = if A::PAGE {
+            format!(", page at http://{addr}/")
+        } else {
+            String::new()
+        };
+        format!(
+            "{} listening on {}://{addr}{}{page}",
+            A::NAME,
+            A::SCHEME,
+            A::PATH
+        )
+    })
 }
 
 /// Serves `protocol` the way a generated `main` does: installs a logger (`RUST_LOG`, default
-/// `warn`), reads `--bind ADDR` / `RATCHET_BIND` (else `default_bind`), prints where it
-/// listens, and returns success once shut down by Ctrl-C or SIGTERM.
-pub fn serve<P: Protocol>(protocol: P, default_bind: &str, scheme: &str, name: &str) -> ExitCode {
+/// `warn`), reads `--bind ADDR` / `RATCHET_BIND` (else `default_bind`), prints
+/// `banner(address)`, and returns success once shut down by Ctrl-C or SIGTERM.
+pub fn serve<P: Protocol>(
+    protocol: P,
+    default_bind: &str,
+    banner: impl FnOnce(SocketAddr) -> String,
+) -> ExitCode {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
     let addr = crate::cli::bind_address(default_bind);
@@ -70,18 +87,24 @@ pub fn serve<P: Protocol>(protocol: P, default_bind: &str, scheme: &str, name: &
     {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("{name}: cannot listen on {addr}: {e}");
+            eprintln!("cannot listen on {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    println!("{name} listening on {scheme}://{}", server.local_addr());
+    println!("{}", banner(server.local_addr()));
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{name}: {e}");
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The static folder of a generated `main`: `RATCHET_STATIC_DIR` if set, else `dir` (the
+/// `static_dir` of the attribute, resolved at compile time).
+pub fn static_dir(dir: &str) -> PathBuf {
+    std::env::var_os("RATCHET_STATIC_DIR").map_or_else(|| PathBuf::from(dir), PathBuf::from)
 }
 
 /// A type a handler may take its message as: `&str`, `String`, `&[u8]`, `Vec<u8>`,

@@ -99,6 +99,30 @@ impl Request {
         self.target.split_once('?').map(|(_, query)| query)
     }
 
+    /// The first value of query parameter `name`, percent-decoded (`+` is a space), as
+    /// a browser's `URLSearchParams` or `encodeURIComponent` writes it.
+    ///
+    /// ```
+    /// use ratchet::Request;
+    ///
+    /// let req = Request::new("GET", "/chat?room=1&name=Zo%C3%A9+B", vec![]);
+    /// assert_eq!(req.query_param("name").as_deref(), Some("Zoé B"));
+    /// assert_eq!(req.query_param("nope"), None);
+    /// ```
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let decode = |s: &str| {
+            let s = s.replace('+', " ");
+            percent_encoding::percent_decode_str(&s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        self.query()?
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(key, _)| decode(key) == name)
+            .map(|(_, value)| decode(value))
+    }
+
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

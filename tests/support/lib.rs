@@ -46,6 +46,60 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The path of example `name`'s binary: `cargo test` builds the examples beside the
+/// integration tests (tests run from target/<profile>/deps, examples are in
+/// target/<profile>/examples).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    profile.join("examples").join(name)
+}
+
+/// A running example, killed when dropped.
+pub struct Example {
+    /// The process.
+    pub child: Child,
+    /// The first line it printed (where it listens).
+    pub banner: String,
+}
+
+impl Example {
+    /// Starts example `name` on a free loopback port and reads its first line.
+    pub fn start(name: &str) -> Self {
+        let mut child = Command::new(example(name))
+            .args(["--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("examples/{name} is built by cargo test: {e}"));
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut banner)
+            .expect("the example's first line");
+        Example { child, banner }
+    }
+
+    /// The address in the banner (`... on ws://127.0.0.1:PORT/...`).
+    pub fn addr(&self) -> SocketAddr {
+        let after = self
+            .banner
+            .split("://")
+            .nth(1)
+            .expect("a URL in the banner");
+        let end = after.find(['/', ',', ' ', '\n']).unwrap_or(after.len());
+        after[..end].parse().expect("an address in the banner")
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Whether the tests must not skip for a missing third-party tool: under CI, and when
 /// run by `scripts/test`, which installs them all.
 pub fn tools_required() -> bool {

@@ -69,7 +69,34 @@ pub enum Command {
         /// The timer.
         key: u64,
     },
+    /// Add a connection to a topic's subscribers (until it unsubscribes or closes).
+    Subscribe {
+        /// The connection.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+    },
+    /// Remove a connection from a topic's subscribers.
+    Unsubscribe {
+        /// The connection.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+    },
+    /// Send a message to a topic's subscribers, framed once per protocol version; with a
+    /// [bridge](crate::server::Bridge), to the subscribers in the other processes too.
+    Publish {
+        /// The topic.
+        topic: Topic,
+        /// The message.
+        msg: Payload,
+        /// A subscriber left out (usually the sender).
+        except: Option<ConnId>,
+    },
 }
+
+/// A topic's name: cheap to clone, shared by every subscription to it.
+pub type Topic = Arc<str>;
 
 impl Command {
     /// Send `msg` to one connection.
@@ -115,6 +142,55 @@ impl Command {
             key,
             after: period,
             every: Some(period),
+        }
+    }
+
+    /// Subscribe `conn` to `topic`.
+    ///
+    /// ```
+    /// use ratchet::{Command, ConnId};
+    ///
+    /// let alice = ConnId::from_raw(1);
+    /// let cmds = [
+    ///     Command::subscribe(alice, "lobby"),
+    ///     Command::publish_except("lobby", "alice joined", alice),
+    /// ];
+    /// # let _ = cmds;
+    /// ```
+    pub fn subscribe(conn: impl Into<ConnId>, topic: impl Into<Topic>) -> Self {
+        Command::Subscribe {
+            conn: conn.into(),
+            topic: topic.into(),
+        }
+    }
+
+    /// Unsubscribe `conn` from `topic`.
+    pub fn unsubscribe(conn: impl Into<ConnId>, topic: impl Into<Topic>) -> Self {
+        Command::Unsubscribe {
+            conn: conn.into(),
+            topic: topic.into(),
+        }
+    }
+
+    /// Send `msg` to every subscriber of `topic`.
+    pub fn publish(topic: impl Into<Topic>, msg: impl Into<Payload>) -> Self {
+        Command::Publish {
+            topic: topic.into(),
+            msg: msg.into(),
+            except: None,
+        }
+    }
+
+    /// Send `msg` to every subscriber of `topic` but `except`.
+    pub fn publish_except(
+        topic: impl Into<Topic>,
+        msg: impl Into<Payload>,
+        except: impl Into<ConnId>,
+    ) -> Self {
+        Command::Publish {
+            topic: topic.into(),
+            msg: msg.into(),
+            except: Some(except.into()),
         }
     }
 

@@ -242,6 +242,16 @@ impl Conn {
         Command::send(self.id, msg)
     }
 
+    /// A command subscribing this connection to `topic`.
+    pub fn subscribe(&self, topic: impl Into<crate::Topic>) -> Command {
+        Command::subscribe(self.id, topic)
+    }
+
+    /// A command unsubscribing this connection from `topic`.
+    pub fn unsubscribe(&self, topic: impl Into<crate::Topic>) -> Command {
+        Command::unsubscribe(self.id, topic)
+    }
+
     /// A command closing this connection normally (1000).
     pub fn close(&self) -> Command {
         Command::close(self.id, CloseCode::Normal, "")

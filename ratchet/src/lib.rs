@@ -60,7 +60,7 @@ pub mod websocket;
 
 pub use blacklist::IpBlacklist;
 pub use close::CloseCode;
-pub use command::{Command, Commands, IntoCommands, To};
+pub use command::{Command, Commands, IntoCommands, To, Topic};
 pub use component::Component;
 pub use conn::{Conn, ConnId, ConnSet, Recipients, Request};
 pub use error::{Error, ProtocolError};

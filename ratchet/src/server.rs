@@ -1,7 +1,7 @@
 //! The server: a `mio` event loop that owns the sockets and is the only place commands
 //! are carried out.
 
-use crate::command::{Command, To};
+use crate::command::{Command, To, Topic};
 use crate::conn::ConnId;
 use crate::message::Payload;
 use crate::protocol::{Control, Outbox, Protocol};
@@ -156,6 +156,8 @@ pub struct Handle {
 #[derive(Debug)]
 enum Request {
     Commands(crate::Commands),
+    Deliver(Topic, Payload),
+    Wake(ConnId),
     Shutdown,
 }
 
@@ -164,6 +166,20 @@ impl Handle {
     /// has stopped.
     pub fn send(&self, cmds: impl crate::IntoCommands) -> bool {
         self.request(Request::Commands(cmds.into_commands()))
+    }
+
+    /// Delivers `msg` to this server's subscribers of `topic` only: unlike
+    /// [`Command::publish`], it is not handed to the [`Bridge`]. Bridges use it for
+    /// messages from other processes.
+    pub fn publish_local(&self, topic: impl Into<Topic>, msg: impl Into<Payload>) -> bool {
+        self.request(Request::Deliver(topic.into(), msg.into()))
+    }
+
+    /// Asks the server to hand `conn`'s unconsumed input to its protocol again: for a
+    /// protocol that returned early from [`Protocol::data`] to wait for something outside
+    /// the event loop (a session lookup), once that something is ready.
+    pub fn wake(&self, conn: ConnId) -> bool {
+        self.request(Request::Wake(conn))
     }
 
     /// Asks the server to shut down gracefully: stop accepting, close every connection
@@ -182,6 +198,26 @@ impl Handle {
 pub struct Server<P> {
     protocol: P,
     config: Config,
+    bridge: Option<Box<dyn Bridge>>,
+}
+
+/// Carries [publishes](Command::Publish) between server processes, so that a topic's
+/// subscribers in every process hear them: [`RedisBridge`](crate::redis::RedisBridge)
+/// does it through Redis.
+pub trait Bridge: Send {
+    /// The server starts: deliver messages from other processes with
+    /// [`Handle::publish_local`].
+    fn start(&mut self, handle: &Handle);
+
+    /// A publish from this process, to pass on. Called on the event loop: it must not
+    /// block (queue it, or drop it and say so).
+    fn publish(&mut self, topic: &str, msg: &Payload);
+}
+
+impl std::fmt::Debug for dyn Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bridge")
+    }
 }
 
 impl<P: Protocol> Server<P> {
@@ -190,7 +226,15 @@ impl<P: Protocol> Server<P> {
         Server {
             protocol,
             config: Config::default(),
+            bridge: None,
         }
+    }
+
+    /// Passes every publish on to other processes, and theirs to this one's subscribers.
+    #[must_use]
+    pub fn bridge(mut self, bridge: impl Bridge + 'static) -> Self {
+        self.bridge = Some(Box::new(bridge));
+        self
     }
 
     /// Replaces the limits.
@@ -257,6 +301,8 @@ struct Connection<S> {
     overflowed: bool,
     /// The peer shut its write side (half-close): deliver what is pending, then close.
     peer_closed: bool,
+    /// The topics it is subscribed to.
+    topics: Vec<Topic>,
 }
 
 struct Core<P: Protocol> {
@@ -283,6 +329,12 @@ struct Core<P: Protocol> {
     spare_buffers: Vec<Vec<u8>>,
     now: Instant,
     accept_retry: Option<Instant>,
+    /// Subscribers by topic.
+    topics: HashMap<Topic, Vec<ConnId>>,
+    /// Scratch list of a publish's recipients.
+    recipients: Vec<ConnId>,
+    /// Carries publishes to and from other processes.
+    bridge: Option<Box<dyn Bridge>>,
 }
 
 impl<P: Protocol> Listening<P> {
@@ -321,6 +373,9 @@ impl<P: Protocol> Listening<P> {
                 spare_buffers: Vec::new(),
                 now: Instant::now(),
                 accept_retry: None,
+                topics: HashMap::new(),
+                recipients: Vec::new(),
+                bridge: server.bridge,
             },
         })
     }
@@ -349,6 +404,9 @@ impl<P: Protocol> Listening<P> {
     /// Serves until shut down (through a [`Handle`] or a signal), or until the event loop
     /// fails.
     pub fn run(mut self) -> io::Result<()> {
+        if let Some(bridge) = &mut self.core.bridge {
+            bridge.start(&self.handle);
+        }
         let started = self.core.protocol.start(&self.handle);
         self.core.commands.extend(started);
         self.core.execute();
@@ -415,6 +473,10 @@ impl<P: Protocol> Listening<P> {
                     self.core.commands.extend(cmds);
                     self.core.execute();
                 }
+                Request::Deliver(topic, msg) => {
+                    self.core.deliver(&topic, &msg, None);
+                }
+                Request::Wake(conn) => self.core.wake(conn),
                 Request::Shutdown => self.begin_shutdown(),
             }
         }
@@ -527,6 +589,7 @@ impl<P: Protocol> Core<P> {
             lingering: false,
             peer_closed: false,
             overflowed: false,
+            topics: Vec::new(),
         });
         self.settle(slot);
         self.execute();
@@ -609,32 +672,101 @@ impl<P: Protocol> Core<P> {
             if c.lingering {
                 continue;
             }
-            c.input.clear();
-            let total = keep + n;
-            let data = &mut self.read_buf[..total];
-            let pending = c.output.len() - c.written;
-            lend(&mut self.spare_buffers, &mut c.output);
-            let mut out = Outbox::new(
-                c.id,
-                self.now,
-                &mut c.output,
-                &mut self.commands,
-                &mut c.control,
-            )
-            .with_pending(pending);
-            let Some(state) = c.state.as_mut() else {
-                continue;
-            };
-            let consumed = self.protocol.data(state, data, &mut out).min(total);
-            c.input.extend_from_slice(&data[consumed..]);
-            if c.output.len() - c.written > self.config.read_pause_threshold {
-                c.read_paused = true;
-            }
-            self.settle(slot);
-            self.execute();
+            self.feed(slot, keep + n);
         }
         // More may be waiting: come back next turn (readiness is edge-triggered).
         self.ready.push(slot);
+    }
+
+    /// Hands `read_buf[..total]` (the connection's unconsumed input, then what was just
+    /// read) to the protocol, keeps what it does not consume, and carries out the rest.
+    fn feed(&mut self, slot: usize, total: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        c.input.clear();
+        let data = &mut self.read_buf[..total];
+        let pending = c.output.len() - c.written;
+        lend(&mut self.spare_buffers, &mut c.output);
+        let mut out = Outbox::new(
+            c.id,
+            self.now,
+            &mut c.output,
+            &mut self.commands,
+            &mut c.control,
+        )
+        .with_pending(pending);
+        let Some(state) = c.state.as_mut() else {
+            return;
+        };
+        let consumed = self.protocol.data(state, data, &mut out).min(total);
+        c.input.extend_from_slice(&data[consumed..]);
+        if c.output.len() - c.written > self.config.read_pause_threshold {
+            c.read_paused = true;
+        }
+        self.settle(slot);
+        self.execute();
+    }
+
+    /// Hands a connection's unconsumed input to its protocol again ([`Handle::wake`]).
+    fn wake(&mut self, id: ConnId) {
+        let Some(c) = Self::get_mut(&mut self.conns, id) else {
+            return;
+        };
+        let total = c.input.len();
+        if c.lingering || c.state.is_none() || total == 0 || total > self.read_buf.len() {
+            return;
+        }
+        self.read_buf[..total].copy_from_slice(&c.input);
+        self.feed(id.slot(), total);
+    }
+
+    /// Adds `conn` to `topic`'s subscribers.
+    fn subscribe(&mut self, conn: ConnId, topic: Topic) {
+        let Some(c) = Self::get_mut(&mut self.conns, conn) else {
+            return;
+        };
+        if c.state.is_none() || c.topics.contains(&topic) {
+            return;
+        }
+        c.topics.push(topic.clone());
+        self.topics.entry(topic).or_default().push(conn);
+    }
+
+    /// Removes `conn` from `topic`'s subscribers.
+    fn unsubscribe(&mut self, conn: ConnId, topic: &Topic) {
+        let Some(c) = Self::get_mut(&mut self.conns, conn) else {
+            return;
+        };
+        let Some(at) = c.topics.iter().position(|t| t == topic) else {
+            return;
+        };
+        c.topics.swap_remove(at);
+        self.leave(conn, topic);
+    }
+
+    /// Takes `conn` out of `topic`'s subscriber list.
+    fn leave(&mut self, conn: ConnId, topic: &Topic) {
+        if let Some(subscribers) = self.topics.get_mut(topic) {
+            if let Some(at) = subscribers.iter().position(|id| *id == conn) {
+                subscribers.swap_remove(at);
+            }
+            if subscribers.is_empty() {
+                self.topics.remove(topic);
+            }
+        }
+    }
+
+    /// Sends `msg` to `topic`'s subscribers here, but `except`.
+    fn deliver(&mut self, topic: &str, msg: &Payload, except: Option<ConnId>) {
+        let Some(subscribers) = self.topics.get(topic) else {
+            return;
+        };
+        let mut ids = std::mem::take(&mut self.recipients);
+        ids.clear();
+        ids.extend(subscribers.iter().filter(|id| Some(**id) != except));
+        self.send_many(&ids, msg);
+        self.recipients = ids;
     }
 
     /// Carries out queued commands, including those that carrying them out produces.
@@ -654,6 +786,14 @@ impl<P: Protocol> Core<P> {
                     }
                     Command::CancelTimer { key } => {
                         self.app_timer_runs.remove(&key);
+                    }
+                    Command::Subscribe { conn, topic } => self.subscribe(conn, topic),
+                    Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
+                    Command::Publish { topic, msg, except } => {
+                        if let Some(bridge) = &mut self.bridge {
+                            bridge.publish(&topic, &msg);
+                        }
+                        self.deliver(&topic, &msg, except);
                     }
                     Command::Close { conn, code, reason } => {
                         let Some(c) = Self::get_mut(&mut self.conns, conn) else {
@@ -690,10 +830,14 @@ impl<P: Protocol> Core<P> {
             }
             return;
         }
-        // Frame once per encoding, then copy the same bytes to every recipient.
+        self.send_many(to.ids(), msg);
+    }
+
+    /// Frames `msg` once per encoding, then copies the same bytes to every recipient.
+    fn send_many(&mut self, ids: &[ConnId], msg: &Payload) {
         self.frame_cache.clear();
         self.frames.clear();
-        for &id in to.ids() {
+        for &id in ids {
             let Some(c) = Self::get_mut(&mut self.conns, id) else {
                 continue;
             };
@@ -801,8 +945,12 @@ impl<P: Protocol> Core<P> {
             // only lingers to let the peer read the last bytes.
             let state = c.state.take();
             let id = c.id;
+            let topics = std::mem::take(&mut c.topics);
             self.settle(slot);
             self.ready.push(slot);
+            for topic in &topics {
+                self.leave(id, topic);
+            }
             if let Some(state) = state {
                 let (mut output, mut control) = (Vec::new(), Control::default());
                 let mut out =
@@ -882,6 +1030,9 @@ impl<P: Protocol> Core<P> {
             return;
         };
         let _ = registry.deregister(&mut c.stream);
+        for topic in &c.topics {
+            self.leave(c.id, topic);
+        }
         let mut output = Vec::new();
         let mut control = Control::default();
         let mut out = Outbox::new(

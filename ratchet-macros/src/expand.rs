@@ -33,6 +33,12 @@ pub fn app(model: &AppModel) -> TokenStream {
         }
         wrap = quote_spanned!(ident.span()=> ::ratchet::#decorator::with_config(self, #config));
     }
+    if let (Some(format), Some(url)) = (model.session, &model.redis) {
+        let format = format_ident!("{}", format);
+        ty = quote!(::ratchet::session::Session<#ty>);
+        wrap = quote!(::ratchet::session::Session::new(#wrap, ::ratchet::app::redis_url(#url))
+            .format(::ratchet::session::Format::#format));
+    }
     if !model.origins.is_empty() {
         let origins = &model.origins;
         ty = quote!(::ratchet::OriginCheck<#ty>);
@@ -59,6 +65,10 @@ pub fn app(model: &AppModel) -> TokenStream {
         ));
     }
     let page = model.static_dir.is_some();
+    let redis = match &model.redis {
+        Some(url) => quote!(::core::option::Option::Some(#url)),
+        None => quote!(::core::option::Option::None),
+    };
     let main = model.main.then(|| {
         let run = quote_spanned!(ident.span()=> ::ratchet::app::main::<#ident>());
         quote! {
@@ -77,6 +87,7 @@ pub fn app(model: &AppModel) -> TokenStream {
             const SCHEME: &'static str = #scheme;
             const PATH: &'static str = #path;
             const PAGE: bool = #page;
+            const REDIS: ::core::option::Option<&'static str> = #redis;
 
             fn into_protocol(self) -> Self::Protocol {
                 #wrap

@@ -47,9 +47,24 @@ const KEYS: &[&str] = &[
     "origins",
     "subprotocols",
     "blacklist",
+    "redis",
+    "session",
 ];
 /// The keys that only an HTTP-based protocol takes.
-const HTTP_KEYS: &[&str] = &["deflate", "path", "static_dir", "origins", "subprotocols"];
+const HTTP_KEYS: &[&str] = &[
+    "deflate",
+    "path",
+    "static_dir",
+    "origins",
+    "subprotocols",
+    "session",
+];
+/// The values `session` takes.
+const SESSION_FORMATS: &[(&str, &str)] = &[
+    ("php", "Php"),
+    ("php_serialize", "PhpSerialize"),
+    ("json", "Json"),
+];
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 /// `#[ratchet::app]`, validated.
@@ -70,6 +85,10 @@ pub struct AppModel {
     pub subprotocols: Vec<String>,
     /// Blacklisted addresses (an `IpBlacklist` around everything).
     pub blacklist: Vec<String>,
+    /// The Redis URL: topics bridged across processes.
+    pub redis: Option<String>,
+    /// The session format's variant name in `ratchet::session::Format`.
+    pub session: Option<&'static str>,
 }
 
 /// Gathers errors so that one expansion reports all of them.
@@ -242,6 +261,8 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut path: Option<(String, Span)> = None;
     let mut static_dir: Option<(String, Span)> = None;
     let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
+    let mut redis: Option<String> = None;
+    let mut session: Option<(&'static str, Span)> = None;
     let mut http_keys: Vec<&syn::Ident> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Entry { key, value } in &args.entries {
@@ -339,6 +360,22 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 }
                 None => errors.at(value, "`blacklist` takes a list of IP addresses, e.g. `blacklist = [\"192.0.2.7\"]`"),
             },
+            "redis" => match string_value(value) {
+                Some((url, _)) if ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|s| url.starts_with(s)) => redis = Some(url),
+                Some((url, span)) => errors.at(span, format!("\"{url}\" is not a Redis URL, e.g. \"redis://127.0.0.1:6379/\"")),
+                None => errors.at(value, "`redis` takes a URL string, e.g. `redis = \"redis://127.0.0.1:6379/\"`"),
+            },
+            "session" => match string_value(value) {
+                Some((text, span)) => match SESSION_FORMATS.iter().find(|(name, _)| *name == text) {
+                    Some((_, variant)) => session = Some((variant, span)),
+                    None => {
+                        let names: Vec<&str> = SESSION_FORMATS.iter().map(|(n, _)| *n).collect();
+                        let hint = suggest(&text, &names).map(|s| format!("did you mean \"{s}\"? ")).unwrap_or_default();
+                        errors.at(span, format!("unknown session format \"{text}\"; {hint}formats: \"php\", \"php_serialize\", \"json\""));
+                    }
+                },
+                None => errors.at(value, "`session` takes a format, e.g. `session = \"php\"`"),
+            },
             _ => {
                 let hint = suggest(&name, KEYS).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
                 errors.at(key, format!("unknown key `{name}`; {hint}valid keys: {}", list(KEYS)));
@@ -364,6 +401,12 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 ),
             );
         }
+    }
+    if let (Some((_, span)), None) = (&session, &redis) {
+        errors.at(
+            *span,
+            "`session` reads sessions from Redis: add `redis = \"redis://...\"`",
+        );
     }
     match (&path, &static_dir) {
         (None, Some((_, span))) => errors.at(
@@ -400,6 +443,8 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             origins,
             subprotocols,
             blacklist,
+            redis,
+            session: session.map(|(s, _)| s),
         }),
         None => Err(errors
             .0

@@ -48,6 +48,8 @@ pub trait App: Sized {
     const PATH: &'static str = "/";
     /// Whether a page (a static folder) is served at `/` beside the socket.
     const PAGE: bool = false;
+    /// The Redis that bridges topics across processes (`RATCHET_REDIS_URL` overrides it).
+    const REDIS: Option<&'static str> = None;
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
@@ -55,7 +57,22 @@ pub trait App: Sized {
 
 /// The generated `main`: builds the app with `Default` and [`serve`]s it.
 pub fn main<A: App + Default>() -> ExitCode {
-    serve(A::default().into_protocol(), A::DEFAULT_BIND, |addr| {
+    let mut server = Server::new(A::default().into_protocol());
+    if let Some(url) = A::REDIS {
+        #[cfg(feature = "redis")]
+        {
+            server = server.bridge(crate::cluster::RedisBridge::new(redis_url(url)));
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            eprintln!(
+                "{}: `redis = {url:?}` needs ratchet's `redis` feature",
+                A::NAME
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    serve(server, A::DEFAULT_BIND, |addr| {
         let page = if A::PAGE {
             format!(", page at http://{addr}/")
         } else {
@@ -70,18 +87,18 @@ pub fn main<A: App + Default>() -> ExitCode {
     })
 }
 
-/// Serves `protocol` the way a generated `main` does: installs a logger (`RUST_LOG`, default
+/// Serves `server` the way a generated `main` does: installs a logger (`RUST_LOG`, default
 /// `warn`), reads `--bind ADDR` / `RATCHET_BIND` (else `default_bind`), prints
 /// `banner(address)`, and returns success once shut down by Ctrl-C or SIGTERM.
 pub fn serve<P: Protocol>(
-    protocol: P,
+    server: Server<P>,
     default_bind: &str,
     banner: impl FnOnce(SocketAddr) -> String,
 ) -> ExitCode {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
     let addr = crate::cli::bind_address(default_bind);
-    let server = match Server::new(protocol)
+    let server = match server
         .bind(addr.as_str())
         .and_then(|s| s.shutdown_on_signals())
     {
@@ -99,6 +116,12 @@ pub fn serve<P: Protocol>(
             ExitCode::FAILURE
         }
     }
+}
+
+/// The Redis of a generated `main`: `RATCHET_REDIS_URL` if set, else `url` (the `redis`
+/// key of the attribute).
+pub fn redis_url(url: &str) -> String {
+    std::env::var("RATCHET_REDIS_URL").unwrap_or_else(|_| url.to_owned())
 }
 
 /// The static folder of a generated `main`: `RATCHET_STATIC_DIR` if set, else `dir` (the

@@ -4,6 +4,7 @@
 use crate::command::{Command, To};
 use crate::message::Payload;
 use crate::CloseCode;
+use std::any::Any;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
@@ -175,6 +176,31 @@ pub struct Conn {
     request: Option<Arc<Request>>,
     subprotocol: Option<Arc<str>>,
     buffered: usize,
+    extensions: Extensions,
+}
+
+/// Typed values that decorators attach to a connection for the application (the
+/// [`Session`](crate::session::Session) decorator attaches the session), one per type.
+#[derive(Clone, Default)]
+pub struct Extensions(Vec<Arc<dyn Any + Send + Sync>>);
+
+impl Extensions {
+    /// Attaches `value`, replacing any earlier value of its type.
+    pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
+        self.0.retain(|v| !v.is::<T>());
+        self.0.push(Arc::new(value));
+    }
+
+    /// The value of type `T`, if one is attached.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.iter().find_map(|v| v.downcast_ref::<T>())
+    }
+}
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Extensions({} attached)", self.0.len())
+    }
 }
 
 impl Conn {
@@ -186,7 +212,32 @@ impl Conn {
             request: request.map(Arc::new),
             subprotocol: None,
             buffered: 0,
+            extensions: Extensions::default(),
         }
+    }
+
+    /// The same connection, with `value` attached (see [`Conn::extension`]).
+    #[must_use]
+    pub fn with_extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
+        self
+    }
+
+    /// A value a decorator attached to this connection, by type.
+    pub fn extension<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.extensions.get()
+    }
+
+    /// The values attached to this connection, for decorators to add to.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+
+    /// The session the [`Session`](crate::session::Session) decorator loaded for this
+    /// connection, if any.
+    #[cfg(feature = "redis")]
+    pub fn session(&self) -> Option<&crate::session::SessionData> {
+        self.extension()
     }
 
     /// The stable id.

@@ -50,6 +50,13 @@ macro_rules! delegate_protocol {
             self.inner.reusable(&(*state)$(.$field)?)
         }
 
+        fn extensions<'a>(
+            &self,
+            state: &'a mut Self::ConnState,
+        ) -> Option<&'a mut $crate::conn::Extensions> {
+            self.inner.extensions(&mut (*state)$(.$field)?)
+        }
+
         fn mount(&mut self, prefix: &str) {
             self.inner.mount(prefix)
         }

@@ -46,6 +46,8 @@ pub mod app;
 mod blacklist;
 pub mod cli;
 mod close;
+#[cfg(feature = "redis")]
+pub mod cluster;
 pub mod command;
 mod component;
 pub mod conn;
@@ -55,6 +57,8 @@ pub mod line;
 pub mod message;
 pub mod protocol;
 pub mod server;
+#[cfg(feature = "redis")]
+pub mod session;
 pub mod testing;
 pub mod websocket;
 

@@ -164,6 +164,10 @@ impl<C: Component> Protocol for Line<C> {
         self.call(&mut state, out, |app, conn| app.on_close(conn));
     }
 
+    fn extensions<'a>(&self, state: &'a mut ConnState) -> Option<&'a mut crate::conn::Extensions> {
+        Some(state.conn.extensions_mut())
+    }
+
     fn encoding(&self, state: &ConnState) -> Option<u8> {
         (!state.closed).then_some(0)
     }

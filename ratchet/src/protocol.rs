@@ -79,6 +79,18 @@ pub trait Protocol {
         let _ = prefix;
     }
 
+    /// Where decorators outside this one attach values for the application to find on
+    /// its [`Conn`](crate::Conn) ([`Conn::extension`](crate::Conn::extension)); `None` if
+    /// this protocol hands the application no `Conn`. Attach before the connection opens:
+    /// the application sees what was attached when `on_open` runs.
+    fn extensions<'a>(
+        &self,
+        state: &'a mut Self::ConnState,
+    ) -> Option<&'a mut crate::conn::Extensions> {
+        let _ = state;
+        None
+    }
+
     /// The server is about to serve: hand the application its handle.
     fn start(&mut self, handle: &crate::Handle) -> Commands {
         let _ = handle;

@@ -202,8 +202,7 @@ pub struct Server<P> {
 }
 
 /// Carries [publishes](Command::Publish) between server processes, so that a topic's
-/// subscribers in every process hear them: [`RedisBridge`](crate::redis::RedisBridge)
-/// does it through Redis.
+/// subscribers in every process hear them: `cluster::RedisBridge` does it through Redis.
 pub trait Bridge: Send {
     /// The server starts: deliver messages from other processes with
     /// [`Handle::publish_local`].

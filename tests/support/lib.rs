@@ -69,8 +69,14 @@ pub struct Example {
 impl Example {
     /// Starts example `name` on a free loopback port and reads its first line.
     pub fn start(name: &str) -> Self {
+        Self::start_with(name, &[])
+    }
+
+    /// [`Example::start`] with environment variables.
+    pub fn start_with(name: &str, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(example(name))
             .args(["--bind", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("examples/{name} is built by cargo test: {e}"));
@@ -97,6 +103,94 @@ impl Drop for Example {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A `redis-server` of our own on a free loopback port, stopped when dropped.
+pub struct RedisServer {
+    /// Its port.
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts one, or returns `None` (after [`have_tool`]'s verdict) if Redis is not
+    /// installed.
+    pub fn start() -> Option<Self> {
+        if !have_tool(
+            "redis-server",
+            Command::new("redis-server").arg("--version"),
+        ) {
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = RedisServer { port, child: None };
+        server.restart();
+        Some(server)
+    }
+
+    /// The URL clients use.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts it again on the same port (after [`stop`](RedisServer::stop)), and waits
+    /// until it answers.
+    pub fn restart(&mut self) {
+        let port = self.port.to_string();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(["--enable-debug-command", "yes", "--loglevel", "warning"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.command("PING").as_deref() != Some("+PONG") {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer PING"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops it (kills the process) and waits until it is gone.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends one inline command; returns the first line of the answer.
+    pub fn command(&self, command: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        stream.write_all(format!("{command}\r\n").as_bytes()).ok()?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).ok()?;
+        Some(line.trim_end().to_owned())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -399,6 +493,39 @@ impl RawClient {
                 return frame;
             }
             self.fill();
+        }
+    }
+
+    /// The next frame, or `None` if none is complete within `wait`.
+    pub fn read_frame_within(&mut self, wait: Duration) -> Option<ServerFrame> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some((frame, used)) = parse_server_frame(&self.buf) {
+                self.buf.drain(..used);
+                return Some(frame);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .expect("timeout");
+            let mut chunk = [0; 65536];
+            let read = self.stream.read(&mut chunk);
+            self.stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            match read {
+                Ok(0) => panic!("connection closed by the server"),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None
+                }
+                Err(e) => panic!("read: {e}"),
+            }
         }
     }
 

@@ -347,8 +347,10 @@ impl<C: Component> WebSocket<C> {
                     params,
                     compress: None,
                 });
+                let extensions = std::mem::take(state.conn.extensions_mut());
                 state.conn = Conn::new(state.conn.id(), state.conn.peer(), Some(request))
                     .with_subprotocol(subprotocol);
+                *state.conn.extensions_mut() = extensions;
                 state.opened = true;
                 let app = &mut self.app;
                 match guard(|| app.on_open(&state.conn)) {
@@ -556,6 +558,10 @@ impl<C: Component> Protocol for WebSocket<C> {
                 ),
             }
         }
+    }
+
+    fn extensions<'a>(&self, state: &'a mut ConnState) -> Option<&'a mut crate::conn::Extensions> {
+        Some(state.conn.extensions_mut())
     }
 
     fn encoding(&self, state: &ConnState) -> Option<u8> {

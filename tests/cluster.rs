@@ -1,0 +1,320 @@
+//! Beyond one process: two `examples/cluster` servers sharing a real `redis-server`, and
+//! sessions written by a real PHP (php-cli with php-redis) read by cookie.
+
+use ratchet::session::{Format, Missing, Session};
+use ratchet::{Commands, Component, Conn, Message, WebSocket};
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use suite::{Example, RawClient, RedisServer};
+
+fn cluster_on(redis: &RedisServer) -> Example {
+    let url = redis.url();
+    Example::start_with("cluster", &[("RATCHET_REDIS_URL", url.as_str())])
+}
+
+fn join(server: &Example, name: &str) -> RawClient {
+    let mut c = RawClient::open(server.addr(), &format!("/?name={name}"));
+    c.expect_text(&format!("welcome {name}"));
+    c
+}
+
+/// The next text that is not a join or leave notice, waiting at most `wait`.
+fn next_said(c: &mut RawClient, wait: Duration) -> Option<String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        let frame = c.read_frame_within(left)?;
+        let text = String::from_utf8_lossy(&frame.payload).into_owned();
+        if text.contains(": ") {
+            return Some(text);
+        }
+    }
+}
+
+/// Sends probes from `from` until `to` hears one (the bridges are subscribed), at most 20 s.
+fn until_bridged(from: &mut RawClient, to: &mut RawClient) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for i in 0.. {
+        assert!(
+            Instant::now() < deadline,
+            "the processes never heard each other"
+        );
+        from.send_text(&format!("probe {i}"));
+        if next_said(to, Duration::from_millis(200)).is_some() {
+            break;
+        }
+    }
+    // Drain the probes still in flight.
+    while next_said(to, Duration::from_millis(300)).is_some() {}
+}
+
+#[test]
+fn every_client_hears_every_other_exactly_once_in_order_across_processes() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (cluster_on(&redis), cluster_on(&redis));
+    let mut probe_a = join(&a, "probe-a");
+    let mut probe_b = join(&b, "probe-b");
+    until_bridged(&mut probe_a, &mut probe_b);
+    until_bridged(&mut probe_b, &mut probe_a);
+    drop((probe_a, probe_b));
+
+    let names = ["a0", "a1", "a2", "b0", "b1", "b2"];
+    let mut clients: Vec<RawClient> = names
+        .iter()
+        .map(|name| join(if name.starts_with('a') { &a } else { &b }, name))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    const EACH: usize = 500; // 3,000 messages, 15,000 deliveries
+    for i in 0..EACH {
+        for (c, name) in clients.iter_mut().zip(names) {
+            c.send_text(&format!("{name} says {i}"));
+        }
+    }
+    for (c, me) in clients.iter_mut().zip(names) {
+        let mut next: HashMap<&str, usize> = HashMap::new();
+        let expected = EACH * (names.len() - 1);
+        for got in 0..expected {
+            let said = next_said(c, Duration::from_secs(20))
+                .unwrap_or_else(|| panic!("{me} got only {got} of {expected} messages"));
+            let (from, text) = said.split_once(": ").unwrap();
+            assert_ne!(from, me, "{me} heard itself: {said}");
+            let from = names.iter().find(|n| **n == from).expect("a known sender");
+            let i = next.entry(from).or_default();
+            assert_eq!(text, format!("{from} says {i}"), "{me}: {from}'s order");
+            *i += 1;
+        }
+        assert!(
+            next_said(c, Duration::from_millis(300)).is_none(),
+            "{me} heard something twice"
+        );
+    }
+}
+
+#[test]
+fn local_chat_survives_redis_going_away_and_the_bridge_comes_back() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = (cluster_on(&redis), cluster_on(&redis));
+    let mut ann = join(&a, "ann");
+    let mut amy = join(&a, "amy");
+    let mut bob = join(&b, "bob");
+    until_bridged(&mut ann, &mut bob);
+    while next_said(&mut amy, Duration::from_millis(200)).is_some() {}
+
+    redis.stop();
+    for i in 0..20 {
+        ann.send_text(&format!("while redis is down {i}"));
+        let heard = next_said(&mut amy, Duration::from_secs(2));
+        assert_eq!(heard, Some(format!("ann: while redis is down {i}")));
+    }
+    assert_eq!(
+        next_said(&mut bob, Duration::from_millis(300)),
+        None,
+        "at most once: nothing is replayed"
+    );
+
+    redis.restart();
+    until_bridged(&mut ann, &mut bob);
+    until_bridged(&mut bob, &mut ann);
+    while next_said(&mut amy, Duration::from_millis(200)).is_some() {}
+    bob.send_text("and back");
+    assert_eq!(
+        next_said(&mut ann, Duration::from_secs(5)).as_deref(),
+        Some("bob: and back")
+    );
+}
+
+#[test]
+fn a_slow_redis_delays_nobodys_local_messages() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let a = cluster_on(&redis);
+    let mut ann = join(&a, "ann");
+    let mut amy = join(&a, "amy");
+    ann.send_text("warm up");
+    assert!(next_said(&mut amy, Duration::from_secs(5)).is_some());
+
+    let port = redis.port;
+    let sleeper = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::io::Write::write_all(&mut s, b"DEBUG SLEEP 2\r\n").unwrap();
+        let mut answer = [0; 5];
+        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
+        answer
+    });
+    std::thread::sleep(Duration::from_millis(200)); // Redis is asleep now
+    for i in 0..10 {
+        let sent = Instant::now();
+        ann.send_text(&format!("while redis sleeps {i}"));
+        let heard = next_said(&mut amy, Duration::from_secs(5));
+        assert_eq!(heard, Some(format!("ann: while redis sleeps {i}")));
+        assert!(
+            sent.elapsed() < Duration::from_millis(1000),
+            "a local message waited {:?} for a sleeping Redis",
+            sent.elapsed()
+        );
+    }
+    assert_eq!(
+        &sleeper.join().unwrap(),
+        b"+OK\r\n",
+        "Redis was asleep meanwhile"
+    );
+}
+
+/// A PHP session for `user` in `redis`, written by php-cli with php-redis.
+fn php_session(redis: &RedisServer, serializer: &str, user: &str) -> Option<String> {
+    let script = suite::root().join("tests/php/session.php");
+    if !suite::have_tool(
+        "php-cli with php-redis",
+        Command::new("php").args(["-r", "exit(extension_loaded('redis') ? 0 : 1);"]),
+    ) {
+        return None;
+    }
+    let out = Command::new("php")
+        .arg(&script)
+        .args([&format!("tcp://127.0.0.1:{}", redis.port), serializer, user])
+        .output()
+        .expect("php runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap().trim().to_owned())
+}
+
+fn open_with_cookie(addr: std::net::SocketAddr, cookie: &str) -> (RawClient, String) {
+    let mut c = RawClient::connect(addr);
+    c.write(format!("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: theme=dark; PHPSESSID={cookie}\r\n\r\n").as_bytes());
+    let head = c.read_head();
+    (c, head)
+}
+
+#[test]
+fn the_chat_greets_a_php_sites_user_by_name() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(id) = php_session(&redis, "php", "alice") else {
+        return;
+    };
+    let stored = redis.command(&format!("EXISTS PHPREDIS_SESSION:{id}"));
+    assert_eq!(stored.as_deref(), Some(":1"), "php-redis wrote the session");
+
+    let chat = cluster_on(&redis);
+    let mut bob = join(&chat, "bob");
+    let (mut alice, head) = open_with_cookie(chat.addr(), &id);
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    alice.expect_text("welcome alice");
+    bob.expect_text("alice joined");
+
+    // A bogus cookie: the chat opens anonymous (its configured behaviour).
+    let (mut stranger, head) = open_with_cookie(chat.addr(), "no-such-session");
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    let welcome = stranger.read_frame();
+    assert!(String::from_utf8_lossy(&welcome.payload).starts_with("welcome guest-"));
+}
+
+/// Says who the session says the user is.
+struct Who;
+
+impl Component for Who {
+    fn on_open(&mut self, conn: &Conn) -> Commands {
+        let session = conn.session();
+        let user: Option<String> = session.and_then(|s| s.get("user"));
+        let visits: Option<u32> = session.and_then(|s| s.get("visits"));
+        conn.send(format!("{user:?} {visits:?}")).into()
+    }
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+        Commands::none()
+    }
+}
+
+#[test]
+fn both_php_serializers_and_a_refusal_for_a_bad_cookie() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    for (serializer, format) in [
+        ("php", Format::Php),
+        ("php_serialize", Format::PhpSerialize),
+    ] {
+        let Some(id) = php_session(&redis, serializer, "alice") else {
+            return;
+        };
+        let strict = Session::new(WebSocket::new(Who), redis.url())
+            .format(format)
+            .on_missing(Missing::Reject(401));
+        let addr = suite::serve(strict);
+        let (mut alice, head) = open_with_cookie(addr, &id);
+        assert!(head.starts_with("HTTP/1.1 101 "), "{serializer}: {head}");
+        alice.expect_text("Some(\"alice\") Some(3)");
+
+        for bogus in ["unknown-id", "bad id;", ""] {
+            let (mut c, head) = open_with_cookie(addr, bogus);
+            assert!(head.starts_with("HTTP/1.1 401 "), "{bogus:?}: {head}");
+            let _ = c.read_exact(0);
+        }
+        let mut none = RawClient::connect(addr);
+        none.write(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        let (head, body) = none.read_response();
+        assert!(head.starts_with("HTTP/1.1 401 "), "{head}");
+        assert!(body.contains("no session cookie"), "{body}");
+    }
+}
+
+#[test]
+fn a_session_lookup_holds_only_its_own_connection() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let Some(id) = php_session(&redis, "php", "alice") else {
+        return;
+    };
+    let chat = cluster_on(&redis);
+    let mut ann = join(&chat, "ann");
+    let mut amy = join(&chat, "amy");
+    let port = redis.port;
+    let sleeper = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        std::io::Write::write_all(&mut s, b"DEBUG SLEEP 1.5\r\n").unwrap();
+        let mut answer = [0; 5];
+        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // alice's handshake waits for the sleeping Redis...
+    let alice = std::thread::spawn({
+        let addr = chat.addr();
+        move || {
+            let started = Instant::now();
+            let (mut c, head) = open_with_cookie(addr, &id);
+            c.expect_text("welcome alice");
+            (head, started.elapsed())
+        }
+    });
+    // ...while the others talk without waiting.
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = Instant::now();
+    ann.send_text("meanwhile");
+    assert_eq!(
+        next_said(&mut amy, Duration::from_secs(5)).as_deref(),
+        Some("ann: meanwhile")
+    );
+    assert!(
+        sent.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        sent.elapsed()
+    );
+    let (head, waited) = alice.join().unwrap();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(
+        waited > Duration::from_millis(700),
+        "alice did wait for Redis: {waited:?}"
+    );
+    sleeper.join().unwrap();
+}

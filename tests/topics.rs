@@ -139,3 +139,45 @@ fn a_publish_is_framed_once_per_protocol_version() {
         "once for RFC 6455, once for Hixie"
     );
 }
+
+#[test]
+fn subscriptions_end_with_their_connections() {
+    let server = ratchet::Server::new(rooms::Rooms.into_protocol())
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let (addr, handle) = (server.local_addr(), server.handle());
+    std::thread::spawn(move || server.run());
+    let mut clients: Vec<RawClient> = (0..50).map(|_| RawClient::open(addr, "/")).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.send_text(&format!("join room-{}", i % 5));
+        c.send_text("join everyone");
+        c.send_text("join everyone"); // twice is once
+        settle(c, &format!("own-{i}"));
+    }
+    let stats = handle.stats();
+    assert_eq!(
+        (stats.connections, stats.topics, stats.subscriptions),
+        (50, 56, 150)
+    );
+
+    clients[0].send_text("leave everyone");
+    settle(&mut clients[0], "own-0");
+    assert_eq!(handle.stats().subscriptions, 149);
+
+    // Some leave politely, some just vanish.
+    for (i, mut c) in clients.into_iter().enumerate() {
+        if i % 2 == 0 {
+            c.send_frame(true, 8, &[0x03, 0xE8]);
+            assert!(c.closed_within(Duration::from_secs(3)));
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while handle.stats() != ratchet::Stats::default() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left behind: {:?}",
+            handle.stats()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -89,7 +89,7 @@ impl<P: Protocol> Protocol for IpBlacklist<P> {
         self.inner.data(state, data, out)
     }
 
-    delegate_protocol!();
+    delegate_protocol!(; disconnect, start);
 }
 
 #[cfg(test)]

@@ -151,6 +151,18 @@ impl Request {
     }
 }
 
+/// The value of cookie `name` in any of the `Cookie` header values.
+pub(crate) fn find_cookie<'a>(
+    mut values: impl Iterator<Item = &'a str>,
+    name: &str,
+) -> Option<String> {
+    values.find_map(|value| {
+        parse_cookies(value)
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+    })
+}
+
 /// `name=value; name2=value2` (RFC 6265 §4.2.1), lenient about spaces and quotes.
 fn parse_cookies(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
     header.split(';').filter_map(|pair| {

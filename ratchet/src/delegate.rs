@@ -1,17 +1,36 @@
 //! Forwarding for decorators that wrap a protocol and change only how a connection
 //! starts.
 
-/// Inside `impl Protocol for X<P>` where `self.inner: P`, forwards every method but
-/// `accept`, `connect` and `data` to `self.inner`, with the connection's state, or the
-/// named field of it, as the inner state.
+/// Inside `impl Protocol for X<P>` where `self.inner: P`, forwards to `self.inner`, with
+/// the connection's state (or the named field of it) as the inner state, every method but
+/// `accept`, `connect`, `data`, `disconnect` and `start`, and those of these five named
+/// after a `;`: `delegate_protocol!(inner; accept, disconnect, start)`.
 macro_rules! delegate_protocol {
-    ($($field:ident)?) => {
-        fn timeout(&mut self, state: &mut Self::ConnState, out: &mut $crate::Outbox<'_>) {
-            self.inner.timeout(&mut (*state)$(.$field)?, out)
+    ($($field:ident)? $(; $($also:ident),+)?) => {
+        delegate_protocol!(@with [$($field)?] $($($also)+)?);
+    };
+    (@with $field:tt $($also:ident)*) => {
+        $(delegate_protocol!(@$also $field);)*
+        delegate_protocol!(@rest $field);
+    };
+    (@accept [$($field:ident)?]) => {
+        fn accept(&mut self, peer: std::net::SocketAddr) -> bool {
+            self.inner.accept(peer)
         }
-
+    };
+    (@disconnect [$($field:ident)?]) => {
         fn disconnect(&mut self, state: Self::ConnState, out: &mut $crate::Outbox<'_>) {
             self.inner.disconnect(state$(.$field)?, out)
+        }
+    };
+    (@start [$($field:ident)?]) => {
+        fn start(&mut self, handle: &$crate::Handle) -> $crate::Commands {
+            self.inner.start(handle)
+        }
+    };
+    (@rest [$($field:ident)?]) => {
+        fn timeout(&mut self, state: &mut Self::ConnState, out: &mut $crate::Outbox<'_>) {
+            self.inner.timeout(&mut (*state)$(.$field)?, out)
         }
 
         fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
@@ -59,10 +78,6 @@ macro_rules! delegate_protocol {
 
         fn mount(&mut self, prefix: &str) {
             self.inner.mount(prefix)
-        }
-
-        fn start(&mut self, handle: &$crate::Handle) -> $crate::Commands {
-            self.inner.start(handle)
         }
 
         fn timer(&mut self, key: u64) -> $crate::Commands {

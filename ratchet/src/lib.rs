@@ -72,7 +72,7 @@ pub use http::{OriginCheck, Router, Static};
 pub use line::Line;
 pub use message::{Kind, Message, Payload};
 pub use protocol::{Outbox, Protocol};
-pub use server::{Handle, Listening, Server};
+pub use server::{Handle, Listening, Server, Stats};
 pub use websocket::WebSocket;
 
 /// Turns an annotated struct into a served application; see the crate's README.

@@ -13,6 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -151,6 +152,26 @@ impl Config {
 pub struct Handle {
     tx: Sender<Request>,
     waker: Arc<mio::Waker>,
+    stats: Arc<Counters>,
+}
+
+/// What a server holds, as counted by [`Handle::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Connections the server holds (open, closing, or lingering).
+    pub connections: usize,
+    /// Topics with at least one subscriber.
+    pub topics: usize,
+    /// Subscriptions, over all topics.
+    pub subscriptions: usize,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    connections: AtomicUsize,
+    topics: AtomicUsize,
+    subscriptions: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -180,6 +201,15 @@ impl Handle {
     /// the event loop (a session lookup), once that something is ready.
     pub fn wake(&self, conn: ConnId) -> bool {
         self.request(Request::Wake(conn))
+    }
+
+    /// What the server holds right now (updated by the event loop as it goes).
+    pub fn stats(&self) -> Stats {
+        Stats {
+            connections: self.stats.connections.load(Ordering::Relaxed),
+            topics: self.stats.topics.load(Ordering::Relaxed),
+            subscriptions: self.stats.subscriptions.load(Ordering::Relaxed),
+        }
     }
 
     /// Asks the server to shut down gracefully: stop accepting, close every connection
@@ -334,6 +364,8 @@ struct Core<P: Protocol> {
     recipients: Vec<ConnId>,
     /// Carries publishes to and from other processes.
     bridge: Option<Box<dyn Bridge>>,
+    /// What [`Handle::stats`] reads.
+    stats: Arc<Counters>,
 }
 
 impl<P: Protocol> Listening<P> {
@@ -345,11 +377,16 @@ impl<P: Protocol> Listening<P> {
         let read_buf = vec![0; server.config.read_buffer_size];
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let (tx, requests) = mpsc::channel();
+        let stats = Arc::new(Counters::default());
         Ok(Listening {
             poll,
             listener,
             local_addr,
-            handle: Handle { tx, waker },
+            handle: Handle {
+                tx,
+                waker,
+                stats: stats.clone(),
+            },
             requests,
             signals: None,
             stopping: None,
@@ -375,6 +412,7 @@ impl<P: Protocol> Listening<P> {
                 topics: HashMap::new(),
                 recipients: Vec::new(),
                 bridge: server.bridge,
+                stats,
             },
         })
     }
@@ -574,6 +612,7 @@ impl<P: Protocol> Core<P> {
         let mut control = Control::default();
         let mut out = Outbox::new(id, self.now, &mut output, &mut self.commands, &mut control);
         let state = self.protocol.connect(id, peer, &mut out);
+        self.stats.connections.fetch_add(1, Ordering::Relaxed);
         entry.insert(Connection {
             id,
             stream,
@@ -729,7 +768,12 @@ impl<P: Protocol> Core<P> {
             return;
         }
         c.topics.push(topic.clone());
-        self.topics.entry(topic).or_default().push(conn);
+        let subscribers = self.topics.entry(topic).or_default();
+        if subscribers.is_empty() {
+            self.stats.topics.fetch_add(1, Ordering::Relaxed);
+        }
+        subscribers.push(conn);
+        self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Removes `conn` from `topic`'s subscribers.
@@ -749,9 +793,11 @@ impl<P: Protocol> Core<P> {
         if let Some(subscribers) = self.topics.get_mut(topic) {
             if let Some(at) = subscribers.iter().position(|id| *id == conn) {
                 subscribers.swap_remove(at);
+                self.stats.subscriptions.fetch_sub(1, Ordering::Relaxed);
             }
             if subscribers.is_empty() {
                 self.topics.remove(topic);
+                self.stats.topics.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
@@ -1028,6 +1074,7 @@ impl<P: Protocol> Core<P> {
         let Some(mut c) = self.conns.try_remove(slot) else {
             return;
         };
+        self.stats.connections.fetch_sub(1, Ordering::Relaxed);
         let _ = registry.deregister(&mut c.stream);
         for topic in &c.topics {
             self.leave(c.id, topic);

@@ -30,8 +30,8 @@
 //! The session is read once, at the handshake, and is read-only: the application sees it
 //! on [`Conn::session`](crate::Conn::session).
 
-use crate::conn::ConnId;
-use crate::http::{header, parse_head, write_error, Head};
+use crate::conn::{find_cookie, ConnId};
+use crate::http::{parse_head, write_error, Head};
 use crate::protocol::{Outbox, Protocol};
 use crate::server::Handle;
 use phpserz::{PhpParser, PhpToken};
@@ -377,10 +377,6 @@ fn valid_id(id: &str) -> bool {
 impl<P: Protocol> Protocol for Session<P> {
     type ConnState = SessionState<P::ConnState>;
 
-    fn accept(&mut self, peer: SocketAddr) -> bool {
-        self.inner.accept(peer)
-    }
-
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
         SessionState {
             inner: self.inner.connect(id, peer, out),
@@ -419,14 +415,12 @@ impl<P: Protocol> Protocol for Session<P> {
         }
         let cookie = self.cookie.as_str();
         let looked = parse_head(data, self.max_head_size, |req, _| {
-            let request = crate::conn::Request::new(
-                "GET",
-                "/",
-                header(req, "Cookie")
-                    .map(|c| vec![("Cookie".to_owned(), c.to_owned())])
-                    .unwrap_or_default(),
-            );
-            request.cookie(cookie).map(str::to_owned)
+            let cookies = req
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("Cookie"))
+                .filter_map(|h| std::str::from_utf8(h.value).ok());
+            find_cookie(cookies, cookie)
         });
         let id = match looked {
             Head::Partial => return 0,
@@ -490,55 +484,7 @@ impl<P: Protocol> Protocol for Session<P> {
         self.inner.start(handle)
     }
 
-    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.timeout(&mut state.inner, out)
-    }
-
-    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
-        self.inner.encoding(&state.inner)
-    }
-
-    fn encode(&mut self, state: &mut Self::ConnState, msg: &crate::Payload, buf: &mut Vec<u8>) {
-        self.inner.encode(&mut state.inner, msg, buf)
-    }
-
-    fn overflow(
-        &mut self,
-        state: &mut Self::ConnState,
-        policy: crate::server::Overflow,
-        out: &mut Outbox<'_>,
-    ) {
-        self.inner.overflow(&mut state.inner, policy, out)
-    }
-
-    fn close(
-        &mut self,
-        state: &mut Self::ConnState,
-        code: crate::CloseCode,
-        reason: &str,
-        out: &mut Outbox<'_>,
-    ) {
-        self.inner.close(&mut state.inner, code, reason, out)
-    }
-
-    fn reusable(&self, state: &Self::ConnState) -> bool {
-        self.inner.reusable(&state.inner)
-    }
-
-    fn extensions<'a>(
-        &self,
-        state: &'a mut Self::ConnState,
-    ) -> Option<&'a mut crate::conn::Extensions> {
-        self.inner.extensions(&mut state.inner)
-    }
-
-    fn mount(&mut self, prefix: &str) {
-        self.inner.mount(prefix)
-    }
-
-    fn timer(&mut self, key: u64) -> crate::Commands {
-        self.inner.timer(key)
-    }
+    delegate_protocol!(inner; accept);
 }
 
 /// Reads sessions from Redis off the event loop, one at a time.

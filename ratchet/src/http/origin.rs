@@ -86,10 +86,6 @@ impl<P: Protocol> OriginCheck<P> {
 impl<P: Protocol> Protocol for OriginCheck<P> {
     type ConnState = OriginState<P::ConnState>;
 
-    fn accept(&mut self, peer: SocketAddr) -> bool {
-        self.inner.accept(peer)
-    }
-
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
         OriginState {
             inner: self.inner.connect(id, peer, out),
@@ -129,7 +125,7 @@ impl<P: Protocol> Protocol for OriginCheck<P> {
         self.inner.data(&mut state.inner, data, out)
     }
 
-    delegate_protocol!(inner);
+    delegate_protocol!(inner; accept, disconnect, start);
 }
 
 #[cfg(test)]

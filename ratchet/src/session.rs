@@ -29,6 +29,10 @@
 //! its handshake while a worker thread asks Redis, and every other connection carries on.
 //! The session is read once, at the handshake, and is read-only: the application sees it
 //! on [`Conn::session`](crate::Conn::session).
+//!
+//! `Session` wraps the protocol that hands the application its `Conn` (the
+//! [`WebSocket`](crate::WebSocket) decorator): behind a [`Router`](crate::Router), wrap
+//! the route's protocol, `.route("/chat", Session::new(WebSocket::new(chat), url))`.
 
 use crate::conn::{find_cookie, ConnId};
 use crate::http::{parse_head, write_error, Head};

@@ -46,7 +46,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a session is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,7 +267,7 @@ pub struct Session<P> {
     max_size: usize,
     max_head_size: usize,
     lookups: Option<Sender<(ConnId, String)>>,
-    found: Arc<Mutex<HashMap<ConnId, Found>>>,
+    found: Arc<Mutex<HashMap<ConnId, (Instant, Found)>>>,
 }
 
 /// A connection's state under [`Session`].
@@ -401,7 +401,8 @@ impl<P: Protocol> Protocol for Session<P> {
                     .found
                     .lock()
                     .expect("session results")
-                    .remove(&out.conn());
+                    .remove(&out.conn())
+                    .map(|(_, found)| found);
                 return match found {
                     None => 0, // still waiting
                     Some(Found::Session(session)) => {
@@ -496,9 +497,13 @@ struct Worker {
     client: redis::Client,
     format: Format,
     max_size: usize,
-    found: Arc<Mutex<HashMap<ConnId, Found>>>,
+    found: Arc<Mutex<HashMap<ConnId, (Instant, Found)>>>,
     handle: Handle,
 }
+
+/// How long a lookup's result waits for its connection, which may have ended (its
+/// handshake timed out) before the result came.
+const UNCLAIMED: Duration = Duration::from_secs(60);
 
 impl Worker {
     fn run(self, lookups: Receiver<(ConnId, String)>) {
@@ -508,10 +513,10 @@ impl Worker {
             if let Found::Unavailable(why) = &found {
                 log::warn!("sessions: {why}");
             }
-            self.found
-                .lock()
-                .expect("session results")
-                .insert(conn, found);
+            let mut results = self.found.lock().expect("session results");
+            results.retain(|_, (at, _)| at.elapsed() < UNCLAIMED);
+            results.insert(conn, (Instant::now(), found));
+            drop(results);
             if !self.handle.wake(conn) {
                 return; // the server is gone
             }

@@ -57,20 +57,19 @@ pub trait App: Sized {
 
 /// The generated `main`: builds the app with `Default` and [`serve`]s it.
 pub fn main<A: App + Default>() -> ExitCode {
-    let mut server = Server::new(A::default().into_protocol());
+    let server = Server::new(A::default().into_protocol());
+    #[cfg(feature = "redis")]
+    let server = match A::REDIS {
+        Some(url) => server.bridge(crate::cluster::RedisBridge::new(redis_url(url))),
+        None => server,
+    };
+    #[cfg(not(feature = "redis"))]
     if let Some(url) = A::REDIS {
-        #[cfg(feature = "redis")]
-        {
-            server = server.bridge(crate::cluster::RedisBridge::new(redis_url(url)));
-        }
-        #[cfg(not(feature = "redis"))]
-        {
-            eprintln!(
-                "{}: `redis = {url:?}` needs ratchet's `redis` feature",
-                A::NAME
-            );
-            return ExitCode::FAILURE;
-        }
+        eprintln!(
+            "{}: `redis = {url:?}` needs ratchet's `redis` feature",
+            A::NAME
+        );
+        return ExitCode::FAILURE;
     }
     serve(server, A::DEFAULT_BIND, |addr| {
         let page = if A::PAGE {

@@ -152,6 +152,7 @@ impl Request {
 }
 
 /// The value of cookie `name` in any of the `Cookie` header values.
+#[cfg(feature = "redis")]
 pub(crate) fn find_cookie<'a>(
     mut values: impl Iterator<Item = &'a str>,
     name: &str,

@@ -35,6 +35,12 @@
 //! The WebSocket decorator speaks RFC 6455, HyBi-10/07, Hixie-76 and Hixie-75 on the
 //! same port, chosen per connection by the handshake; each client receives the others'
 //! messages framed in its own version.
+//!
+//! More decorators, each a [`Protocol`] around another: [`http::Router`] and
+//! [`http::Static`] serve the page beside the socket, [`OriginCheck`] and [`IpBlacklist`]
+//! keep strangers out, [`session::Session`] loads the web application's session by
+//! cookie. Topics ([`Command::publish`]) reach other processes through
+//! [`cluster::RedisBridge`].
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

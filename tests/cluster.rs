@@ -258,7 +258,10 @@ fn both_php_serializers_and_a_refusal_for_a_bad_cookie() {
         for bogus in ["unknown-id", "bad id;", ""] {
             let (mut c, head) = open_with_cookie(addr, bogus);
             assert!(head.starts_with("HTTP/1.1 401 "), "{bogus:?}: {head}");
-            assert!(c.closed_within(Duration::from_secs(3)), "refused, then closed");
+            assert!(
+                c.closed_within(Duration::from_secs(3)),
+                "refused, then closed"
+            );
         }
         let mut none = RawClient::connect(addr);
         none.write(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");

@@ -266,3 +266,22 @@ fn oversize_and_malformed_heads_are_refused() {
     assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
     assert!(body.contains("malformed"), "{body}");
 }
+
+#[test]
+fn pipelined_requests_each_go_to_their_own_route() {
+    let public = site("http-pipelined");
+    let manual = public.parent().unwrap().join("manual");
+    fs::create_dir_all(&manual).unwrap();
+    fs::write(manual.join("index.html"), "the manual").unwrap();
+    let addr = suite::serve(
+        Router::new()
+            .route("/*", Static::new(&public))
+            .route("/manual/*", Static::new(&manual)),
+    );
+    let mut c = RawClient::connect(addr);
+    c.write(b"GET /style.css HTTP/1.1\r\nHost: h\r\n\r\nGET /manual/ HTTP/1.1\r\nHost: h\r\n\r\nGET /app.js HTTP/1.1\r\nHost: h\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(c.read_response().1, "body { margin: 0 }");
+    assert_eq!(c.read_response().1, "the manual");
+    assert_eq!(c.read_response().1, "console.log('hi')");
+    assert!(c.read_response().0.starts_with("HTTP/1.1 404 "));
+}

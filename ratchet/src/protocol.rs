@@ -27,8 +27,9 @@ pub trait Protocol {
     /// A connection was accepted.
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState;
 
-    /// Bytes arrived. Returns how many were consumed; the server keeps the rest and hands
-    /// them back, followed by the next read. The protocol may modify `data` in place
+    /// Bytes arrived. Returns how many were consumed; the server offers the rest again at
+    /// once, until the protocol consumes nothing, then keeps it and hands it back followed
+    /// by the next read. The protocol may modify `data` in place
     /// (e.g. to unmask it).
     fn data(&mut self, state: &mut Self::ConnState, data: &mut [u8], out: &mut Outbox<'_>)
         -> usize;

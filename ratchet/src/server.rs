@@ -737,7 +737,16 @@ impl<P: Protocol> Core<P> {
         let Some(state) = c.state.as_mut() else {
             return;
         };
-        let consumed = self.protocol.data(state, data, &mut out).min(total);
+        // What is left is offered again until the protocol takes nothing more: a
+        // request/response protocol may answer one request per call.
+        let mut consumed = 0;
+        loop {
+            let taken = self.protocol.data(state, &mut data[consumed..], &mut out);
+            consumed = (consumed + taken).min(total);
+            if taken == 0 || consumed == total || out.is_shutting_down() {
+                break;
+            }
+        }
         c.input.extend_from_slice(&data[consumed..]);
         if c.output.len() - c.written > self.config.read_pause_threshold {
             c.read_paused = true;

@@ -300,28 +300,26 @@ impl Protocol for Static {
         out.set_deadline(Some(out.now() + self.idle_timeout));
     }
 
+    /// Answers the first request in `data` (the server offers the rest again, so that a
+    /// router may send the next pipelined request elsewhere).
     fn data(&mut self, _state: &mut (), data: &mut [u8], out: &mut Outbox<'_>) -> usize {
-        let mut pos = 0;
-        while pos < data.len() {
-            let output = out.output();
-            match parse_head(&data[pos..], self.max_head_size, |req, _| {
-                self.respond(req, output)
-            }) {
-                Head::Partial => break,
-                Head::Complete(true, len) => pos += len,
-                Head::Complete(false, _) => {
-                    out.shutdown();
-                    return data.len();
-                }
-                Head::Bad(status, reason) => {
-                    write_error(out.output(), status, &reason, "", false);
-                    out.shutdown();
-                    return data.len();
-                }
+        let output = out.output();
+        match parse_head(data, self.max_head_size, |req, _| self.respond(req, output)) {
+            Head::Partial => 0,
+            Head::Complete(true, len) => {
+                out.set_deadline(Some(out.now() + self.idle_timeout));
+                len
+            }
+            Head::Complete(false, _) => {
+                out.shutdown();
+                data.len()
+            }
+            Head::Bad(status, reason) => {
+                write_error(out.output(), status, &reason, "", false);
+                out.shutdown();
+                data.len()
             }
         }
-        out.set_deadline(Some(out.now() + self.idle_timeout));
-        pos
     }
 
     fn timeout(&mut self, _state: &mut (), out: &mut Outbox<'_>) {

@@ -18,8 +18,8 @@ use std::time::Duration;
 /// `"/*"` for everything); an exact match beats a prefix, a longer prefix a shorter one.
 /// A request no route matches gets `404`, and the connection stays open for the next
 /// one (HTTP/1.1 keep-alive). Once routed, a connection stays with its route, except
-/// that between two requests a request/response route ([`Protocol::reusable`]) lets the
-/// next request go wherever its path leads.
+/// that after each request a request/response route ([`Protocol::reusable`]) lets the
+/// next request (pipelined or not) go wherever its path leads.
 ///
 /// Every route is a [`Protocol`], so each keeps its own typed per-connection state in the
 /// server's slab; a router costs one comparison per event to find the route. Application

@@ -31,7 +31,7 @@ mod router;
 pub use files::Static;
 pub use origin::OriginCheck;
 pub use origin::OriginState;
-pub use router::{check_pattern, NoRoute, Route, RouteState, Router, RouterState, Routes};
+pub use router::{NoRoute, Route, RouteState, Router, RouterState, Routes};
 
 use std::fmt::Write as _;
 

@@ -101,12 +101,6 @@ impl Pattern {
     }
 }
 
-/// Checks a route pattern the way [`Router::route`] does; the `#[ratchet::app]` macro
-/// calls it at compile time.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
-    Pattern::parse(pattern).map(|_| ())
-}
-
 /// Timer keys carry their route in the top 8 bits.
 const ROUTE_SHIFT: u32 = 56;
 const KEY_MASK: u64 = (1 << ROUTE_SHIFT) - 1;

@@ -190,7 +190,8 @@ fn php_session(redis: &RedisServer, serializer: &str, user: &str) -> Option<Stri
 
 fn open_with_cookie(addr: std::net::SocketAddr, cookie: &str) -> (RawClient, String) {
     let mut c = RawClient::connect(addr);
-    c.write(format!("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: theme=dark; PHPSESSID={cookie}\r\n\r\n").as_bytes());
+    let cookie = format!("Cookie: theme=dark; PHPSESSID={cookie}\r\n");
+    c.write(suite::upgrade_request("/", &cookie).as_bytes());
     let head = c.read_head();
     (c, head)
 }
@@ -264,7 +265,7 @@ fn both_php_serializers_and_a_refusal_for_a_bad_cookie() {
             );
         }
         let mut none = RawClient::connect(addr);
-        none.write(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        none.write(suite::upgrade_request("/", "").as_bytes());
         let (head, body) = none.read_response();
         assert!(head.starts_with("HTTP/1.1 401 "), "{head}");
         assert!(body.contains("no session cookie"), "{body}");

@@ -203,22 +203,13 @@ fn a_macro_app_is_testable_without_sockets() {
 
 #[test]
 fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
-    let mut child = Command::new(suite::example("chat"))
-        .args(["--bind", "127.0.0.1:0"])
-        .env("RATCHET_BIND", "127.0.0.1:1") // the flag wins over the environment
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("examples/chat is built by cargo test");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let (ws, page) = line
-        .trim()
-        .strip_prefix("Chat listening on ws://")
-        .and_then(|rest| rest.split_once("/chat, page at http://"))
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    let addr: SocketAddr = ws.parse().unwrap();
-    assert_eq!(page, format!("{addr}/"));
+    // `--bind 127.0.0.1:0` (from `Example`) wins over the environment.
+    let mut chat = suite::Example::start_with("chat", &[("RATCHET_BIND", "127.0.0.1:1")]);
+    let addr = chat.addr();
+    assert_eq!(
+        chat.banner.trim(),
+        format!("Chat listening on ws://{addr}/chat, page at http://{addr}/")
+    );
 
     // The page (static_dir) and the socket (path) on the one port.
     let mut browser = RawClient::connect(addr);
@@ -235,7 +226,7 @@ fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
     b.expect_text(r#"{"name":"a","text":"through the generated main","type":"message"}"#);
 
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &chat.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -244,7 +235,7 @@ fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
     assert_eq!(b.read_frame().close_code(), Some(1001));
     a.send_frame(true, 8, &[0x03, 0xE9]);
     b.send_frame(true, 8, &[0x03, 0xE9]);
-    let status = child.wait().unwrap();
+    let status = chat.child.wait().unwrap();
     assert!(status.success(), "exit status {status}");
 }
 
@@ -344,9 +335,6 @@ mod guarded {
 #[test]
 fn the_http_keys_build_the_decorators_they_name() {
     let addr = suite::serve(guarded::Guarded.into_protocol());
-    let handshake = |path: &str, extra: &str| {
-        format!("GET {path} HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
-    };
     let (mut ok, head) = RawClient::open_with(
         addr,
         "/ws",
@@ -356,16 +344,17 @@ fn the_http_keys_build_the_decorators_they_name() {
     ok.expect_text("speaking v1");
 
     let mut evil = RawClient::connect(addr);
-    evil.write(handshake("/ws", "Origin: http://evil.example\r\n").as_bytes());
+    evil.write(suite::upgrade_request("/ws", "Origin: http://evil.example\r\n").as_bytes());
     assert!(evil.read_response().0.starts_with("HTTP/1.1 403 "));
 
     let mut elsewhere = RawClient::connect(addr);
-    elsewhere.write(handshake("/other", "Origin: http://localhost:8080\r\n").as_bytes());
+    elsewhere
+        .write(suite::upgrade_request("/other", "Origin: http://localhost:8080\r\n").as_bytes());
     assert!(elsewhere.read_response().0.starts_with("HTTP/1.1 404 "));
 
     let mut blocked = RawClient::connect_from(addr, "127.0.0.3".parse().unwrap());
     let _ = blocked
         .stream
-        .write_all(handshake("/ws", "Origin: http://localhost\r\n").as_bytes());
+        .write_all(suite::upgrade_request("/ws", "Origin: http://localhost\r\n").as_bytes());
     assert!(blocked.closed_within(Duration::from_secs(5)));
 }

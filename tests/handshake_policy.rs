@@ -31,12 +31,7 @@ impl Component for Tell {
 
 fn head_with(addr: std::net::SocketAddr, extra: &str) -> (String, String) {
     let mut c = RawClient::connect(addr);
-    c.write(
-        format!(
-            "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
-        )
-        .as_bytes(),
-    );
+    c.write(suite::upgrade_request("/", extra).as_bytes());
     c.read_response()
 }
 
@@ -130,7 +125,9 @@ fn a_blacklisted_peer_is_dropped_at_accept_and_others_are_served() {
 
     let mut refused = RawClient::connect_from(addr, blocked);
     // The socket is gone before this arrives: no answer, nothing read.
-    let _ = refused.stream.write_all(HANDSHAKE.as_bytes());
+    let _ = refused
+        .stream
+        .write_all(suite::upgrade_request("/", "").as_bytes());
     refused
         .stream
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -147,7 +144,7 @@ fn a_blacklisted_peer_is_dropped_at_accept_and_others_are_served() {
     assert!(answer.is_empty(), "no answer: {answer:?}");
 
     let mut welcome = RawClient::connect_from(addr, "127.0.0.2".parse().unwrap());
-    welcome.write(HANDSHAKE.as_bytes());
+    welcome.write(suite::upgrade_request("/", "").as_bytes());
     assert!(welcome.read_head().starts_with("HTTP/1.1 101 "));
     welcome.expect_text("speaking nothing");
     assert_eq!(
@@ -156,5 +153,3 @@ fn a_blacklisted_peer_is_dropped_at_accept_and_others_are_served() {
         "only the welcome peer opened"
     );
 }
-
-const HANDSHAKE: &str = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

@@ -194,6 +194,14 @@ impl Drop for RedisServer {
     }
 }
 
+/// An RFC 6455 upgrade request for `path` (with the RFC's sample key, whose accept value is
+/// `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`), plus `extra_headers` lines (each ending in `\r\n`).
+pub fn upgrade_request(path: &str, extra_headers: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
+    )
+}
+
 /// Whether the tests must not skip for a missing third-party tool: under CI, and when
 /// run by `scripts/test`, which installs them all.
 pub fn tools_required() -> bool {
@@ -391,12 +399,7 @@ impl RawClient {
     /// (each ending in `\r\n`); returns the client and the response head.
     pub fn open_with(addr: SocketAddr, path: &str, extra_headers: &str) -> (Self, String) {
         let mut client = Self::connect(addr);
-        client.write(
-            format!(
-                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
-            )
-            .as_bytes(),
-        );
+        client.write(upgrade_request(path, extra_headers).as_bytes());
         let head = client.read_head();
         assert!(
             head.starts_with("HTTP/1.1 101 "),

@@ -319,10 +319,15 @@ impl Backoff {
     }
 }
 
-fn connect(client: &redis::Client) -> redis::RedisResult<redis::Connection> {
+/// A connection whose commands give up after `command_timeout` (a Redis that stopped
+/// answering counts as down).
+pub(crate) fn connect(
+    client: &redis::Client,
+    command_timeout: Duration,
+) -> redis::RedisResult<redis::Connection> {
     let con = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-    con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-    con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+    con.set_write_timeout(Some(command_timeout))?;
+    con.set_read_timeout(Some(command_timeout))?;
     Ok(con)
 }
 
@@ -339,7 +344,7 @@ impl Publisher {
         // Ends when the server (and its bridge, the sender) is gone.
         while let Ok((channel, envelope)) = queue.recv() {
             if con.is_none() && !backoff.waiting() {
-                match connect(&self.client) {
+                match connect(&self.client, COMMAND_TIMEOUT) {
                     Ok(c) => {
                         if down {
                             log::info!("redis bridge: publishing again");
@@ -397,7 +402,7 @@ impl Subscriber {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
-            let failure = match connect(&self.client) {
+            let failure = match connect(&self.client, COMMAND_TIMEOUT) {
                 Ok(mut con) => {
                     // One PubSub for the connection's life: dropping it unsubscribes.
                     let mut pubsub = con.as_pubsub();

@@ -1002,16 +1002,21 @@ impl<P: Protocol> Core<P> {
             let topics = std::mem::take(&mut c.topics);
             self.settle(slot);
             self.ready.push(slot);
-            for topic in &topics {
-                self.leave(id, topic);
-            }
-            if let Some(state) = state {
-                let (mut output, mut control) = (Vec::new(), Control::default());
-                let mut out =
-                    Outbox::new(id, self.now, &mut output, &mut self.commands, &mut control);
-                self.protocol.disconnect(state, &mut out);
-                self.execute();
-            }
+            self.end(id, state, &topics);
+        }
+    }
+
+    /// The connection ended for the protocol and the application: it leaves its topics,
+    /// and the protocol is told (writes to it are discarded; its commands run).
+    fn end(&mut self, id: ConnId, state: Option<P::ConnState>, topics: &[Topic]) {
+        for topic in topics {
+            self.leave(id, topic);
+        }
+        if let Some(state) = state {
+            let (mut output, mut control) = (Vec::new(), Control::default());
+            let mut out = Outbox::new(id, self.now, &mut output, &mut self.commands, &mut control);
+            self.protocol.disconnect(state, &mut out);
+            self.execute();
         }
     }
 
@@ -1085,22 +1090,7 @@ impl<P: Protocol> Core<P> {
         };
         self.stats.connections.fetch_sub(1, Ordering::Relaxed);
         let _ = registry.deregister(&mut c.stream);
-        for topic in &c.topics {
-            self.leave(c.id, topic);
-        }
-        let mut output = Vec::new();
-        let mut control = Control::default();
-        let mut out = Outbox::new(
-            c.id,
-            self.now,
-            &mut output,
-            &mut self.commands,
-            &mut control,
-        );
-        if let Some(state) = c.state {
-            self.protocol.disconnect(state, &mut out);
-        }
-        self.execute();
+        self.end(c.id, c.state, &c.topics);
     }
 }
 

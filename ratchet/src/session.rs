@@ -35,7 +35,7 @@
 //! the route's protocol, `.route("/chat", Session::new(WebSocket::new(chat), url))`.
 
 use crate::conn::{find_cookie, ConnId};
-use crate::http::{parse_head, write_error, Head};
+use crate::http::{parse_head, refuse, Head};
 use crate::protocol::{Outbox, Protocol};
 use crate::server::Handle;
 use phpserz::{PhpParser, PhpToken};
@@ -361,9 +361,7 @@ impl<P: Protocol> Session<P> {
             }
             Missing::Reject(status) => {
                 let status = if unavailable { 503 } else { status };
-                write_error(out.output(), status, reason, "", false);
-                out.shutdown();
-                data.len()
+                refuse(out, status, reason, data)
             }
         }
     }
@@ -501,6 +499,9 @@ struct Worker {
     handle: Handle,
 }
 
+/// How long a lookup may take before the store counts as unavailable.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long a lookup's result waits for its connection, which may have ended (its
 /// handshake timed out) before the result came.
 const UNCLAIMED: Duration = Duration::from_secs(60);
@@ -524,17 +525,9 @@ impl Worker {
     }
 
     fn lookup(&self, con: &mut Option<redis::Connection>, key: &str) -> Found {
-        let timeout = Some(Duration::from_secs(2));
         let connected = match con {
             Some(c) => Ok(c),
-            None => self
-                .client
-                .get_connection_with_timeout(Duration::from_secs(2))
-                .and_then(|c| {
-                    c.set_read_timeout(timeout)?;
-                    c.set_write_timeout(timeout)?;
-                    Ok(con.insert(c))
-                }),
+            None => crate::cluster::connect(&self.client, LOOKUP_TIMEOUT).map(|c| con.insert(c)),
         };
         let stored: redis::RedisResult<Option<Vec<u8>>> =
             connected.and_then(|c| redis::cmd("GET").arg(key).query(c));

@@ -1,6 +1,6 @@
 //! Static files from a folder, over HTTP/1.1 with keep-alive.
 
-use super::{header, keep_alive, parse_head, target_path, write_error, write_head, Head};
+use super::{header, keep_alive, parse_head, refuse, target_path, write_error, write_head, Head};
 use crate::conn::ConnId;
 use crate::message::Payload;
 use crate::protocol::{Outbox, Protocol};
@@ -152,9 +152,9 @@ impl Static {
             Ok(meta) if method == "HEAD" => (meta, None),
             Ok(meta) => match fs::read(&file) {
                 Ok(body) => (meta, Some(body)),
-                Err(e) => return self.unreadable(&file, e, out, keep),
+                Err(e) => return unreadable(&file, e, out, keep),
             },
-            Err(e) => return self.unreadable(&file, e, out, keep),
+            Err(e) => return unreadable(&file, e, out, keep),
         };
         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
         let etag = etag(&meta, modified);
@@ -175,12 +175,6 @@ impl Static {
         if let Some(body) = body {
             out.extend_from_slice(&body);
         }
-        keep
-    }
-
-    fn unreadable(&self, file: &Path, e: std::io::Error, out: &mut Vec<u8>, keep: bool) -> bool {
-        log::warn!("static: cannot read {}: {e}", file.display());
-        write_error(out, 404, "not found", "", keep);
         keep
     }
 
@@ -207,27 +201,36 @@ impl Static {
                 name => file.push(name),
             }
         }
-        // Symlinks may point anywhere: what counts is where the path really leads.
-        let real = fs::canonicalize(&file).map_err(|_| Refusal(404, "not found"))?;
-        if !real.starts_with(&self.root) {
-            return Err(Refusal(403, "path leaves the folder"));
-        }
+        let real = self.inside(&file)?;
         if real.is_file() {
             return Ok(Found::File(real));
         }
         if !decoded.is_empty() && !decoded.ends_with('/') {
             return Ok(Found::Folder(format!("{path}/")));
         }
-        let index =
-            fs::canonicalize(real.join(&self.index)).map_err(|_| Refusal(404, "not found"))?;
-        if !index.starts_with(&self.root) {
-            return Err(Refusal(403, "path leaves the folder"));
-        }
+        let index = self.inside(&real.join(&self.index))?;
         if !index.is_file() {
             return Err(Refusal(404, "not found"));
         }
         Ok(Found::File(index))
     }
+
+    /// Where `path` really leads, if that is inside the folder: symlinks may point
+    /// anywhere.
+    fn inside(&self, path: &Path) -> Result<PathBuf, Refusal> {
+        let real = fs::canonicalize(path).map_err(|_| Refusal(404, "not found"))?;
+        if !real.starts_with(&self.root) {
+            return Err(Refusal(403, "path leaves the folder"));
+        }
+        Ok(real)
+    }
+}
+
+/// A file found but not readable: logged, and answered as not found.
+fn unreadable(file: &Path, e: std::io::Error, out: &mut Vec<u8>, keep: bool) -> bool {
+    log::warn!("static: cannot read {}: {e}", file.display());
+    write_error(out, 404, "not found", "", keep);
+    keep
 }
 
 /// A strong validator from the size and the modification time.
@@ -314,11 +317,7 @@ impl Protocol for Static {
                 out.shutdown();
                 data.len()
             }
-            Head::Bad(status, reason) => {
-                write_error(out.output(), status, &reason, "", false);
-                out.shutdown();
-                data.len()
-            }
+            Head::Bad(status, reason) => refuse(out, status, &reason, data),
         }
     }
 

@@ -33,6 +33,7 @@ pub use origin::OriginCheck;
 pub use origin::OriginState;
 pub use router::{NoRoute, Route, RouteState, Router, RouterState, Routes};
 
+use crate::protocol::Outbox;
 use std::fmt::Write as _;
 
 /// Most header fields accepted in a request head.
@@ -147,6 +148,14 @@ pub(crate) fn write_head(
     }
     head.push_str("\r\n");
     out.extend_from_slice(head.as_bytes());
+}
+
+/// Answers with `status` and `reason`, then closes: for requests the connection cannot
+/// go on from. Returns how much of the input that takes (all of it).
+pub(crate) fn refuse(out: &mut Outbox<'_>, status: u16, reason: &str, input: &[u8]) -> usize {
+    write_error(out.output(), status, reason, "", false);
+    out.shutdown();
+    input.len()
 }
 
 /// Writes a plain-text error response whose body is `reason`.

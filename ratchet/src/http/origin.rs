@@ -1,6 +1,6 @@
 //! Refusing requests from other sites' pages.
 
-use super::{header, parse_head, write_error, Head};
+use super::{header, parse_head, refuse, Head};
 use crate::conn::ConnId;
 use crate::protocol::{Outbox, Protocol};
 use std::net::SocketAddr;
@@ -116,9 +116,7 @@ impl<P: Protocol> Protocol for OriginCheck<P> {
             };
             if let Some((status, reason)) = refusal {
                 log::debug!("refused: {reason}");
-                write_error(out.output(), status, &reason, "", false);
-                out.shutdown();
-                return data.len();
+                return refuse(out, status, &reason, data);
             }
             state.checked = true;
         }

@@ -1,6 +1,6 @@
 //! Routing connections by the path of their first request.
 
-use super::{keep_alive, parse_head, target_path, write_error, Head};
+use super::{keep_alive, parse_head, refuse, target_path, write_error, Head};
 use crate::command::{Command, Commands};
 use crate::conn::ConnId;
 use crate::message::Payload;
@@ -57,7 +57,6 @@ pub enum RouteState<S, R> {
 /// A connection's state in a [`Router`].
 #[derive(Debug)]
 pub struct RouterState<S> {
-    id: ConnId,
     peer: SocketAddr,
     route: Option<S>,
 }
@@ -445,13 +444,9 @@ impl<R: Routes> Router<R> {
 impl<R: Routes> Protocol for Router<R> {
     type ConnState = RouterState<R::ConnState>;
 
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
+    fn connect(&mut self, _id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
         out.set_deadline(Some(out.now() + self.idle_timeout));
-        RouterState {
-            id,
-            peer,
-            route: None,
-        }
+        RouterState { peer, route: None }
     }
 
     fn data(
@@ -476,11 +471,7 @@ impl<R: Routes> Protocol for Router<R> {
             });
             let index = match looked {
                 Head::Partial => return pos,
-                Head::Bad(status, reason) => {
-                    write_error(out.output(), status, &reason, "", false);
-                    out.shutdown();
-                    return data.len();
-                }
+                Head::Bad(status, reason) => return refuse(out, status, &reason, data),
                 Head::Complete((None, keep), len) => {
                     write_error(
                         out.output(),
@@ -511,7 +502,7 @@ impl<R: Routes> Protocol for Router<R> {
                     return data.len();
                 }
                 out.set_deadline(None);
-                state.route = Some(self.routes.connect(index, state.id, state.peer, out));
+                state.route = Some(self.routes.connect(index, out.conn(), state.peer, out));
             }
             let route = state.route.as_mut().expect("routed above");
             let consumed = self.routes.data(route, &mut data[pos..], out);

@@ -285,3 +285,42 @@ fn pipelined_requests_each_go_to_their_own_route() {
     assert_eq!(c.read_response().1, "console.log('hi')");
     assert!(c.read_response().0.starts_with("HTTP/1.1 404 "));
 }
+
+/// Starts timer 7 when a connection opens and tells everyone the key that fired.
+#[derive(Default)]
+struct Ticker {
+    clients: ConnSet,
+}
+
+impl Component for Ticker {
+    fn on_open(&mut self, conn: &Conn) -> Commands {
+        self.clients.insert(conn);
+        ratchet::Command::after(Duration::from_millis(20), 7).into()
+    }
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+        Commands::none()
+    }
+    fn on_timer(&mut self, key: u64) -> Commands {
+        self.clients.send(format!("timer {key}")).into()
+    }
+}
+
+#[test]
+fn application_timers_behind_a_router_come_back_with_their_own_keys() {
+    let public = site("http-timers");
+    let addr = suite::serve(
+        Router::new()
+            .route("/*", Static::new(&public))
+            .route("/a", WebSocket::new(Ticker::default()))
+            .route("/b", WebSocket::new(Ticker::default())),
+    );
+    let mut a = RawClient::open(addr, "/a");
+    a.expect_text("timer 7");
+    let mut b = RawClient::open(addr, "/b");
+    b.expect_text("timer 7");
+    // Each app heard only its own timer.
+    a.stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(std::io::Read::read(&mut a.stream, &mut [0; 1]).is_err());
+}

@@ -124,6 +124,10 @@ fn tagged<T>(out: &mut Outbox<'_>, index: usize, f: impl FnOnce(&mut Outbox<'_>)
 }
 
 fn tag_commands(cmds: Commands, index: usize) -> Commands {
+    let timers = |c: &Command| matches!(c, Command::Timer { .. } | Command::CancelTimer { .. });
+    if !cmds.as_slice().iter().any(timers) {
+        return cmds;
+    }
     let mut cmds: Vec<Command> = cmds.into_iter().collect();
     tag_timers(&mut cmds, index);
     cmds.into_iter().collect()

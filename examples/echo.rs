@@ -16,10 +16,14 @@ impl Component for Echo {
 
 /// The echo server's decorator stack: WebSocket with compression on for every message,
 /// even those under the default threshold, so that conformance runs exercise it at every
-/// size.
+/// size; and messages up to 16 MiB (the default is 1 MiB), the largest the conformance
+/// suite sends.
 pub fn protocol() -> WebSocket<Echo> {
     let deflate = Deflate::default().threshold(0);
-    WebSocket::with_config(Echo, Config::default().deflate(deflate))
+    let config = Config::default()
+        .max_message_size(16 << 20)
+        .deflate(deflate);
+    WebSocket::with_config(Echo, config)
 }
 
 fn main() -> std::io::Result<()> {

@@ -44,7 +44,7 @@ pub fn start_clock(chat: &Chat, handle: ratchet::Handle, every: Duration) {
             .lock()
             .expect("clients")
             .send(format!("time {secs}"));
-        if !handle.send(tick) {
+        if handle.send(tick).is_err() {
             return; // the server has stopped
         }
     });

@@ -1,7 +1,7 @@
 //! Beyond one process: two `examples/cluster` servers sharing a real `redis-server`, and
 //! sessions written by a real PHP (php-cli with php-redis) read by cookie.
 
-use ratchet::session::{Format, Missing, Session};
+use ratchet::session::{Format, Missing, Session, SessionExt};
 use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::collections::HashMap;
 use std::process::Command;

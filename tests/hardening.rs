@@ -189,7 +189,9 @@ fn ten_threads_push_through_the_handle_without_loss_and_in_order() {
             let handle = handle.clone();
             std::thread::spawn(move || {
                 for i in 0..per_thread {
-                    assert!(handle.send(Command::send(id, format!("{t}:{i}"))));
+                    handle
+                        .send(Command::send(id, format!("{t}:{i}")))
+                        .expect("queued");
                 }
             })
         })
@@ -214,7 +216,7 @@ fn ten_threads_push_through_the_handle_without_loss_and_in_order() {
 fn the_drop_policy_tells_the_app_and_keeps_the_connection() {
     let app = Recorder::default();
     let server_config = ServerConfig::default()
-        .max_pending_output(64 << 10)
+        .output_budget(64 << 10)
         .overflow(Overflow::Drop);
     let addr = suite::serve_with(WebSocket::new(app.clone()), server_config);
     let mut sender = RawClient::open(addr, "/");
@@ -369,7 +371,7 @@ fn ten_thousand_idle_timers_do_not_slow_the_server() {
     let timers: Commands = (100..10_100)
         .map(|key| Command::after(Duration::from_secs(3600), key))
         .collect();
-    assert!(handle.send(timers));
+    handle.send(timers).expect("queued");
     let mut c = RawClient::open(addr2, "/");
     let asked = Instant::now();
     for i in 0..100 {

@@ -34,7 +34,7 @@ fn a_client_that_never_reads_cannot_grow_the_server_or_slow_the_others() {
     let limit = 1 << 20;
     let addr = suite::serve_with(
         WebSocket::new(Broadcast::default()),
-        ServerConfig::default().max_pending_output(limit),
+        ServerConfig::default().output_budget(limit),
     );
     let mut sender = RawClient::open(addr, "/");
     let mut slow = RawClient::open(addr, "/");

@@ -115,7 +115,7 @@ fn decode(stream: &[u8], cuts: &[usize], deflate: Option<Params>) -> Vec<Got> {
         last = b;
         let mut pos = 0;
         while let Some(frame) = decoder
-            .decode(&mut pending, &mut pos)
+            .decode(&mut pending, &mut pos, usize::MAX)
             .expect("valid stream")
         {
             got.push(match frame {
@@ -177,7 +177,7 @@ proptest! {
             let piece = &stream[last..b];
             last = b;
             let mut pos = 0;
-            while let Some(hixie::Frame::Text(t)) = decoder.decode(piece, &mut pos).expect("valid stream") {
+            while let Some(hixie::Frame::Text(t)) = decoder.decode(piece, &mut pos, usize::MAX).expect("valid stream") {
                 got.push(t.to_owned());
             }
         }

@@ -55,8 +55,12 @@ pub trait App: Sized {
     fn into_protocol(self) -> Self::Protocol;
 }
 
-/// The generated `main`: builds the app with `Default` and [`serve`]s it.
+/// The generated `main`: raises the open-files limit (a server wants many connections),
+/// builds the app with `Default` and [`serve`]s it.
 pub fn main<A: App + Default>() -> ExitCode {
+    if let Err(e) = crate::server::raise_open_files_limit() {
+        eprintln!("{}: cannot raise the open-files limit: {e}", A::NAME);
+    }
     let server = Server::new(A::default().into_protocol());
     #[cfg(feature = "redis")]
     let server = match A::REDIS {

@@ -1,7 +1,6 @@
 //! Refusing peers by address.
 
-use crate::conn::ConnId;
-use crate::protocol::{Outbox, Protocol};
+use crate::protocol::Protocol;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -81,15 +80,7 @@ impl<P: Protocol> Protocol for IpBlacklist<P> {
         !self.is_blocked(peer.ip()) && self.inner.accept(peer)
     }
 
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> P::ConnState {
-        self.inner.connect(id, peer, out)
-    }
-
-    fn data(&mut self, state: &mut P::ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
-        self.inner.data(state, data, out)
-    }
-
-    delegate_protocol!(; disconnect, start);
+    crate::delegate_protocol!(inner; except accept);
 }
 
 #[cfg(test)]

@@ -34,10 +34,14 @@
 //!   cross-process delivery resumes by itself.
 //! - **Redis slow**: the event loop never waits for Redis. Publishes queue for a publisher
 //!   thread, up to [`queue_capacity`](RedisBridge::queue_capacity) (default 65,536
-//!   messages); past that they are dropped and counted.
-//! - **A process reading too slowly**: Redis disconnects a subscriber whose output buffer
-//!   passes `client-output-buffer-limit pubsub` (by default 32 MB at once, or 8 MB for
-//!   60 s). Everything in that buffer is lost; the bridge reconnects as above.
+//!   messages) and [`queue_bytes`](RedisBridge::queue_bytes) (default 16 MiB); past that
+//!   they are dropped and counted.
+//! - **A process reading too slowly**: the subscriber hands messages to the event loop
+//!   through the server's bounded [`Handle`] queue and waits while it is full, so it reads
+//!   from Redis no faster than this process delivers; the backlog stays in Redis, which
+//!   disconnects a subscriber whose output buffer passes `client-output-buffer-limit
+//!   pubsub` (by default 32 MB at once, or 8 MB for 60 s). Everything in that buffer is
+//!   lost; the bridge reconnects as above.
 //!
 //! # The envelope
 //!
@@ -50,7 +54,7 @@ use crate::message::{Kind, Payload};
 use crate::server::{Bridge, Handle};
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +76,7 @@ pub struct RedisBridge {
     url: String,
     prefix: String,
     capacity: usize,
+    max_bytes: usize,
     origin: [u8; 16],
     outgoing: Option<SyncSender<(String, Vec<u8>)>>,
     status: BridgeStatus,
@@ -87,6 +92,8 @@ struct Counters {
     published: AtomicU64,
     received: AtomicU64,
     dropped: AtomicU64,
+    /// Bytes of envelopes waiting for the publisher.
+    queued_bytes: AtomicUsize,
     stop: AtomicBool,
 }
 
@@ -120,6 +127,7 @@ impl RedisBridge {
             url: url.into(),
             prefix: "ratchet:".into(),
             capacity: 1 << 16,
+            max_bytes: 16 << 20,
             origin: process_id(),
             outgoing: None,
             status: BridgeStatus::default(),
@@ -137,6 +145,14 @@ impl RedisBridge {
     #[must_use]
     pub fn queue_capacity(mut self, messages: usize) -> Self {
         self.capacity = messages.max(1);
+        self
+    }
+
+    /// How many bytes of publishes may wait for Redis before new ones are dropped.
+    /// Default: 16 MiB.
+    #[must_use]
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes.max(1);
         self
     }
 
@@ -188,19 +204,29 @@ impl Bridge for RedisBridge {
             return;
         };
         let channel = format!("{}{topic}", self.prefix);
-        match tx.try_send((channel, envelope(&self.origin, topic, msg))) {
+        let envelope = envelope(&self.origin, topic, msg);
+        let size = channel.len() + envelope.len();
+        let counters = &self.status.0;
+        let queued = counters.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        let sent = if queued + size > self.max_bytes && queued > 0 {
+            Err(TrySendError::Full(()))
+        } else {
+            tx.try_send((channel, envelope)).map_err(|e| match e {
+                TrySendError::Full(_) => TrySendError::Full(()),
+                TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+            })
+        };
+        match sent {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                let dropped = self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
-                if dropped.is_power_of_two() {
+            Err(full_or_gone) => {
+                counters.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                let dropped = counters.dropped.fetch_add(1, Ordering::Relaxed);
+                if matches!(full_or_gone, TrySendError::Full(())) && dropped.is_power_of_two() {
                     log::warn!(
                         "redis bridge: publish queue full; {} dropped so far",
                         dropped + 1
                     );
                 }
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -343,6 +369,8 @@ impl Publisher {
         let mut down = false;
         // Ends when the server (and its bridge, the sender) is gone.
         while let Ok((channel, envelope)) = queue.recv() {
+            let size = channel.len() + envelope.len();
+            self.status.0.queued_bytes.fetch_sub(size, Ordering::AcqRel);
             if con.is_none() && !backoff.waiting() {
                 match connect(&self.client, COMMAND_TIMEOUT) {
                     Ok(c) => {
@@ -480,8 +508,22 @@ impl Subscriber {
                 continue;
             }
             self.status.0.received.fetch_add(1, Ordering::Relaxed);
-            if !self.handle.publish_local(envelope.topic, envelope.msg) {
-                return None; // the server is gone
+            // Waits while the server's queue is full: this thread then reads no faster
+            // than the server delivers, and the backlog stays in Redis.
+            let topic: crate::Topic = envelope.topic.into();
+            loop {
+                match self
+                    .handle
+                    .publish_local_wait(topic.clone(), envelope.msg.clone(), POLL)
+                {
+                    Ok(()) => break,
+                    Err(crate::SendError::Full) => {
+                        if self.status.0.stop.load(Ordering::Relaxed) {
+                            return None;
+                        }
+                    }
+                    Err(crate::SendError::Stopped) => return None, // the server is gone
+                }
             }
         }
     }

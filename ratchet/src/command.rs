@@ -55,7 +55,8 @@ pub enum Command {
         reason: String,
     },
     /// Start (or restart) the application's timer `key`: `on_timer(key)` runs after
-    /// `after`, then every `every` if set.
+    /// `after`, then every `every` if set. Delays and periods shorter than
+    /// [`MIN_TIMER_DELAY`] count as that.
     Timer {
         /// The application's name for the timer.
         key: u64,
@@ -63,11 +64,16 @@ pub enum Command {
         after: Duration,
         /// Period of the following ticks, if any.
         every: Option<Duration>,
+        /// Which application behind routers the timer belongs to; applications leave it
+        /// empty, routers fill it in on the way out.
+        scope: TimerScope,
     },
     /// Stop the application's timer `key` (nothing happens if it is not running).
     CancelTimer {
         /// The timer.
         key: u64,
+        /// As in [`Command::Timer`].
+        scope: TimerScope,
     },
     /// Add a connection to a topic's subscribers (until it unsubscribes or closes).
     Subscribe {
@@ -98,6 +104,58 @@ pub enum Command {
 /// A topic's name: cheap to clone, shared by every subscription to it.
 pub type Topic = Arc<str>;
 
+/// The shortest delay or period a timer has: shorter ones (zero included) count as this,
+/// so that a timer re-armed from `on_timer` cannot spin the event loop.
+pub const MIN_TIMER_DELAY: Duration = Duration::from_millis(1);
+
+/// The path of route indices that leads from the server to the application a timer
+/// belongs to: each [`Router`](crate::Router) a timer command passes on its way out
+/// pushes the index of its route, and pops it when the timer fires on its way back in.
+/// The application's key is never touched, so every `u64` is the application's.
+///
+/// Up to [`TimerScope::MAX_DEPTH`] routers deep, with up to [`TimerScope::MAX_ROUTES`]
+/// routes each.
+///
+/// ```
+/// use ratchet::command::TimerScope;
+///
+/// let scope = TimerScope::default().push(3).push(0); // route 3 of an inner router, in route 0
+/// assert_eq!(scope.pop(), Some((0, TimerScope::default().push(3))));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerScope(u64);
+
+impl TimerScope {
+    /// How many routers deep a scope reaches.
+    pub const MAX_DEPTH: usize = 8;
+    /// How many routes a router may have for its timers to be told apart.
+    pub const MAX_ROUTES: usize = 255;
+
+    /// The scope inside route `index` of one more router.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is [`MAX_ROUTES`](TimerScope::MAX_ROUTES) or more, or the scope is
+    /// already [`MAX_DEPTH`](TimerScope::MAX_DEPTH) deep: a [`Router`](crate::Router)
+    /// refuses such configurations when the server is assembled.
+    #[must_use]
+    pub fn push(self, index: usize) -> Self {
+        assert!(index < Self::MAX_ROUTES, "route index {index} too large");
+        assert!(self.depth() < Self::MAX_DEPTH, "routers nested too deep");
+        TimerScope(self.0 << 8 | (index as u64 + 1))
+    }
+
+    /// The outermost route index and the scope inside it, or `None` at the application.
+    pub fn pop(self) -> Option<(usize, Self)> {
+        (self.0 != 0).then(|| ((self.0 & 0xFF) as usize - 1, TimerScope(self.0 >> 8)))
+    }
+
+    /// How many routers deep.
+    pub fn depth(self) -> usize {
+        (64 - self.0.leading_zeros() as usize).div_ceil(8)
+    }
+}
+
 impl Command {
     /// Send `msg` to one connection.
     pub fn send(to: impl Into<ConnId>, msg: impl Into<Payload>) -> Self {
@@ -126,13 +184,14 @@ impl Command {
     /// use std::time::Duration;
     ///
     /// let tick = Command::every(Duration::from_secs(1), 1);
-    /// assert_eq!(tick, Command::Timer { key: 1, after: Duration::from_secs(1), every: Some(Duration::from_secs(1)) });
+    /// assert!(matches!(tick, Command::Timer { key: 1, every: Some(_), .. }));
     /// ```
     pub fn after(delay: Duration, key: u64) -> Self {
         Command::Timer {
             key,
             after: delay,
             every: None,
+            scope: TimerScope::default(),
         }
     }
 
@@ -142,6 +201,7 @@ impl Command {
             key,
             after: period,
             every: Some(period),
+            scope: TimerScope::default(),
         }
     }
 
@@ -196,7 +256,10 @@ impl Command {
 
     /// Stop timer `key`.
     pub fn cancel_timer(key: u64) -> Self {
-        Command::CancelTimer { key }
+        Command::CancelTimer {
+            key,
+            scope: TimerScope::default(),
+        }
     }
 
     /// Close a connection.
@@ -409,6 +472,23 @@ mod tests {
         assert_eq!(cmds.sent_to(a), ["one", "three"]);
         let collected: Vec<Command> = cmds.into_iter().collect();
         assert_eq!(collected[1], Command::send(b, "two"));
+    }
+
+    #[test]
+    fn scopes_stack_route_indices() {
+        let root = TimerScope::default();
+        assert_eq!(root.pop(), None);
+        assert_eq!(root.depth(), 0);
+        let inner = root.push(254).push(0);
+        assert_eq!(inner.depth(), 2);
+        let (outer, rest) = inner.pop().unwrap();
+        assert_eq!((outer, rest.pop()), (0, Some((254, root))));
+        let mut deep = root;
+        for i in 0..TimerScope::MAX_DEPTH {
+            deep = deep.push(i);
+        }
+        assert_eq!(deep.depth(), TimerScope::MAX_DEPTH);
+        assert!(std::panic::catch_unwind(|| deep.push(1)).is_err());
     }
 
     #[test]

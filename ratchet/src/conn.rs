@@ -3,6 +3,7 @@
 
 use crate::command::{Command, To};
 use crate::message::Payload;
+pub use crate::request::Request;
 use crate::CloseCode;
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -10,10 +11,15 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// A connection's stable identity for the life of the server: never reused while the
-/// server runs, so a stale id addresses nothing rather than somebody else.
+/// A connection's stable identity: a stale id addresses nothing rather than somebody
+/// else. A server numbers its connections in order; an id is unique among the first
+/// 2^44 (1.7 × 10^13) connections it accepts, more than five years at 100,000 a second.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnId(u64);
+
+/// Bits of a [`ConnId`] that hold the server's slot: a server holds at most
+/// 2^20 connections at once.
+pub(crate) const SLOT_BITS: u32 = 20;
 
 impl ConnId {
     /// An id from its raw value (for tests and for the `testing` module).
@@ -26,14 +32,20 @@ impl ConnId {
         self.0
     }
 
-    /// The server's slot for this id (low 32 bits).
+    /// The server's slot for this id.
     pub(crate) fn slot(self) -> usize {
-        (self.0 & 0xFFFF_FFFF) as usize
+        (self.0 & ((1 << SLOT_BITS) - 1)) as usize
     }
 
-    /// The id for `slot` in `generation`.
-    pub(crate) fn new(slot: usize, generation: u32) -> Self {
-        ConnId(((generation as u64) << 32) | slot as u64)
+    /// The order in which the server accepted it (0 for none).
+    pub(crate) fn sequence(self) -> u64 {
+        self.0 >> SLOT_BITS
+    }
+
+    /// The id of the `sequence`th connection, held in `slot` (below 2^20).
+    pub(crate) fn new(slot: usize, sequence: u64) -> Self {
+        debug_assert!(slot < 1 << SLOT_BITS);
+        ConnId(sequence << SLOT_BITS | slot as u64)
     }
 }
 
@@ -47,135 +59,6 @@ impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
     }
-}
-
-/// The HTTP request that opened a connection (the WebSocket upgrade request).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    cookies: Vec<(String, String)>,
-}
-
-impl Request {
-    /// A request from its parts; cookies are parsed from the `Cookie` headers.
-    pub fn new(
-        method: impl Into<String>,
-        target: impl Into<String>,
-        headers: Vec<(String, String)>,
-    ) -> Self {
-        let cookies = headers
-            .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case("cookie"))
-            .flat_map(|(_, value)| parse_cookies(value))
-            .collect();
-        Request {
-            method: method.into(),
-            target: target.into(),
-            headers,
-            cookies,
-        }
-    }
-
-    /// The method, e.g. `GET`.
-    pub fn method(&self) -> &str {
-        &self.method
-    }
-
-    /// The request target as sent: path and query.
-    pub fn target(&self) -> &str {
-        &self.target
-    }
-
-    /// The path, without the query.
-    pub fn path(&self) -> &str {
-        self.target
-            .split_once('?')
-            .map_or(&self.target, |(path, _)| path)
-    }
-
-    /// The query string without the `?`, if there is one.
-    pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, query)| query)
-    }
-
-    /// The first value of query parameter `name`, percent-decoded (`+` is a space), as
-    /// a browser's `URLSearchParams` or `encodeURIComponent` writes it.
-    ///
-    /// ```
-    /// use ratchet::Request;
-    ///
-    /// let req = Request::new("GET", "/chat?room=1&name=Zo%C3%A9+B", vec![]);
-    /// assert_eq!(req.query_param("name").as_deref(), Some("Zoé B"));
-    /// assert_eq!(req.query_param("nope"), None);
-    /// ```
-    pub fn query_param(&self, name: &str) -> Option<String> {
-        let decode = |s: &str| {
-            let s = s.replace('+', " ");
-            percent_encoding::percent_decode_str(&s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        self.query()?
-            .split('&')
-            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-            .find(|(key, _)| decode(key) == name)
-            .map(|(_, value)| decode(value))
-    }
-
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// All headers in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-
-    /// The value of a cookie, by exact name.
-    pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// All cookies in the order received.
-    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.cookies.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-}
-
-/// The value of cookie `name` in any of the `Cookie` header values.
-#[cfg(feature = "redis")]
-pub(crate) fn find_cookie<'a>(
-    mut values: impl Iterator<Item = &'a str>,
-    name: &str,
-) -> Option<String> {
-    values.find_map(|value| {
-        parse_cookies(value)
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v)
-    })
-}
-
-/// `name=value; name2=value2` (RFC 6265 §4.2.1), lenient about spaces and quotes.
-fn parse_cookies(header: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    header.split(';').filter_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        let name = name.trim();
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        (!name.is_empty()).then(|| (name.to_owned(), value.to_owned()))
-    })
 }
 
 /// A connection, as handed to the application's handlers.
@@ -192,16 +75,22 @@ pub struct Conn {
     extensions: Extensions,
 }
 
-/// Typed values that decorators attach to a connection for the application (the
-/// [`Session`](crate::session::Session) decorator attaches the session), one per type.
+/// Typed values that decorators attach to a connection for the application (the session
+/// decorator attaches the session), one per type.
 #[derive(Clone, Default)]
 pub struct Extensions(Vec<Arc<dyn Any + Send + Sync>>);
 
 impl Extensions {
     /// Attaches `value`, replacing any earlier value of its type.
     pub fn insert<T: Any + Send + Sync>(&mut self, value: T) {
+        self.insert_shared(Arc::new(value));
+    }
+
+    /// Attaches a value shared with other connections (one copy for all of them),
+    /// replacing any earlier value of its type.
+    pub fn insert_shared<T: Any + Send + Sync>(&mut self, value: Arc<T>) {
         self.0.retain(|v| !v.is::<T>());
-        self.0.push(Arc::new(value));
+        self.0.push(value);
     }
 
     /// The value of type `T`, if one is attached.
@@ -229,6 +118,14 @@ impl Conn {
         }
     }
 
+    /// A connection opened by a request shared with the decorators that read it.
+    pub(crate) fn with_shared_request(id: ConnId, peer: SocketAddr, request: Arc<Request>) -> Self {
+        Conn {
+            request: Some(request),
+            ..Conn::new(id, peer, None)
+        }
+    }
+
     /// The same connection, with `value` attached (see [`Conn::extension`]).
     #[must_use]
     pub fn with_extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
@@ -244,13 +141,6 @@ impl Conn {
     /// The values attached to this connection, for decorators to add to.
     pub fn extensions_mut(&mut self) -> &mut Extensions {
         &mut self.extensions
-    }
-
-    /// The session the [`Session`](crate::session::Session) decorator loaded for this
-    /// connection, if any.
-    #[cfg(feature = "redis")]
-    pub fn session(&self) -> Option<&crate::session::SessionData> {
-        self.extension()
     }
 
     /// The stable id.
@@ -454,31 +344,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_parts_and_cookies() {
-        let req = Request::new(
-            "GET",
-            "/chat?room=1",
-            vec![
-                ("Host".into(), "example.com".into()),
-                (
-                    "Cookie".into(),
-                    "PHPSESSID=abc123; theme=\"dark\"; =bad; lang=en".into(),
-                ),
-            ],
-        );
-        assert_eq!(req.path(), "/chat");
-        assert_eq!(req.query(), Some("room=1"));
-        assert_eq!(req.header("host"), Some("example.com"));
-        assert_eq!(req.cookie("PHPSESSID"), Some("abc123"));
-        assert_eq!(req.cookie("theme"), Some("dark"));
-        assert_eq!(req.cookie("lang"), Some("en"));
-        assert_eq!(req.cookies().count(), 3);
-    }
-
-    #[test]
-    fn conn_id_slot_and_generation() {
+    fn conn_id_slot_and_sequence() {
         let id = ConnId::new(7, 3);
         assert_eq!(id.slot(), 7);
         assert_ne!(id, ConnId::new(7, 4));
+        // Sequences far past 2^32 stay distinct in the same slot.
+        let late = ConnId::new(7, (1 << 32) + 3);
+        assert_eq!(late.slot(), 7);
+        assert_ne!(late, id);
+        assert_eq!(
+            ConnId::new((1 << SLOT_BITS) - 1, 1).slot(),
+            (1 << SLOT_BITS) - 1
+        );
     }
 }

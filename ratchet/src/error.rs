@@ -83,6 +83,13 @@ pub enum ProtocolError {
     InvalidHixieFrame,
     /// A compressed message that does not inflate (RFC 7692 §7.2.2).
     InvalidCompressedData,
+    /// A frame larger than the configured maximum frame size.
+    FrameTooBig,
+    /// The server's budget for messages in progress, shared by every connection, is spent:
+    /// the message would take more than is left. Answered with 1013, "try again later".
+    Busy,
+    /// A message was begun and not finished within the configured time.
+    MessageTimeout,
 }
 
 impl ProtocolError {
@@ -90,7 +97,9 @@ impl ProtocolError {
     pub fn close_code(self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => CloseCode::Invalid,
-            ProtocolError::MessageTooBig => CloseCode::Size,
+            ProtocolError::MessageTooBig | ProtocolError::FrameTooBig => CloseCode::Size,
+            ProtocolError::Busy => CloseCode::Again,
+            ProtocolError::MessageTimeout => CloseCode::Policy,
             _ => CloseCode::Protocol,
         }
     }
@@ -115,8 +124,37 @@ impl fmt::Display for ProtocolError {
             ProtocolError::MessageTooBig => "message exceeds the maximum size",
             ProtocolError::InvalidHixieFrame => "invalid Hixie frame",
             ProtocolError::InvalidCompressedData => "compressed message does not inflate",
+            ProtocolError::FrameTooBig => "frame exceeds the maximum size",
+            ProtocolError::Busy => "server busy: too many messages in progress",
+            ProtocolError::MessageTimeout => "message not finished in time",
         })
     }
 }
 
 impl std::error::Error for ProtocolError {}
+
+/// A configuration that contradicts itself or the layers around it, found once, when the
+/// server is assembled ([`Server::bind`](crate::Server::bind)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    /// An error saying `why`.
+    pub fn new(why: impl Into<String>) -> Self {
+        ConfigError(why.into())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<ConfigError> for std::io::Error {
+    fn from(e: ConfigError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
+}

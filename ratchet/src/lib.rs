@@ -1,7 +1,8 @@
 //! Ratchet: WebSocket servers built like Lego.
 //!
-//! An application is a [`Component`]: four handlers that *return* [`Commands`] instead
-//! of doing I/O. Protocols are decorators wrapped around it, and a [`Server`] serves the
+//! An application is a [`Component`]: handlers (`on_open`, `on_message`, `on_close`,
+//! `on_error`, and `on_timer`, `on_start`) that *return* [`Commands`] instead of doing
+//! I/O. Protocols are decorators wrapped around it, and a [`Server`] serves the
 //! result:
 //!
 //! ```no_run
@@ -45,7 +46,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-#[macro_use]
 mod delegate;
 
 pub mod app;
@@ -58,10 +58,12 @@ pub mod command;
 mod component;
 pub mod conn;
 mod error;
+pub mod handle;
 pub mod http;
 pub mod line;
 pub mod message;
 pub mod protocol;
+mod request;
 pub mod server;
 #[cfg(feature = "redis")]
 pub mod session;
@@ -72,13 +74,15 @@ pub use blacklist::IpBlacklist;
 pub use close::CloseCode;
 pub use command::{Command, Commands, IntoCommands, To, Topic};
 pub use component::Component;
-pub use conn::{Conn, ConnId, ConnSet, Recipients, Request};
-pub use error::{Error, ProtocolError};
+pub use conn::{Conn, ConnId, ConnSet, Recipients};
+pub use error::{ConfigError, Error, ProtocolError};
+pub use handle::{Handle, SendError, Stats};
 pub use http::{OriginCheck, Router, Static};
 pub use line::Line;
 pub use message::{Kind, Message, Payload};
-pub use protocol::{Outbox, Protocol};
-pub use server::{Handle, Listening, Server, Stats};
+pub use protocol::{Limits, Outbox, Overflow, Protocol};
+pub use request::Request;
+pub use server::{Listening, Server};
 pub use websocket::WebSocket;
 
 /// Turns an annotated struct into a served application; see the crate's README.
@@ -88,6 +92,8 @@ pub use ratchet_macros::handlers;
 
 /// Everything an application usually needs, in one `use`.
 pub mod prelude {
+    #[cfg(feature = "redis")]
+    pub use crate::session::SessionExt;
     pub use crate::{
         CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, Handle,
         IntoCommands, IpBlacklist, Line, Message, Payload, Server, WebSocket,

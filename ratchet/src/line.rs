@@ -3,12 +3,12 @@
 //! Each line (without its `\n` or `\r\n`) is a message: text if it is valid UTF-8, binary
 //! otherwise. Each message sent goes out followed by `\n`.
 
-use crate::command::Commands;
+use crate::command::{Commands, TimerScope};
 use crate::component::{guard, guard_logged, Component};
-use crate::conn::{Conn, ConnId};
-use crate::error::{Error, ProtocolError};
+use crate::conn::{Conn, ConnId, Extensions};
+use crate::error::{ConfigError, Error, ProtocolError};
 use crate::message::{Message, Payload};
-use crate::protocol::{Outbox, Protocol};
+use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::CloseCode;
 use std::net::SocketAddr;
 
@@ -16,20 +16,21 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// Longest line accepted, in bytes; a longer one closes the connection. Default: 64 KiB.
-    pub max_line_length: usize,
+    max_line_length: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            max_line_length: 64 << 10,
+            max_line_length: 32 << 10,
         }
     }
 }
 
 impl Config {
-    /// Sets [`max_line_length`](Config::max_line_length).
+    /// Longest line accepted, in bytes; a longer one is an error (`on_error`) and closes
+    /// the connection. A line waits whole in the server's read buffer, which must be
+    /// larger. Default: 32 KiB.
     #[must_use]
     pub fn max_line_length(mut self, bytes: usize) -> Self {
         self.max_line_length = bytes;
@@ -94,6 +95,18 @@ impl<C> Line<C> {
     }
 }
 
+impl<C: Component> Line<C> {
+    /// A line longer than the limit: the application hears of it, the connection closes.
+    fn too_long(&mut self, state: &mut ConnState, out: &mut Outbox<'_>) {
+        let err = ProtocolError::MessageTooBig;
+        self.call(state, out, |app, conn| {
+            app.on_error(conn, Error::Protocol(err))
+        });
+        state.closed = true;
+        out.shutdown();
+    }
+}
+
 /// One line connection's state.
 #[derive(Debug)]
 pub struct ConnState {
@@ -103,6 +116,16 @@ pub struct ConnState {
 
 impl<C: Component> Protocol for Line<C> {
     type ConnState = ConnState;
+
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        if self.config.max_line_length == 0 {
+            return Err(ConfigError::new("line: max_line_length must be at least 1"));
+        }
+        // A line waits whole, with its `\r\n`.
+        Ok(Limits::default()
+            .with_unconsumed(self.config.max_line_length + 2)
+            .with_message(self.config.max_line_length))
+    }
 
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> ConnState {
         let mut state = ConnState {
@@ -115,15 +138,11 @@ impl<C: Component> Protocol for Line<C> {
 
     fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
         let mut pos = 0;
-        while !state.closed {
+        // Nothing more is delivered once the application asked to close.
+        while !state.closed && !out.close_requested() {
             let Some(end) = data[pos..].iter().position(|&b| b == b'\n') else {
-                if data.len() - pos > self.config.max_line_length {
-                    let err = ProtocolError::MessageTooBig;
-                    self.call(state, out, |app, conn| {
-                        app.on_error(conn, Error::Protocol(err))
-                    });
-                    state.closed = true;
-                    out.shutdown();
+                if data.len() - pos > self.config.max_line_length + 1 {
+                    self.too_long(state, out);
                 }
                 break;
             };
@@ -131,8 +150,7 @@ impl<C: Component> Protocol for Line<C> {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             pos += end + 1;
             if line.len() > self.config.max_line_length {
-                state.closed = true;
-                out.shutdown();
+                self.too_long(state, out);
                 break;
             }
             let msg = match std::str::from_utf8(line) {
@@ -150,12 +168,21 @@ impl<C: Component> Protocol for Line<C> {
 
     fn timeout(&mut self, _state: &mut ConnState, _out: &mut Outbox<'_>) {}
 
+    fn overflow(&mut self, state: &mut ConnState, policy: Overflow, out: &mut Outbox<'_>) {
+        self.call(state, out, |app, conn| app.on_error(conn, Error::Overflow));
+        if policy == Overflow::Close && !state.closed {
+            log::debug!("connection {} does not read; closing it", state.conn.id());
+            state.closed = true;
+            out.shutdown();
+        }
+    }
+
     fn start(&mut self, handle: &crate::Handle) -> Commands {
         let app = &mut self.app;
         guard_logged("on_start", || app.on_start(handle))
     }
 
-    fn timer(&mut self, key: u64) -> Commands {
+    fn timer(&mut self, _scope: TimerScope, key: u64) -> Commands {
         let app = &mut self.app;
         guard_logged("on_timer", || app.on_timer(key))
     }
@@ -164,7 +191,7 @@ impl<C: Component> Protocol for Line<C> {
         self.call(&mut state, out, |app, conn| app.on_close(conn));
     }
 
-    fn extensions<'a>(&self, state: &'a mut ConnState) -> Option<&'a mut crate::conn::Extensions> {
+    fn extensions<'a>(&self, state: &'a mut ConnState) -> Option<&'a mut Extensions> {
         Some(state.conn.extensions_mut())
     }
 

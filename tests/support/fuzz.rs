@@ -42,7 +42,7 @@ fn rfc6455_run(data: &[u8], cut: usize, deflate: Option<Params>) -> Vec<Out> {
         pending.extend_from_slice(piece);
         let mut pos = 0;
         loop {
-            match decoder.decode(&mut pending, &mut pos) {
+            match decoder.decode(&mut pending, &mut pos, usize::MAX) {
                 Ok(Some(frame)) => out.push(match frame {
                     rfc6455::Frame::Message(Message::Text(t)) => Out::Text(t.to_owned()),
                     rfc6455::Frame::Message(Message::Binary(b)) => Out::Binary(b.to_vec()),
@@ -107,7 +107,7 @@ pub fn hixie(data: &[u8]) {
         for piece in pieces {
             let mut pos = 0;
             loop {
-                match decoder.decode(piece, &mut pos) {
+                match decoder.decode(piece, &mut pos, usize::MAX) {
                     Ok(Some(hixie::Frame::Text(t))) => out.push(Some(t.to_owned())),
                     Ok(Some(hixie::Frame::Close)) => out.push(None),
                     Ok(None) => break,

@@ -1,11 +1,15 @@
 //! Static files from a folder, over HTTP/1.1 with keep-alive.
 
-use super::{header, keep_alive, parse_head, refuse, target_path, write_error, write_head, Head};
+use super::{
+    persist, refuse, request, target_path, write_busy, write_error, write_head, Head, Persist,
+};
 use crate::conn::ConnId;
+use crate::error::ConfigError;
 use crate::message::Payload;
-use crate::protocol::{Outbox, Protocol};
+use crate::protocol::{Limits, Outbox, Protocol};
+use crate::request::Request;
 use crate::CloseCode;
-use std::fs::{self, Metadata};
+use std::fs::{self, File, Metadata};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,10 +21,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Nothing outside the folder is ever served: a path with a `..` segment (plain or
 /// percent-encoded), a NUL or a backslash gets `400`; one that resolves, through a
-/// symlink, outside the folder gets `403`; hidden files (`.env`, `.git/…`) get `404`.
+/// symlink, outside the folder gets `403`; hidden files (`.env`, `.git/…`) get `404`,
+/// except under `/.well-known/` (RFC 8615). A file asked for with a trailing slash is not
+/// found; a folder without one is redirected to it.
 ///
-/// Files are read whole when asked for, on the event loop: this is for an application's
-/// own page and assets, not a file server. Larger than
+/// A body is streamed as the client takes it, within the connection's output budget,
+/// never read whole; pipelined requests wait unparsed until the response before them is
+/// written. Files are read on the event loop, a chunk at a time: this is for an
+/// application's own page and assets, not a file server. Larger than
 /// [`max_file_size`](Static::max_file_size) gets `500` (and a log line).
 ///
 /// ```no_run
@@ -116,39 +124,50 @@ impl Static {
         self
     }
 
-    /// Answers one request; returns whether the connection stays open.
-    fn respond(&self, req: &httparse::Request<'_, '_>, out: &mut Vec<u8>) -> bool {
-        let keep = keep_alive(req);
-        let method = req.method.unwrap_or("");
+    /// Answers one request: writes the head and as much of the body as fits, leaving
+    /// the rest in `state`. Returns whether the connection stays open.
+    fn respond(&self, req: &Request, state: &mut StaticState, out: &mut Outbox<'_>) -> Persist {
+        let persist = persist(req);
+        let method = req.method();
+        let out_bytes = out.output();
         if method != "GET" && method != "HEAD" {
+            let allow = "Allow: GET, HEAD\r\n";
             write_error(
-                out,
+                out_bytes,
                 405,
                 "static files answer GET and HEAD",
-                "Allow: GET, HEAD\r\n",
-                keep,
+                allow,
+                persist,
             );
-            return keep;
+            return persist;
         }
-        let path = target_path(req.path.unwrap_or("/"));
+        let path = target_path(req.target());
         let (file, meta) = match self.resolve(path) {
             Ok(Found::File(file, meta)) => (file, meta),
             Ok(Found::Folder(location)) => {
                 let headers = format!("Location: {location}\r\n");
-                write_error(out, 301, &location, &headers, keep);
-                return keep;
+                write_error(out_bytes, 301, &location, &headers, persist);
+                return persist;
             }
             Err(Refusal(status, reason)) => {
                 log::debug!("static: {path:?} refused: {reason}");
-                write_error(out, status, reason, "", keep);
-                return keep;
+                write_error(out_bytes, status, reason, "", persist);
+                return persist;
             }
         };
         if meta.len() > self.max_file_size {
             log::warn!("static: {} is larger than max_file_size", file.display());
-            write_error(out, 500, "file too large to serve", "", keep);
-            return keep;
+            write_error(out_bytes, 500, "file too large to serve", "", persist);
+            return persist;
         }
+        let opened = match File::open(&file) {
+            Ok(opened) => opened,
+            Err(e) => {
+                log::warn!("static: cannot read {}: {e}", file.display());
+                write_error(out_bytes, 404, "not found", "", persist);
+                return persist;
+            }
+        };
         let modified = meta.modified().unwrap_or(UNIX_EPOCH);
         let etag = etag(&meta, modified);
         let mut headers = format!(
@@ -157,30 +176,62 @@ impl Static {
             self.cache_control
         );
         if not_modified(req, &etag, modified) {
-            write_head(out, 304, &headers, None, keep);
-            return keep;
+            write_head(out_bytes, 304, &headers, None, persist);
+            return persist;
         }
         headers.push_str(&format!(
             "Content-Type: {}\r\nX-Content-Type-Options: nosniff\r\n",
             content_type(&file)
         ));
-        let start = out.len();
-        write_head(out, 200, &headers, Some(meta.len() as usize), keep);
-        if method == "GET" {
-            // Straight into the connection's output; a file that cannot be read whole
-            // takes its head back with it.
-            let read = fs::File::open(&file)
-                .and_then(|f| f.take(meta.len()).read_to_end(out))
-                .and_then(|n| match n as u64 == meta.len() {
-                    true => Ok(()),
-                    false => Err(std::io::ErrorKind::UnexpectedEof.into()),
-                });
-            if let Err(e) = read {
-                out.truncate(start);
-                return unreadable(&file, e, out, keep);
+        write_head(out_bytes, 200, &headers, Some(meta.len()), persist);
+        if method == "GET" && meta.len() > 0 {
+            state.body = Some(Body {
+                file: opened,
+                path: file,
+                left: meta.len(),
+            });
+            state.close_after = !persist.kept();
+            self.send_body(state, out);
+        }
+        persist
+    }
+
+    /// Writes as much of the body being sent as the output budget has room for (at least
+    /// one chunk), and asks to be called again when the client has taken it.
+    fn send_body(&self, state: &mut StaticState, out: &mut Outbox<'_>) {
+        let Some(body) = &mut state.body else {
+            return;
+        };
+        let want = out.room().clamp(4 << 10, CHUNK) as u64;
+        let take = want.min(body.left);
+        let output = out.output();
+        let start = output.len();
+        let read = (&mut body.file).take(take).read_to_end(output);
+        match read {
+            Ok(n) if n as u64 == take => body.left -= take,
+            failed => {
+                // The head promised more: the connection cannot go on.
+                output.truncate(start);
+                log::warn!(
+                    "static: {} stopped reading: {failed:?}",
+                    body.path.display()
+                );
+                state.body = None;
+                out.shutdown();
+                return;
             }
         }
-        keep
+        if body.left > 0 {
+            out.set_deadline(None);
+            out.notify_drained();
+            return;
+        }
+        state.body = None;
+        if state.close_after {
+            out.shutdown();
+        } else {
+            out.set_deadline(Some(out.after(self.idle_timeout)));
+        }
     }
 
     /// The file a request path names, if it is inside the folder.
@@ -191,6 +242,7 @@ impl Static {
             }
             return Err(Refusal(404, "not found"));
         };
+        let well_known = rel == ".well-known" || rel.starts_with(".well-known/");
         let decoded = percent_encoding::percent_decode_str(rel)
             .decode_utf8()
             .map_err(|_| Refusal(400, "path is not UTF-8"))?;
@@ -198,10 +250,11 @@ impl Static {
             return Err(Refusal(400, "path holds a NUL or a backslash"));
         }
         let mut file = self.root.clone();
-        for segment in decoded.split('/') {
+        for (i, segment) in decoded.split('/').enumerate() {
             match segment {
                 "" | "." => {}
                 ".." => return Err(Refusal(400, "path leaves the folder")),
+                ".well-known" if i == 0 && well_known => file.push(segment),
                 hidden if hidden.starts_with('.') => return Err(Refusal(404, "not found")),
                 name => file.push(name),
             }
@@ -209,10 +262,21 @@ impl Static {
         let real = self.inside(&file)?;
         let meta = fs::metadata(&real).map_err(|_| Refusal(404, "not found"))?;
         if meta.is_file() {
+            if decoded.ends_with('/') {
+                return Err(Refusal(404, "not found")); // a file is not a folder
+            }
             return Ok(Found::File(real, meta));
         }
         if !decoded.is_empty() && !decoded.ends_with('/') {
-            return Ok(Found::Folder(format!("{path}/")));
+            // Runs of slashes collapse, so the redirect never leaves the site (`//host/`
+            // would be protocol-relative).
+            let mut location = String::with_capacity(path.len() + 1);
+            for segment in path.split('/').filter(|s| !s.is_empty()) {
+                location.push('/');
+                location.push_str(segment);
+            }
+            location.push('/');
+            return Ok(Found::Folder(location));
         }
         let index = self.inside(&real.join(&self.index))?;
         match fs::metadata(&index) {
@@ -232,13 +296,6 @@ impl Static {
     }
 }
 
-/// A file found but not readable: logged, and answered as not found.
-fn unreadable(file: &Path, e: std::io::Error, out: &mut Vec<u8>, keep: bool) -> bool {
-    log::warn!("static: cannot read {}: {e}", file.display());
-    write_error(out, 404, "not found", "", keep);
-    keep
-}
-
 /// A strong validator from the size and the modification time.
 fn etag(meta: &Metadata, modified: SystemTime) -> String {
     let nanos = modified
@@ -249,14 +306,14 @@ fn etag(meta: &Metadata, modified: SystemTime) -> String {
 
 /// Whether the client's copy is current (RFC 9110 §13.1.2: `If-None-Match` wins over
 /// `If-Modified-Since`).
-fn not_modified(req: &httparse::Request<'_, '_>, etag: &str, modified: SystemTime) -> bool {
-    if let Some(tags) = header(req, "If-None-Match") {
+fn not_modified(req: &Request, etag: &str, modified: SystemTime) -> bool {
+    if let Some(tags) = req.header("If-None-Match") {
         return tags
             .split(',')
             .map(|t| t.trim())
             .any(|t| t == "*" || t.trim_start_matches("W/") == etag);
     }
-    header(req, "If-Modified-Since")
+    req.header("If-Modified-Since")
         .and_then(|since| httpdate::parse_http_date(since).ok())
         .is_some_and(|since| {
             // HTTP dates have whole seconds.
@@ -302,50 +359,95 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-impl Protocol for Static {
-    type ConnState = ();
+/// Most bytes of a body read in one go.
+const CHUNK: usize = 256 << 10;
 
-    fn connect(&mut self, _id: ConnId, _peer: SocketAddr, out: &mut Outbox<'_>) {
-        out.set_deadline(Some(out.now() + self.idle_timeout));
+/// A connection's state under [`Static`]: the body being sent, if any.
+#[derive(Debug, Default)]
+pub struct StaticState {
+    body: Option<Body>,
+    /// `Connection: close`: shut down once the body is sent.
+    close_after: bool,
+}
+
+#[derive(Debug)]
+struct Body {
+    file: File,
+    path: PathBuf,
+    left: u64,
+}
+
+impl Protocol for Static {
+    type ConnState = StaticState;
+
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        Ok(Limits::default().with_unconsumed(self.max_head_size))
+    }
+
+    fn busy(&self, out: &mut Vec<u8>) {
+        write_busy(out);
+    }
+
+    fn connect(&mut self, _id: ConnId, _peer: SocketAddr, out: &mut Outbox<'_>) -> StaticState {
+        out.set_deadline(Some(out.after(self.idle_timeout)));
+        StaticState::default()
     }
 
     /// Answers the first request in `data` (the server offers the rest again, so that a
-    /// router may send the next pipelined request elsewhere).
-    fn data(&mut self, _state: &mut (), data: &mut [u8], out: &mut Outbox<'_>) -> usize {
-        let output = out.output();
-        match parse_head(data, self.max_head_size, |req, _| self.respond(req, output)) {
+    /// router may send the next pipelined request elsewhere); takes nothing while a body
+    /// is being sent.
+    fn data(&mut self, state: &mut StaticState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        if state.body.is_some() {
+            return 0;
+        }
+        match request(out, data, self.max_head_size) {
             Head::Partial => 0,
-            Head::Complete(true, len) => {
-                out.set_deadline(Some(out.now() + self.idle_timeout));
-                len
-            }
-            Head::Complete(false, _) => {
-                out.shutdown();
-                data.len()
-            }
             Head::Bad(status, reason) => refuse(out, status, &reason, data),
+            Head::Complete(req, len) => {
+                let persist = self.respond(&req, state, out);
+                if state.body.is_some() {
+                    return if persist.kept() { len } else { data.len() };
+                }
+                if persist.kept() {
+                    out.set_deadline(Some(out.after(self.idle_timeout)));
+                    len
+                } else {
+                    out.shutdown();
+                    data.len()
+                }
+            }
         }
     }
 
-    fn timeout(&mut self, _state: &mut (), out: &mut Outbox<'_>) {
+    fn drained(&mut self, state: &mut StaticState, out: &mut Outbox<'_>) {
+        self.send_body(state, out);
+    }
+
+    fn timeout(&mut self, _state: &mut StaticState, out: &mut Outbox<'_>) {
         out.shutdown();
     }
 
-    fn disconnect(&mut self, _state: (), _out: &mut Outbox<'_>) {}
+    fn disconnect(&mut self, _state: StaticState, _out: &mut Outbox<'_>) {}
 
-    fn encoding(&self, _state: &()) -> Option<u8> {
+    fn encoding(&self, _state: &StaticState) -> Option<u8> {
         None
     }
 
     /// Static connections take no messages.
-    fn encode(&mut self, _state: &mut (), _msg: &Payload, _buf: &mut Vec<u8>) {}
+    fn encode(&mut self, _state: &mut StaticState, _msg: &Payload, _buf: &mut Vec<u8>) {}
 
-    fn close(&mut self, _state: &mut (), _code: CloseCode, _reason: &str, out: &mut Outbox<'_>) {
+    fn close(
+        &mut self,
+        _state: &mut StaticState,
+        _code: CloseCode,
+        _reason: &str,
+        out: &mut Outbox<'_>,
+    ) {
         out.shutdown();
     }
 
-    fn reusable(&self, _state: &()) -> bool {
-        true
+    fn reusable(&self, state: &StaticState) -> bool {
+        state.body.is_none()
     }
 
     fn mount(&mut self, prefix: &str) {
@@ -369,6 +471,28 @@ mod tests {
         );
         assert_eq!(content_type(Path::new("logo.svg")), "image/svg+xml");
         assert_eq!(content_type(Path::new("noext")), "application/octet-stream");
+    }
+
+    #[test]
+    fn folders_redirect_within_the_site_and_files_take_no_slash() {
+        let dir = std::env::temp_dir().join(format!("ratchet-static-{}", std::process::id()));
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::create_dir_all(dir.join(".well-known")).unwrap();
+        fs::write(dir.join("app.js"), "x").unwrap();
+        fs::write(dir.join(".well-known/security.txt"), "x").unwrap();
+        fs::write(dir.join(".env"), "x").unwrap();
+        let files = Static::new(&dir);
+        assert!(matches!(files.resolve("//sub"), Ok(Found::Folder(to)) if to == "/sub/"));
+        assert!(matches!(files.resolve("/sub"), Ok(Found::Folder(to)) if to == "/sub/"));
+        assert!(matches!(files.resolve("/app.js/"), Err(Refusal(404, _))));
+        assert!(matches!(files.resolve("/app.js"), Ok(Found::File(..))));
+        assert!(matches!(
+            files.resolve("/.well-known/security.txt"),
+            Ok(Found::File(..))
+        ));
+        assert!(matches!(files.resolve("/.env"), Err(Refusal(404, _))));
+        assert!(matches!(files.resolve("/sub/.env"), Err(Refusal(404, _))));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -25,62 +25,19 @@
 //! ```
 
 mod files;
+pub(crate) mod head;
 mod origin;
 mod router;
 
-pub use files::Static;
+pub use files::{Static, StaticState};
 pub use origin::OriginCheck;
-pub use origin::OriginState;
 pub use router::{NoRoute, Route, RouteState, Router, RouterState, Routes};
 
+pub(crate) use head::{has_body, request, Head};
+
 use crate::protocol::Outbox;
+use crate::request::Request;
 use std::fmt::Write as _;
-
-/// Most header fields accepted in a request head.
-pub(crate) const MAX_HEADERS: usize = 64;
-
-/// A request head, looked at before anything is consumed.
-pub(crate) enum Head<T> {
-    /// Not all here yet.
-    Partial,
-    /// Complete: what the caller made of it, and the length of the head.
-    Complete(T, usize),
-    /// Refused: status and reason.
-    Bad(u16, String),
-}
-
-/// Parses the request head at the start of `data` and hands it, with its length, to `f`.
-pub(crate) fn parse_head<T>(
-    data: &[u8],
-    max_size: usize,
-    f: impl FnOnce(&httparse::Request<'_, '_>, usize) -> T,
-) -> Head<T> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(data) {
-        Ok(httparse::Status::Complete(n)) if n <= max_size => Head::Complete(f(&req, n), n),
-        Ok(httparse::Status::Partial) if data.len() <= max_size => Head::Partial,
-        Ok(_) => Head::Bad(431, "request head is too large".into()),
-        Err(httparse::Error::TooManyHeaders) => {
-            Head::Bad(431, format!("more than {MAX_HEADERS} header fields"))
-        }
-        Err(e) => Head::Bad(400, format!("malformed HTTP request: {e}")),
-    }
-}
-
-/// The value of header `name` (case-insensitive), trimmed, if it is UTF-8.
-pub(crate) fn header<'a>(req: &httparse::Request<'_, 'a>, name: &str) -> Option<&'a str> {
-    req.headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .and_then(|h| std::str::from_utf8(h.value).ok())
-        .map(str::trim)
-}
-
-/// Whether a comma-separated header value holds `token` (case-insensitive).
-pub(crate) fn has_token(value: Option<&str>, token: &str) -> bool {
-    value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-}
 
 /// The path of a request target: no query, no fragment, no scheme and authority.
 pub(crate) fn target_path(target: &str) -> &str {
@@ -92,18 +49,36 @@ pub(crate) fn target_path(target: &str) -> &str {
     }
 }
 
+/// Whether the connection stays open after a response, and whether to say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Persist {
+    /// `Connection: close`: the connection ends after the response.
+    Close,
+    /// HTTP/1.1's default: kept, nothing to say.
+    Keep,
+    /// HTTP/1.0 asked for `keep-alive`: kept, and the response says so.
+    KeepAnnounced,
+}
+
+impl Persist {
+    /// Whether the connection stays open.
+    pub fn kept(self) -> bool {
+        self != Persist::Close
+    }
+}
+
 /// Whether the connection stays open after answering `req`: HTTP/1.1 unless it says
 /// `Connection: close`, HTTP/1.0 only if it says `keep-alive`, and never when the request
 /// has a body (we do not read request bodies).
-pub(crate) fn keep_alive(req: &httparse::Request<'_, '_>) -> bool {
-    let connection = header(req, "Connection");
-    let has_body = header(req, "Transfer-Encoding").is_some()
-        || header(req, "Content-Length").is_some_and(|n| n != "0");
-    let wanted = match req.version {
-        Some(1) => !has_token(connection, "close"),
-        _ => has_token(connection, "keep-alive"),
-    };
-    wanted && !has_body
+pub(crate) fn persist(req: &Request) -> Persist {
+    if has_body(req) {
+        return Persist::Close;
+    }
+    match req.minor_version() {
+        1.. if !req.has_token("Connection", "close") => Persist::Keep,
+        0 if req.has_token("Connection", "keep-alive") => Persist::KeepAnnounced,
+        _ => Persist::Close,
+    }
 }
 
 /// The reason phrase of a status code.
@@ -114,6 +89,7 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
         301 => "Moved Permanently",
         304 => "Not Modified",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -121,6 +97,7 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Error",
     }
 }
@@ -131,8 +108,8 @@ pub(crate) fn write_head(
     out: &mut Vec<u8>,
     status: u16,
     headers: &str,
-    content_length: Option<usize>,
-    keep_alive: bool,
+    content_length: Option<u64>,
+    persist: Persist,
 ) {
     let mut head = String::with_capacity(128 + headers.len());
     let _ = write!(
@@ -143,8 +120,10 @@ pub(crate) fn write_head(
     if let Some(length) = content_length {
         let _ = write!(head, "Content-Length: {length}\r\n");
     }
-    if !keep_alive {
-        head.push_str("Connection: close\r\n");
+    match persist {
+        Persist::Close => head.push_str("Connection: close\r\n"),
+        Persist::KeepAnnounced => head.push_str("Connection: keep-alive\r\n"),
+        Persist::Keep => {}
     }
     head.push_str("\r\n");
     out.extend_from_slice(head.as_bytes());
@@ -153,23 +132,43 @@ pub(crate) fn write_head(
 /// Answers with `status` and `reason`, then closes: for requests the connection cannot
 /// go on from. Returns how much of the input that takes (all of it).
 pub(crate) fn refuse(out: &mut Outbox<'_>, status: u16, reason: &str, input: &[u8]) -> usize {
-    write_error(out.output(), status, reason, "", false);
+    write_error(out.output(), status, reason, "", Persist::Close);
     out.shutdown();
     input.len()
 }
 
-/// Writes a plain-text error response whose body is `reason`.
+/// Writes a plain-text error response whose body is `reason` (which may quote the
+/// request: `nosniff` keeps browsers from reading it as anything but text).
 pub(crate) fn write_error(
     out: &mut Vec<u8>,
     status: u16,
     reason: &str,
     headers: &str,
-    keep_alive: bool,
+    persist: Persist,
 ) {
-    let headers = format!("Content-Type: text/plain; charset=utf-8\r\n{headers}");
-    write_head(out, status, &headers, Some(reason.len() + 1), keep_alive);
+    let headers = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n{headers}"
+    );
+    write_head(
+        out,
+        status,
+        &headers,
+        Some(reason.len() as u64 + 1),
+        persist,
+    );
     out.extend_from_slice(reason.as_bytes());
     out.push(b'\n');
+}
+
+/// The answer to a connection refused at the server's connection cap.
+pub(crate) fn write_busy(out: &mut Vec<u8>) {
+    write_error(
+        out,
+        503,
+        "server busy: too many connections",
+        "Retry-After: 1\r\n",
+        Persist::Close,
+    );
 }
 
 #[cfg(test)]
@@ -185,16 +184,33 @@ mod tests {
     }
 
     #[test]
-    fn keep_alive_follows_version_connection_and_body() {
-        let check = |raw: &str| match parse_head(raw.as_bytes(), 8192, |req, _| keep_alive(req)) {
-            Head::Complete(keep, _) => keep,
-            _ => panic!("not parsed: {raw}"),
+    fn persistence_follows_version_connection_and_body() {
+        let check = |raw: &str| match head::parse(raw.as_bytes(), 8192) {
+            Head::Complete(req, _) => persist(&req),
+            other => panic!("not parsed: {raw}: {other:?}"),
         };
-        assert!(check("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
-        assert!(!check("GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
-        assert!(!check("GET / HTTP/1.0\r\n\r\n"));
-        assert!(check("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
-        assert!(!check("GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n"));
-        assert!(check("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+        assert_eq!(check("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), Persist::Keep);
+        assert_eq!(
+            check("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"),
+            Persist::Close
+        );
+        assert_eq!(check("GET / HTTP/1.0\r\n\r\n"), Persist::Close);
+        assert_eq!(
+            check("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
+            Persist::KeepAnnounced
+        );
+        assert_eq!(
+            check("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n"),
+            Persist::Close
+        );
+        assert_eq!(
+            check("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"),
+            Persist::Keep
+        );
+        let mut out = Vec::new();
+        write_head(&mut out, 200, "", Some(0), Persist::KeepAnnounced);
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("\r\nConnection: keep-alive\r\n"));
     }
 }

@@ -1,13 +1,16 @@
 //! Refusing requests from other sites' pages.
 
-use super::{header, parse_head, refuse, Head};
-use crate::conn::ConnId;
-use crate::protocol::{Outbox, Protocol};
-use std::net::SocketAddr;
+use super::{refuse, request, Head};
+use crate::error::ConfigError;
+use crate::protocol::{Limits, Outbox, Protocol};
+use crate::request::Request;
 
 /// Lets through only requests whose `Origin` is on a list; any other origin, or none,
 /// gets `403 Forbidden` with the reason, before the wrapped protocol sees a byte (so a
 /// refused WebSocket handshake never reaches `on_open`). Ratchet's `OriginCheck`.
+///
+/// Every request is checked: the first, and each later one of a keep-alive connection
+/// (whenever the wrapped protocol [awaits a request](Protocol::awaits_request)).
 ///
 /// An entry with a scheme (`"https://chat.example"`, `"http://localhost:8080"`) must
 /// equal the origin; a bare host (`"chat.example"`, `"localhost"`) matches that host on
@@ -41,13 +44,6 @@ pub struct OriginCheck<P> {
     max_head_size: usize,
 }
 
-/// A connection's state under [`OriginCheck`].
-#[derive(Debug)]
-pub struct OriginState<S> {
-    inner: S,
-    checked: bool,
-}
-
 impl<P: Protocol> OriginCheck<P> {
     /// Wraps `inner`, allowing the origins (or bare hosts) in `allowed`.
     pub fn new<S: Into<String>>(inner: P, allowed: impl IntoIterator<Item = S>) -> Self {
@@ -63,6 +59,18 @@ impl<P: Protocol> OriginCheck<P> {
     pub fn max_head_size(mut self, bytes: usize) -> Self {
         self.max_head_size = bytes;
         self
+    }
+
+    /// Why `req` is refused, if it is.
+    fn check(&self, req: &Request) -> Result<(), String> {
+        let origin = req
+            .header("Origin")
+            .or_else(|| req.header("Sec-WebSocket-Origin"));
+        match origin {
+            Some(o) if self.allows(o) => Ok(()),
+            Some(o) => Err(format!("origin not allowed: {o}")),
+            None => Err("origin not allowed: the request has no Origin".to_owned()),
+        }
     }
 
     /// Whether `origin` is allowed.
@@ -84,46 +92,31 @@ impl<P: Protocol> OriginCheck<P> {
 }
 
 impl<P: Protocol> Protocol for OriginCheck<P> {
-    type ConnState = OriginState<P::ConnState>;
+    type ConnState = P::ConnState;
 
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
-        OriginState {
-            inner: self.inner.connect(id, peer, out),
-            checked: false,
-        }
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        Ok(self
+            .inner
+            .limits()?
+            .max(Limits::default().with_unconsumed(self.max_head_size)))
     }
 
-    fn data(
-        &mut self,
-        state: &mut Self::ConnState,
-        data: &mut [u8],
-        out: &mut Outbox<'_>,
-    ) -> usize {
-        if !state.checked {
-            let looked = parse_head(data, self.max_head_size, |req, _| {
-                let origin = header(req, "Origin").or_else(|| header(req, "Sec-WebSocket-Origin"));
-                match origin {
-                    Some(o) if self.allows(o) => Ok(()),
-                    Some(o) => Err(format!("origin not allowed: {o}")),
-                    None => Err("origin not allowed: the request has no Origin".to_owned()),
-                }
-            });
-            let refusal = match looked {
+    fn data(&mut self, state: &mut P::ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+        if self.inner.awaits_request(state) {
+            let refusal = match request(out, data, self.max_head_size) {
                 Head::Partial => return 0,
-                Head::Complete(Ok(()), _) => None,
-                Head::Complete(Err(reason), _) => Some((403, reason)),
+                Head::Complete(req, _) => self.check(&req).err().map(|reason| (403, reason)),
                 Head::Bad(status, reason) => Some((status, reason)),
             };
             if let Some((status, reason)) = refusal {
                 log::debug!("refused: {reason}");
                 return refuse(out, status, &reason, data);
             }
-            state.checked = true;
         }
-        self.inner.data(&mut state.inner, data, out)
+        self.inner.data(state, data, out)
     }
 
-    delegate_protocol!(inner; accept, disconnect, start);
+    crate::delegate_protocol!(inner; except limits, data);
 }
 
 #[cfg(test)]

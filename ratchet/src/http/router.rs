@@ -1,11 +1,11 @@
 //! Routing connections by the path of their first request.
 
-use super::{keep_alive, parse_head, refuse, target_path, write_error, Head};
-use crate::command::{Command, Commands};
-use crate::conn::ConnId;
+use super::{persist, refuse, request, target_path, write_busy, write_error, Head};
+use crate::command::{Command, Commands, TimerScope};
+use crate::conn::{ConnId, Extensions};
+use crate::error::ConfigError;
 use crate::message::Payload;
-use crate::protocol::{Outbox, Protocol};
-use crate::server::Overflow;
+use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::{CloseCode, Handle};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,8 +23,13 @@ use std::time::Duration;
 ///
 /// Every route is a [`Protocol`], so each keeps its own typed per-connection state in the
 /// server's slab; a router costs one comparison per event to find the route. Application
-/// timers are told apart by route: the top 8 bits of a timer key are the router's (keys
-/// below 2^56 are the application's own).
+/// timers are told apart by route through their [`TimerScope`], however deeply routers
+/// nest (up to [`TimerScope::MAX_DEPTH`]): every key is the application's own. A router
+/// takes up to [`TimerScope::MAX_ROUTES`] routes.
+///
+/// The request head is parsed once and shared with the route's protocol (and the
+/// decorators around it); while the connection's output is over its budget, pipelined
+/// requests wait unparsed.
 #[derive(Debug)]
 pub struct Router<R = NoRoute> {
     routes: R,
@@ -100,36 +105,30 @@ impl Pattern {
     }
 }
 
-/// Timer keys carry their route in the top 8 bits.
-const ROUTE_SHIFT: u32 = 56;
-const KEY_MASK: u64 = (1 << ROUTE_SHIFT) - 1;
-
-fn tag_timers(cmds: &mut [Command], index: usize) {
+/// Scopes the application timers among `cmds` to route `index`.
+fn scope_timers(cmds: &mut [Command], index: usize) {
     for cmd in cmds {
-        if let Command::Timer { key, .. } | Command::CancelTimer { key } = cmd {
-            if *key > KEY_MASK {
-                log::warn!("timer key {key:#x} uses the router's top 8 bits; they are replaced");
-            }
-            *key = (*key & KEY_MASK) | ((index as u64) << ROUTE_SHIFT);
+        if let Command::Timer { scope, .. } | Command::CancelTimer { scope, .. } = cmd {
+            *scope = scope.push(index);
         }
     }
 }
 
-/// Runs `f` and tags the application timers it queued with route `index`.
-fn tagged<T>(out: &mut Outbox<'_>, index: usize, f: impl FnOnce(&mut Outbox<'_>) -> T) -> T {
+/// Runs `f` and scopes the application timers it queued to route `index`.
+fn scoped<T>(out: &mut Outbox<'_>, index: usize, f: impl FnOnce(&mut Outbox<'_>) -> T) -> T {
     let mark = out.command_mark();
     let result = f(out);
-    tag_timers(out.commands_since(mark), index);
+    scope_timers(out.commands_since(mark), index);
     result
 }
 
-fn tag_commands(cmds: Commands, index: usize) -> Commands {
+fn scope_commands(cmds: Commands, index: usize) -> Commands {
     let timers = |c: &Command| matches!(c, Command::Timer { .. } | Command::CancelTimer { .. });
     if !cmds.as_slice().iter().any(timers) {
         return cmds;
     }
     let mut cmds: Vec<Command> = cmds.into_iter().collect();
-    tag_timers(&mut cmds, index);
+    scope_timers(&mut cmds, index);
     cmds.into_iter().collect()
 }
 
@@ -149,6 +148,9 @@ pub trait Routes {
     /// The index of the route serving a connection.
     fn index(state: &Self::ConnState) -> usize;
 
+    /// [`Protocol::limits`] of every route, merged.
+    fn limits(&self) -> Result<Limits, ConfigError>;
+
     /// [`Protocol::accept`] of route `index`.
     fn accept(&mut self, index: usize, peer: SocketAddr) -> bool;
     /// [`Protocol::connect`] of route `index`.
@@ -162,6 +164,8 @@ pub trait Routes {
     /// [`Protocol::data`].
     fn data(&mut self, state: &mut Self::ConnState, data: &mut [u8], out: &mut Outbox<'_>)
         -> usize;
+    /// [`Protocol::drained`].
+    fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
     /// [`Protocol::timeout`].
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
     /// [`Protocol::disconnect`].
@@ -182,10 +186,14 @@ pub trait Routes {
     );
     /// [`Protocol::reusable`].
     fn reusable(&self, state: &Self::ConnState) -> bool;
+    /// [`Protocol::awaits_request`].
+    fn awaits_request(&self, state: &Self::ConnState) -> bool;
+    /// [`Protocol::extensions`].
+    fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions>;
     /// [`Protocol::start`] of every route.
     fn start(&mut self, handle: &Handle) -> Commands;
-    /// [`Protocol::timer`] of the route the key names.
-    fn timer(&mut self, index: usize, key: u64) -> Commands;
+    /// [`Protocol::timer`] of route `index`.
+    fn timer(&mut self, index: usize, scope: TimerScope, key: u64) -> Commands;
 }
 
 impl Routes for NoRoute {
@@ -197,6 +205,9 @@ impl Routes for NoRoute {
     }
     fn index(state: &Infallible) -> usize {
         match *state {}
+    }
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        Ok(Limits::default())
     }
     fn accept(&mut self, _index: usize, _peer: SocketAddr) -> bool {
         false
@@ -211,6 +222,9 @@ impl Routes for NoRoute {
         unreachable!("no route {index}")
     }
     fn data(&mut self, state: &mut Infallible, _: &mut [u8], _: &mut Outbox<'_>) -> usize {
+        match *state {}
+    }
+    fn drained(&mut self, state: &mut Infallible, _: &mut Outbox<'_>) {
         match *state {}
     }
     fn timeout(&mut self, state: &mut Infallible, _: &mut Outbox<'_>) {
@@ -234,10 +248,16 @@ impl Routes for NoRoute {
     fn reusable(&self, state: &Infallible) -> bool {
         match *state {}
     }
+    fn awaits_request(&self, state: &Infallible) -> bool {
+        match *state {}
+    }
+    fn extensions<'a>(&self, state: &'a mut Infallible) -> Option<&'a mut Extensions> {
+        match *state {}
+    }
     fn start(&mut self, _handle: &Handle) -> Commands {
         Commands::none()
     }
-    fn timer(&mut self, index: usize, key: u64) -> Commands {
+    fn timer(&mut self, index: usize, _scope: TimerScope, key: u64) -> Commands {
         log::debug!("timer {key} for no route ({index})");
         Commands::none()
     }
@@ -263,6 +283,10 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         }
     }
 
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        Ok(self.protocol.limits()?.max(self.rest.limits()?))
+    }
+
     fn accept(&mut self, index: usize, peer: SocketAddr) -> bool {
         if index == R::LEN {
             self.protocol.accept(peer)
@@ -280,7 +304,7 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
     ) -> Self::ConnState {
         if index == R::LEN {
             let protocol = &mut self.protocol;
-            RouteState::Here(tagged(out, index, |out| protocol.connect(id, peer, out)))
+            RouteState::Here(scoped(out, index, |out| protocol.connect(id, peer, out)))
         } else {
             RouteState::Rest(self.rest.connect(index, id, peer, out))
         }
@@ -295,9 +319,19 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         match state {
             RouteState::Here(s) => {
                 let protocol = &mut self.protocol;
-                tagged(out, R::LEN, |out| protocol.data(s, data, out))
+                scoped(out, R::LEN, |out| protocol.data(s, data, out))
             }
             RouteState::Rest(s) => self.rest.data(s, data, out),
+        }
+    }
+
+    fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        match state {
+            RouteState::Here(s) => {
+                let protocol = &mut self.protocol;
+                scoped(out, R::LEN, |out| protocol.drained(s, out));
+            }
+            RouteState::Rest(s) => self.rest.drained(s, out),
         }
     }
 
@@ -305,7 +339,7 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         match state {
             RouteState::Here(s) => {
                 let protocol = &mut self.protocol;
-                tagged(out, R::LEN, |out| protocol.timeout(s, out));
+                scoped(out, R::LEN, |out| protocol.timeout(s, out));
             }
             RouteState::Rest(s) => self.rest.timeout(s, out),
         }
@@ -315,7 +349,7 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         match state {
             RouteState::Here(s) => {
                 let protocol = &mut self.protocol;
-                tagged(out, R::LEN, |out| protocol.disconnect(s, out));
+                scoped(out, R::LEN, |out| protocol.disconnect(s, out));
             }
             RouteState::Rest(s) => self.rest.disconnect(s, out),
         }
@@ -345,7 +379,7 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         match state {
             RouteState::Here(s) => {
                 let protocol = &mut self.protocol;
-                tagged(out, R::LEN, |out| protocol.overflow(s, policy, out));
+                scoped(out, R::LEN, |out| protocol.overflow(s, policy, out));
             }
             RouteState::Rest(s) => self.rest.overflow(s, policy, out),
         }
@@ -361,7 +395,7 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         match state {
             RouteState::Here(s) => {
                 let protocol = &mut self.protocol;
-                tagged(out, R::LEN, |out| protocol.close(s, code, reason, out));
+                scoped(out, R::LEN, |out| protocol.close(s, code, reason, out));
             }
             RouteState::Rest(s) => self.rest.close(s, code, reason, out),
         }
@@ -374,16 +408,30 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         }
     }
 
-    fn start(&mut self, handle: &Handle) -> Commands {
-        let rest = self.rest.start(handle);
-        rest.and(tag_commands(self.protocol.start(handle), R::LEN))
+    fn awaits_request(&self, state: &Self::ConnState) -> bool {
+        match state {
+            RouteState::Here(s) => self.protocol.awaits_request(s),
+            RouteState::Rest(s) => self.rest.awaits_request(s),
+        }
     }
 
-    fn timer(&mut self, index: usize, key: u64) -> Commands {
+    fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions> {
+        match state {
+            RouteState::Here(s) => self.protocol.extensions(s),
+            RouteState::Rest(s) => self.rest.extensions(s),
+        }
+    }
+
+    fn start(&mut self, handle: &Handle) -> Commands {
+        let rest = self.rest.start(handle);
+        rest.and(scope_commands(self.protocol.start(handle), R::LEN))
+    }
+
+    fn timer(&mut self, index: usize, scope: TimerScope, key: u64) -> Commands {
         if index == R::LEN {
-            tag_commands(self.protocol.timer(key), index)
+            scope_commands(self.protocol.timer(scope, key), index)
         } else {
-            self.rest.timer(index, key)
+            self.rest.timer(index, scope, key)
         }
     }
 }
@@ -411,9 +459,15 @@ impl<R: Routes> Router<R> {
     /// # Panics
     ///
     /// If `pattern` does not start with `/`, has a query, or has a `*` anywhere but at the
-    /// end of a prefix (`"/assets/*"`).
+    /// end of a prefix (`"/assets/*"`), or the router has [`TimerScope::MAX_ROUTES`]
+    /// routes already.
     pub fn route<P: Protocol>(self, pattern: &str, mut protocol: P) -> Router<Route<P, R>> {
         let pattern = Pattern::parse(pattern).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            R::LEN < TimerScope::MAX_ROUTES,
+            "a router takes at most {} routes",
+            TimerScope::MAX_ROUTES
+        );
         if let Pattern::Prefix(prefix) = &pattern {
             protocol.mount(prefix);
         }
@@ -448,8 +502,21 @@ impl<R: Routes> Router<R> {
 impl<R: Routes> Protocol for Router<R> {
     type ConnState = RouterState<R::ConnState>;
 
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        let mut limits = self
+            .routes
+            .limits()?
+            .max(Limits::default().with_unconsumed(self.max_head_size));
+        limits.route_depth += 1;
+        Ok(limits)
+    }
+
+    fn busy(&self, out: &mut Vec<u8>) {
+        write_busy(out);
+    }
+
     fn connect(&mut self, _id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
-        out.set_deadline(Some(out.now() + self.idle_timeout));
+        out.set_deadline(Some(out.after(self.idle_timeout)));
         RouterState { peer, route: None }
     }
 
@@ -461,40 +528,41 @@ impl<R: Routes> Protocol for Router<R> {
     ) -> usize {
         let mut pos = 0;
         loop {
-            let rest = &mut data[pos..];
-            if let Some(route) = state.route.as_mut().filter(|r| !self.routes.reusable(r)) {
-                return pos + self.routes.data(route, rest, out);
-            }
-            if rest.is_empty() {
+            if pos == data.len() {
                 return pos;
             }
-            let routes = &self.routes;
-            let looked = parse_head(rest, self.max_head_size, |req, _| {
-                let path = target_path(req.path.unwrap_or("/"));
-                (routes.find(path).map(|(index, _)| index), keep_alive(req))
-            });
-            let index = match looked {
+            if let Some(route) = state.route.as_mut().filter(|r| !self.routes.reusable(r)) {
+                return pos + self.routes.data(route, &mut data[pos..], out);
+            }
+            if pos > 0 && out.room() == 0 {
+                return pos; // the next pipelined request waits for the client to read
+            }
+            let rest = &data[pos..];
+            let index = match request(out, rest, self.max_head_size) {
                 Head::Partial => return pos,
                 Head::Bad(status, reason) => return refuse(out, status, &reason, data),
-                Head::Complete((None, keep), len) => {
-                    write_error(
-                        out.output(),
-                        404,
-                        "nothing is served at this path",
-                        "",
-                        keep,
-                    );
-                    if !keep {
-                        out.shutdown();
-                        return data.len();
+                Head::Complete(req, len) => match self.routes.find(target_path(req.target())) {
+                    Some((index, _)) => index,
+                    None => {
+                        let persist = persist(&req);
+                        write_error(
+                            out.output(),
+                            404,
+                            "nothing is served at this path",
+                            "",
+                            persist,
+                        );
+                        if !persist.kept() {
+                            out.shutdown();
+                            return data.len();
+                        }
+                        pos += len;
+                        if state.route.is_none() {
+                            out.set_deadline(Some(out.after(self.idle_timeout)));
+                        }
+                        continue;
                     }
-                    pos += len;
-                    if state.route.is_none() {
-                        out.set_deadline(Some(out.now() + self.idle_timeout));
-                    }
-                    continue;
-                }
-                Head::Complete((Some(index), _), _) => index,
+                },
             };
             if state.route.as_ref().map(R::index) != Some(index) {
                 if let Some(old) = state.route.take() {
@@ -514,6 +582,12 @@ impl<R: Routes> Protocol for Router<R> {
                 return pos + consumed;
             }
             pos += consumed;
+        }
+    }
+
+    fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        if let Some(route) = &mut state.route {
+            self.routes.drained(route, out);
         }
     }
 
@@ -567,13 +641,29 @@ impl<R: Routes> Protocol for Router<R> {
         state.route.as_ref().is_none_or(|r| self.routes.reusable(r))
     }
 
+    fn awaits_request(&self, state: &Self::ConnState) -> bool {
+        state
+            .route
+            .as_ref()
+            .is_none_or(|r| self.routes.awaits_request(r))
+    }
+
+    fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions> {
+        self.routes.extensions(state.route.as_mut()?)
+    }
+
     fn start(&mut self, handle: &Handle) -> Commands {
         self.routes.start(handle)
     }
 
-    fn timer(&mut self, key: u64) -> Commands {
-        self.routes
-            .timer((key >> ROUTE_SHIFT) as usize, key & KEY_MASK)
+    fn timer(&mut self, scope: TimerScope, key: u64) -> Commands {
+        match scope.pop() {
+            Some((index, inner)) => self.routes.timer(index, inner, key),
+            None => {
+                log::debug!("timer {key} with no route");
+                Commands::none()
+            }
+        }
     }
 }
 
@@ -607,14 +697,20 @@ mod tests {
     }
 
     #[test]
-    fn timer_keys_carry_their_route() {
+    fn timers_carry_their_route_and_keep_their_whole_key() {
+        let key = u64::MAX;
         let mut cmds = vec![
-            Command::after(Duration::from_secs(1), 7),
-            Command::cancel_timer(7),
+            Command::after(Duration::from_secs(1), key),
+            Command::cancel_timer(key),
         ];
-        tag_timers(&mut cmds, 3);
-        assert_eq!(cmds[0], Command::after(Duration::from_secs(1), 3 << 56 | 7));
-        assert_eq!(cmds[1], Command::cancel_timer(3 << 56 | 7));
+        scope_timers(&mut cmds, 3);
+        let scope = TimerScope::default().push(3);
+        assert!(
+            matches!(cmds[0], Command::Timer { key: k, scope: s, .. } if k == key && s == scope)
+        );
+        assert!(
+            matches!(cmds[1], Command::CancelTimer { key: k, scope: s } if k == key && s == scope)
+        );
     }
 
     /// A protocol that does nothing, to test route choice.

@@ -2,7 +2,7 @@
 //! `flate2` (zlib-rs backend: no system library).
 
 use crate::error::ProtocolError;
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// permessage-deflate settings. Off unless set on [`Config`](super::Config): like Node's
 /// `ws` and uWebSockets, compression costs CPU and memory per connection, so it is opt-in.
@@ -261,6 +261,10 @@ pub fn compress(c: &mut Compress, payload: &[u8], out: &mut Vec<u8>, reset: bool
 
 /// Inflates `input` onto `out`, never letting `out` grow past `max` bytes: a message that
 /// would is refused with [`ProtocolError::MessageTooBig`] before it is allocated.
+///
+/// A sender may end a message's DEFLATE stream with a final block (BFINAL, RFC 7692
+/// §7.2.3.4): the stream then starts afresh, with what follows (usually one byte that
+/// begins an empty stored block) and with the next message.
 pub fn inflate(
     d: &mut Decompress,
     mut input: &[u8],
@@ -279,13 +283,21 @@ pub fn inflate(
             out.reserve_exact(target - out.len());
         }
         let (in_before, out_before) = (d.total_in(), d.total_out());
-        d.decompress_vec(input, out, FlushDecompress::Sync)
+        let status = d
+            .decompress_vec(input, out, FlushDecompress::Sync)
             .map_err(|_| ProtocolError::InvalidCompressedData)?;
         let consumed = (d.total_in() - in_before) as usize;
         let produced = d.total_out() - out_before;
         input = &input[consumed..];
         if out.len() > max {
             return Err(ProtocolError::MessageTooBig);
+        }
+        if status == Status::StreamEnd {
+            d.reset(false);
+            if input.is_empty() {
+                return Ok(());
+            }
+            continue;
         }
         let room_left = out.len() < out.capacity();
         if (input.is_empty() && room_left) || (consumed == 0 && produced == 0 && room_left) {
@@ -294,8 +306,12 @@ pub fn inflate(
     }
 }
 
-/// Inflates the end of a message (the tail the sender removed).
+/// Inflates the end of a message (the tail the sender removed), unless its stream ended
+/// with a final block and nothing followed: a fresh stream has nothing to end.
 pub fn inflate_end(d: &mut Decompress, out: &mut Vec<u8>, max: usize) -> Result<(), ProtocolError> {
+    if d.total_in() == 0 {
+        return Ok(());
+    }
     inflate(d, &TAIL, out, max)
 }
 
@@ -373,6 +389,46 @@ mod tests {
         inflate(&mut d, &wire, &mut out, 10).unwrap();
         inflate_end(&mut d, &mut out, 10).unwrap();
         assert!(out.is_empty());
+    }
+
+    /// Raw DEFLATE of `text` ending in a final block (what `Z_FINISH` makes), as some
+    /// senders compress messages (RFC 7692 §7.2.3.4).
+    fn final_block(text: &[u8]) -> Vec<u8> {
+        let mut c = Compress::new(Compression::default(), false);
+        let mut out = Vec::with_capacity(text.len() + 64);
+        c.compress_vec(text, &mut out, FlushCompress::Finish)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_final_block_does_not_empty_the_messages_after_it() {
+        let mut d = decompressor(15);
+        // With and without the RFC's trailing 0x00, then an ordinary sync-flushed message
+        // from a fresh compressor (the sender's stream ended too).
+        for payload in [final_block(b"Hello"), {
+            let mut p = final_block(b"Hello");
+            p.push(0x00);
+            p
+        }] {
+            let mut out = Vec::new();
+            inflate(&mut d, &payload, &mut out, 1 << 20).unwrap();
+            inflate_end(&mut d, &mut out, 1 << 20).unwrap();
+            assert_eq!(out, b"Hello");
+            let mut wire = Vec::new();
+            compress(&mut compressor(6, 15), b"and after", &mut wire, false);
+            let mut out = Vec::new();
+            inflate(&mut d, &wire, &mut out, 1 << 20).unwrap();
+            inflate_end(&mut d, &mut out, 1 << 20).unwrap();
+            assert_eq!(out, b"and after");
+            d.reset(false);
+        }
+        // The RFC's own example: "Hello" in a final block, then 0x00.
+        let mut out = Vec::new();
+        let rfc = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        inflate(&mut d, &rfc, &mut out, 100).unwrap();
+        inflate_end(&mut d, &mut out, 100).unwrap();
+        assert_eq!(out, b"Hello");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The opening handshake: one parser for every version, chosen by the request's headers.
 
 use super::deflate::{self, Deflate, Params};
-use crate::conn::Request;
-use crate::http::{self, has_token, header, Head};
+use crate::http::{self, Head, Persist};
+use crate::request::Request;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use md5::{Digest as _, Md5};
 use sha1::Sha1;
+use std::sync::Arc;
 
 /// The protocol versions spoken, chosen per connection by the handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,7 +46,7 @@ pub enum Outcome {
         /// The version chosen.
         version: Version,
         /// The parsed request.
-        request: Request,
+        request: Arc<Request>,
         /// permessage-deflate, if negotiated.
         deflate: Option<Params>,
         /// The subprotocol chosen, if any.
@@ -68,7 +69,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(status: u16, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Self {
         Rejection {
             status,
             reason: reason.into(),
@@ -84,7 +85,7 @@ impl Rejection {
             self.status,
             &self.reason,
             self.extra_headers,
-            false,
+            Persist::Close,
         );
         out
     }
@@ -116,86 +117,70 @@ struct Upgraded {
 
 /// Looks at `data`, the bytes received so far on a new connection.
 pub fn parse(data: &[u8], limits: Limits<'_>) -> Outcome {
-    let looked = http::parse_head(data, limits.max_size, |req, head_len| {
-        upgrade(req, &data[head_len..], limits).map(|up| {
-            up.map(|up| Outcome::Accept {
-                consumed: head_len + up.body_len,
-                version: up.version,
-                request: to_request(req),
-                deflate: up.deflate,
-                subprotocol: up.subprotocol,
-                response: up.response,
-            })
-        })
-    });
-    match looked {
-        Head::Partial | Head::Complete(Ok(None), _) => Outcome::Partial,
-        Head::Complete(Ok(Some(accept)), _) => accept,
-        Head::Complete(Err(rejection), _) => Outcome::Reject(rejection),
+    match http::head::parse(data, limits.max_size) {
+        Head::Partial => Outcome::Partial,
         Head::Bad(status, reason) => Outcome::Reject(Rejection::new(status, reason)),
+        Head::Complete(request, head_len) => accept(request, &data[head_len..], head_len, limits),
     }
 }
 
-fn to_request(req: &httparse::Request<'_, '_>) -> Request {
-    let headers = req
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
-        .collect();
-    Request::new(
-        req.method.unwrap_or("GET"),
-        req.path.unwrap_or("/"),
-        headers,
-    )
+/// Answers the upgrade `request` (whose head was `head_len` bytes; `body` is what
+/// follows it so far).
+pub(crate) fn accept(
+    request: Arc<Request>,
+    body: &[u8],
+    head_len: usize,
+    limits: Limits<'_>,
+) -> Outcome {
+    match upgrade(&request, body, limits) {
+        Ok(None) => Outcome::Partial,
+        Ok(Some(up)) => Outcome::Accept {
+            consumed: head_len + up.body_len,
+            version: up.version,
+            request,
+            deflate: up.deflate,
+            subprotocol: up.subprotocol,
+            response: up.response,
+        },
+        Err(rejection) => Outcome::Reject(rejection),
+    }
 }
 
 /// Chooses the version and builds the response; `Ok(None)` if Hixie-76's body is not all
 /// here yet.
-fn upgrade(
-    req: &httparse::Request<'_, '_>,
-    body: &[u8],
-    limits: Limits<'_>,
-) -> Result<Option<Upgraded>, Rejection> {
-    if req.method != Some("GET") {
+fn upgrade(req: &Request, body: &[u8], limits: Limits<'_>) -> Result<Option<Upgraded>, Rejection> {
+    if req.method() != "GET" {
         return Err(Rejection {
             extra_headers: "Allow: GET\r\n",
             ..Rejection::new(405, "a WebSocket handshake must use GET")
         });
     }
-    if req.version != Some(1) {
+    if req.minor_version() != 1 {
         return Err(Rejection::new(400, "a WebSocket handshake needs HTTP/1.1"));
     }
-    if !has_token(header(req, "Upgrade"), "websocket") {
+    if !req.has_token("Upgrade", "websocket") {
         return Err(Rejection::new(
             400,
             "not a WebSocket request: missing 'Upgrade: websocket'",
         ));
     }
-    if !has_token(header(req, "Connection"), "upgrade") {
+    if !req.has_token("Connection", "upgrade") {
         return Err(Rejection::new(
             400,
             "not a WebSocket request: missing 'Connection: Upgrade'",
         ));
     }
-    let Some(host) = header(req, "Host").filter(|h| !h.is_empty()) else {
+    let Some(host) = req.header("Host").filter(|h| !h.is_empty()) else {
         return Err(Rejection::new(400, "missing Host header"));
     };
-    let target = req.path.unwrap_or("/");
+    let target = req.target();
     // HyBi-07/08 clients send the origin as Sec-WebSocket-Origin.
-    let origin = header(req, "Origin").or_else(|| header(req, "Sec-WebSocket-Origin"));
+    let origin = req
+        .header("Origin")
+        .or_else(|| req.header("Sec-WebSocket-Origin"));
     let offered = req
-        .headers
-        .iter()
-        .filter(|h| {
-            h.name.eq_ignore_ascii_case("Sec-WebSocket-Protocol")
-                || h.name.eq_ignore_ascii_case("WebSocket-Protocol")
-        })
-        .filter_map(|h| std::str::from_utf8(h.value).ok())
+        .header_values("Sec-WebSocket-Protocol")
+        .chain(req.header_values("WebSocket-Protocol"))
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|p| !p.is_empty());
@@ -213,7 +198,7 @@ fn upgrade(
         ));
     }
 
-    if let Some(version) = header(req, "Sec-WebSocket-Version") {
+    if let Some(version) = req.header("Sec-WebSocket-Version") {
         let version = match version {
             "13" => Version::Rfc6455,
             "8" => Version::Hybi10,
@@ -224,7 +209,7 @@ fn upgrade(
                 )))
             }
         };
-        let key = header(req, "Sec-WebSocket-Key").unwrap_or("");
+        let key = req.header("Sec-WebSocket-Key").unwrap_or("");
         if BASE64.decode(key).map(|k| k.len()) != Ok(16) {
             return Err(Rejection::new(
                 400,
@@ -235,11 +220,7 @@ fn upgrade(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
             accept_key(key)
         );
-        let offers = req
-            .headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
-            .filter_map(|h| std::str::from_utf8(h.value).ok());
+        let offers = req.header_values("Sec-WebSocket-Extensions");
         let negotiated = limits
             .deflate
             .and_then(|config| deflate::negotiate(offers, config));
@@ -258,7 +239,7 @@ fn upgrade(
             subprotocol,
         }));
     }
-    if header(req, "Sec-WebSocket-Key").is_some() {
+    if req.header("Sec-WebSocket-Key").is_some() {
         return Err(unsupported_version("missing Sec-WebSocket-Version".into()));
     }
 
@@ -270,8 +251,8 @@ fn upgrade(
         subprotocol.clone()
     };
     match (
-        header(req, "Sec-WebSocket-Key1"),
-        header(req, "Sec-WebSocket-Key2"),
+        req.header("Sec-WebSocket-Key1"),
+        req.header("Sec-WebSocket-Key2"),
     ) {
         (Some(key1), Some(key2)) => {
             let (Some(n1), Some(n2)) = (hixie76_key_number(key1), hixie76_key_number(key2)) else {
@@ -384,7 +365,7 @@ mod tests {
         require_subprotocol: false,
     };
 
-    fn accept(data: &[u8]) -> (usize, Version, Request, Vec<u8>) {
+    fn accept(data: &[u8]) -> (usize, Version, Arc<Request>, Vec<u8>) {
         match parse(data, LIMITS) {
             Outcome::Accept {
                 consumed,

@@ -65,11 +65,28 @@ impl Decoder {
         }
     }
 
-    /// Decodes from `data[*pos..]`, advancing `pos`; `None` when `data` is used up.
+    /// Whether a text message is begun and not finished.
+    pub fn in_progress(&self) -> bool {
+        matches!(self.state, State::Text { keep: true })
+    }
+
+    /// Bytes held for the message in progress.
+    pub fn held(&self) -> usize {
+        if self.in_progress() {
+            self.buf.len()
+        } else {
+            0
+        }
+    }
+
+    /// Decodes from `data[*pos..]`, advancing `pos`; `None` when `data` is used up. A
+    /// message split across reads may hold at most `allowance` bytes (the connection's
+    /// share of the server-wide inbound budget): past it, [`ProtocolError::Busy`].
     pub fn decode<'a>(
         &'a mut self,
         data: &'a [u8],
         pos: &mut usize,
+        allowance: usize,
     ) -> Result<Option<Frame<'a>>, ProtocolError> {
         self.release();
         while *pos < data.len() {
@@ -109,6 +126,9 @@ impl Decoder {
                     }
                     if self.utf8.feed(chunk).is_err() {
                         return Err(ProtocolError::InvalidUtf8);
+                    }
+                    if self.buf.len() + chunk.len() > allowance {
+                        return Err(ProtocolError::Busy);
                     }
                     self.buf.extend_from_slice(chunk);
                     if end.is_none() {
@@ -184,7 +204,7 @@ mod tests {
         for piece in stream.chunks(cut_every.max(1)) {
             let mut pos = 0;
             loop {
-                match dec.decode(piece, &mut pos) {
+                match dec.decode(piece, &mut pos, usize::MAX) {
                     Ok(Some(Frame::Text(t))) => out.push(Owned::Text(t.to_owned())),
                     Ok(Some(Frame::Close)) => out.push(Owned::Close),
                     Ok(None) => break,

@@ -45,6 +45,7 @@ struct Header {
 #[derive(Debug)]
 pub struct Decoder {
     max_message: usize,
+    max_frame: usize,
     /// The frame whose payload is being read, and how much of it has been read.
     frame: Option<(Header, u64)>,
     /// The kind of the data message in progress (set from its first frame to its last).
@@ -89,6 +90,7 @@ impl Decoder {
     pub fn with_deflate(max_message: usize, deflate: Option<Params>) -> Self {
         Decoder {
             max_message,
+            max_frame: max_message,
             frame: None,
             message: None,
             compressed: false,
@@ -101,6 +103,27 @@ impl Decoder {
             delivered: false,
             utf8: Utf8Validator::default(),
             control: [0; 125],
+        }
+    }
+
+    /// Refuses frames over `max_frame` bytes (on the wire).
+    #[must_use]
+    pub fn max_frame(mut self, max_frame: usize) -> Self {
+        self.max_frame = max_frame;
+        self
+    }
+
+    /// Whether a data message is begun and not finished.
+    pub fn in_progress(&self) -> bool {
+        self.message.is_some() || self.frame.is_some_and(|(h, _)| h.opcode < OP_CLOSE)
+    }
+
+    /// Bytes held for the message in progress (reassembled or inflated so far).
+    pub fn held(&self) -> usize {
+        if self.message.is_some() {
+            self.buf.len()
+        } else {
+            0
         }
     }
 
@@ -120,16 +143,21 @@ impl Decoder {
     /// Decodes from `data[*pos..]`, advancing `pos` past what it consumed. Returns the
     /// next complete frame, or `None` when `data` is exhausted (the unconsumed rest is
     /// shorter than a frame header). Unmasks `data` in place.
+    ///
+    /// A message that must be held (fragmented, split across reads, or compressed) may
+    /// hold at most `allowance` bytes: the connection's share of the server-wide inbound
+    /// budget. Past it the message is refused with [`ProtocolError::Busy`].
     pub fn decode<'a>(
         &'a mut self,
         data: &'a mut [u8],
         pos: &mut usize,
+        allowance: usize,
     ) -> Result<Option<Frame<'a>>, ProtocolError> {
         self.release();
         loop {
             let (header, read) = match self.frame {
                 Some(frame) => frame,
-                None => match self.parse_header(&data[*pos..])? {
+                None => match self.parse_header(&data[*pos..], allowance)? {
                     Some((header, header_len)) => {
                         *pos += header_len;
                         (header, 0)
@@ -199,9 +227,15 @@ impl Decoder {
                 let d = inflate
                     .decompress
                     .get_or_insert_with(|| deflate::decompressor(window));
-                deflate::inflate(d, chunk, &mut self.buf, self.max_message)?;
+                let max_message = self.max_message;
+                let max = max_message.min(allowance);
+                let busy = |e| match e {
+                    ProtocolError::MessageTooBig if max < max_message => ProtocolError::Busy,
+                    e => e,
+                };
+                deflate::inflate(d, chunk, &mut self.buf, max).map_err(busy)?;
                 if done && header.fin {
-                    deflate::inflate_end(d, &mut self.buf, self.max_message)?;
+                    deflate::inflate_end(d, &mut self.buf, max).map_err(busy)?;
                     if inflate.reset {
                         inflate.decompress = None;
                     }
@@ -235,7 +269,11 @@ impl Decoder {
     }
 
     /// Parses and validates a frame header, or returns `None` if it is not all here.
-    fn parse_header(&mut self, data: &[u8]) -> Result<Option<(Header, usize)>, ProtocolError> {
+    fn parse_header(
+        &mut self,
+        data: &[u8],
+        allowance: usize,
+    ) -> Result<Option<(Header, usize)>, ProtocolError> {
         let [b0, b1, ..] = *data else { return Ok(None) };
         let fin = b0 & 0x80 != 0;
         let rsv1 = b0 & 0x40 != 0;
@@ -292,12 +330,21 @@ impl Decoder {
                 (OP_TEXT | OP_BINARY, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
                 _ => {}
             }
-            // Checked against the limit before a byte of the payload is buffered
+            // Checked against the limits before a byte of the payload is buffered
             // (compressed payloads are checked as they inflate).
             let have = self.buf.len() as u64;
             let compressed = rsv1 || (opcode == OP_CONTINUATION && self.compressed);
             if !compressed && len > (self.max_message as u64).saturating_sub(have) {
                 return Err(ProtocolError::MessageTooBig);
+            }
+            if len > self.max_frame as u64 {
+                return Err(ProtocolError::FrameTooBig);
+            }
+            // A whole message in this read is delivered in place; anything else is held.
+            let in_place =
+                fin && self.message.is_none() && data.len() as u64 >= header_len as u64 + len;
+            if !compressed && !in_place && have + len > allowance as u64 {
+                return Err(ProtocolError::Busy);
             }
         }
         Ok(Some((
@@ -452,7 +499,7 @@ pub(crate) mod tests {
             last = b;
             let mut pos = 0;
             loop {
-                match dec.decode(&mut pending, &mut pos) {
+                match dec.decode(&mut pending, &mut pos, usize::MAX) {
                     Ok(Some(frame)) => out.push(match frame {
                         Frame::Message(Message::Text(t)) => Owned::Text(t.to_owned()),
                         Frame::Message(Message::Binary(b)) => Owned::Binary(b.to_vec()),

@@ -1,0 +1,382 @@
+//! A thread-safe way into a running server: a bounded queue of requests the event loop
+//! drains, and the counters it keeps.
+
+use crate::command::{Command, Commands, IntoCommands, Topic};
+use crate::conn::ConnId;
+use crate::message::Payload;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// A thread-safe way into a running server: send it commands or stop it from anywhere.
+///
+/// The queue into the server is bounded by count and by bytes (see
+/// [`Config::handle_queue`](crate::server::Config::handle_queue)): when it is full,
+/// [`send`](Handle::send) refuses with [`SendError::Full`] instead of growing, and the
+/// refusal is counted ([`Stats::refused_sends`]). The event loop is woken once per batch
+/// of requests, not once per request.
+///
+/// ```no_run
+/// use ratchet::{Command, ConnId, Server, WebSocket};
+/// # struct Echo;
+/// # impl ratchet::Component for Echo {
+/// #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+/// #         ratchet::Commands::none()
+/// #     }
+/// # }
+///
+/// let server = Server::new(WebSocket::new(Echo)).bind("127.0.0.1:0")?;
+/// let handle = server.handle();
+/// std::thread::spawn(move || server.run());
+/// handle.send(Command::send(ConnId::from_raw(1), "from another thread")).ok();
+/// handle.shutdown();
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Handle`] did not take a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The queue into the server holds as many requests or bytes as it may: the server is
+    /// behind. Try again later, or drop the request.
+    Full,
+    /// The server has stopped.
+    Stopped,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Full => "the server's queue is full",
+            SendError::Stopped => "the server has stopped",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// What a server holds and has done, as counted by [`Handle::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Connections the server holds (open, closing, or lingering).
+    pub connections: usize,
+    /// Topics with at least one subscriber.
+    pub topics: usize,
+    /// Subscriptions, over all topics.
+    pub subscriptions: usize,
+    /// Bytes held by messages in progress, over all connections (the inbound budget).
+    pub inbound_bytes: usize,
+    /// Connections refused because the server held `max_connections`.
+    pub refused_connections: u64,
+    /// Connections closed because they did not read (the [`Overflow`](crate::Overflow)
+    /// policy `Close`).
+    pub slow_closed: u64,
+    /// Messages dropped because their connection did not read (policy `Drop`).
+    pub dropped_messages: u64,
+    /// Requests a [`Handle`] refused because the server's queue was full.
+    pub refused_sends: u64,
+}
+
+/// What the event loop is asked through a handle.
+#[derive(Debug)]
+pub(crate) enum Request {
+    Commands(Commands),
+    Deliver(Topic, Payload),
+    Wake(ConnId),
+    Shutdown,
+}
+
+impl Request {
+    /// The bytes it holds, for the queue's byte bound.
+    fn size(&self) -> usize {
+        const OVERHEAD: usize = 64;
+        match self {
+            Request::Commands(cmds) => cmds
+                .as_slice()
+                .iter()
+                .map(|cmd| match cmd {
+                    Command::Send { to, msg } => OVERHEAD + msg.len() + 8 * to.ids().len(),
+                    Command::Publish { topic, msg, .. } => OVERHEAD + topic.len() + msg.len(),
+                    Command::Close { reason, .. } => OVERHEAD + reason.len(),
+                    _ => OVERHEAD,
+                })
+                .sum(),
+            Request::Deliver(topic, msg) => OVERHEAD + topic.len() + msg.len(),
+            Request::Wake(_) | Request::Shutdown => OVERHEAD,
+        }
+    }
+}
+
+/// Counters the event loop updates and any thread reads.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub connections: AtomicUsize,
+    pub topics: AtomicUsize,
+    pub subscriptions: AtomicUsize,
+    pub inbound_bytes: AtomicUsize,
+    pub refused_connections: AtomicU64,
+    pub slow_closed: AtomicU64,
+    pub dropped_messages: AtomicU64,
+    pub refused_sends: AtomicU64,
+}
+
+/// How the loop is woken: by a `mio::Waker`, or (in tests) by nothing.
+pub(crate) type Wake = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when the loop takes a batch (there is room again).
+    room: Condvar,
+    /// A wake is on its way to the loop (cleared when it takes the batch).
+    woken: AtomicBool,
+    wake: Wake,
+    max_requests: usize,
+    max_bytes: usize,
+    counters: Counters,
+}
+
+#[derive(Default)]
+struct Queue {
+    requests: VecDeque<Request>,
+    bytes: usize,
+    stopped: bool,
+}
+
+impl Handle {
+    /// A handle whose queue takes up to `max_requests` requests and `max_bytes` bytes;
+    /// `wake` wakes the loop.
+    pub(crate) fn new(wake: Wake, max_requests: usize, max_bytes: usize) -> Self {
+        Handle {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue::default()),
+                room: Condvar::new(),
+                woken: AtomicBool::new(false),
+                wake,
+                max_requests,
+                max_bytes,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// Queues commands for the server to carry out, in order (per thread).
+    pub fn send(&self, cmds: impl IntoCommands) -> Result<(), SendError> {
+        self.push(Request::Commands(cmds.into_commands()), None)
+    }
+
+    /// Delivers `msg` to this server's subscribers of `topic` only: unlike
+    /// [`Command::publish`], it is not handed to the [`Bridge`](crate::server::Bridge).
+    /// Bridges use it for messages from other processes.
+    pub fn publish_local(
+        &self,
+        topic: impl Into<Topic>,
+        msg: impl Into<Payload>,
+    ) -> Result<(), SendError> {
+        self.push(Request::Deliver(topic.into(), msg.into()), None)
+    }
+
+    /// [`publish_local`](Handle::publish_local), waiting up to `timeout` for room when the
+    /// queue is full: a bridge that reads from elsewhere calls this, so it reads no faster
+    /// than the server delivers.
+    pub fn publish_local_wait(
+        &self,
+        topic: impl Into<Topic>,
+        msg: impl Into<Payload>,
+        timeout: Duration,
+    ) -> Result<(), SendError> {
+        self.push(Request::Deliver(topic.into(), msg.into()), Some(timeout))
+    }
+
+    /// Asks the server to hand `conn`'s unconsumed input to its protocol again: for a
+    /// protocol that returned early from [`Protocol::data`](crate::Protocol::data) to
+    /// wait for something outside the event loop (a session lookup), once that something
+    /// is ready. Never refused for a full queue.
+    pub fn wake(&self, conn: ConnId) -> Result<(), SendError> {
+        self.push(Request::Wake(conn), None)
+    }
+
+    /// Asks the server to shut down gracefully: stop accepting, close every connection
+    /// (1001 for WebSocket), wait up to the grace period, and return from `run`. Never
+    /// refused for a full queue.
+    pub fn shutdown(&self) -> bool {
+        self.push(Request::Shutdown, None).is_ok()
+    }
+
+    /// What the server holds right now (updated by the event loop as it goes).
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        Stats {
+            connections: c.connections.load(Ordering::Relaxed),
+            topics: c.topics.load(Ordering::Relaxed),
+            subscriptions: c.subscriptions.load(Ordering::Relaxed),
+            inbound_bytes: c.inbound_bytes.load(Ordering::Relaxed),
+            refused_connections: c.refused_connections.load(Ordering::Relaxed),
+            slow_closed: c.slow_closed.load(Ordering::Relaxed),
+            dropped_messages: c.dropped_messages.load(Ordering::Relaxed),
+            refused_sends: c.refused_sends.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    fn push(&self, request: Request, wait: Option<Duration>) -> Result<(), SendError> {
+        let shared = &*self.shared;
+        let size = request.size();
+        // Wakes and shutdowns are never refused: they are small, and bounded by the
+        // connections (a wake each) or idempotent.
+        let bounded = !matches!(request, Request::Wake(_) | Request::Shutdown);
+        let deadline = wait.map(|w| Instant::now() + w);
+        let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if queue.stopped {
+                return Err(SendError::Stopped);
+            }
+            let fits = queue.requests.len() < shared.max_requests
+                && queue.bytes.saturating_add(size) <= shared.max_bytes;
+            // One request always fits an empty queue, however large.
+            if fits || !bounded || queue.requests.is_empty() {
+                break;
+            }
+            let left = deadline.and_then(|d| d.checked_duration_since(Instant::now()));
+            match left {
+                Some(left) if !left.is_zero() => {
+                    queue = shared
+                        .room
+                        .wait_timeout(queue, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                _ => {
+                    drop(queue);
+                    shared
+                        .counters
+                        .refused_sends
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(SendError::Full);
+                }
+            }
+        }
+        queue.requests.push_back(request);
+        queue.bytes += size;
+        drop(queue);
+        if !shared.woken.swap(true, Ordering::AcqRel) && (shared.wake)().is_err() {
+            return Err(SendError::Stopped);
+        }
+        Ok(())
+    }
+
+    /// The loop takes every queued request, in order.
+    pub(crate) fn take(&self, into: &mut VecDeque<Request>) {
+        let shared = &*self.shared;
+        let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut queue.requests, into);
+        queue.bytes = 0;
+        shared.woken.store(false, Ordering::Release);
+        drop(queue);
+        shared.room.notify_all();
+    }
+
+    /// The loop is gone: later requests are refused, waiting senders released.
+    pub(crate) fn stop(&self) {
+        let mut queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.stopped = true;
+        queue.requests.clear();
+        queue.bytes = 0;
+        drop(queue);
+        self.shared.room.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use std::sync::atomic::AtomicUsize;
+
+    fn counting(max_requests: usize, max_bytes: usize) -> (Handle, Arc<AtomicUsize>) {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let wake: Wake = Box::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        (Handle::new(wake, max_requests, max_bytes), wakes)
+    }
+
+    #[test]
+    fn full_by_count_or_bytes_refuses_and_counts() {
+        let (handle, _) = counting(3, 1 << 20);
+        let id = ConnId::from_raw(1);
+        for _ in 0..3 {
+            handle.send(Command::send(id, "x")).unwrap();
+        }
+        assert_eq!(handle.send(Command::send(id, "x")), Err(SendError::Full));
+        assert_eq!(handle.stats().refused_sends, 1);
+        // Wakes and shutdowns still get through.
+        assert!(handle.wake(id).is_ok());
+        assert!(handle.shutdown());
+
+        let (handle, _) = counting(1000, 10_000);
+        handle.send(Command::send(id, vec![0u8; 6000])).unwrap();
+        assert_eq!(
+            handle.send(Command::send(id, vec![0u8; 6000])),
+            Err(SendError::Full)
+        );
+        let mut batch = VecDeque::new();
+        handle.take(&mut batch);
+        assert_eq!(batch.len(), 1);
+        handle.send(Command::send(id, vec![0u8; 6000])).unwrap();
+    }
+
+    #[test]
+    fn one_wake_per_batch() {
+        let (handle, wakes) = counting(1000, 1 << 20);
+        let id = ConnId::from_raw(1);
+        for _ in 0..100 {
+            handle.send(Command::send(id, "x")).unwrap();
+        }
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        let mut batch = VecDeque::new();
+        handle.take(&mut batch);
+        assert_eq!(batch.len(), 100);
+        handle.send(Command::send(id, "x")).unwrap();
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_waiting_publish_gets_in_when_the_loop_takes_the_batch() {
+        let (handle, _) = counting(1, 1 << 20);
+        handle.publish_local("t", "first").unwrap();
+        let waiter = {
+            let handle = handle.clone();
+            std::thread::spawn(move || {
+                handle.publish_local_wait("t", "second", Duration::from_secs(10))
+            })
+        };
+        let mut batch = VecDeque::new();
+        while batch.is_empty() {
+            handle.take(&mut batch);
+        }
+        assert_eq!(waiter.join().unwrap(), Ok(()));
+        assert_eq!(
+            handle.publish_local_wait("t", "third", Duration::from_millis(10)),
+            Err(SendError::Full)
+        );
+        handle.stop();
+        assert_eq!(handle.send(()), Err(SendError::Stopped));
+    }
+}

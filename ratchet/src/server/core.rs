@@ -1,0 +1,447 @@
+//! The server's core: connections in a slab, and the one place the protocol is called for
+//! one of them. It does no polling: the event loop (or a test) tells it what the sockets
+//! are ready for, and it reads, feeds, writes and carries out commands.
+
+use super::bridge::Bridge;
+use super::config::{Valid, BUSY_RESERVE};
+use super::connection::{Connection, Phase};
+use super::execute::Frames;
+use super::output::Pool;
+use super::timers::{AppTimers, Deadlines, TIMERS_PER_TURN};
+use super::topics::Topics;
+use super::transport::Transport;
+use crate::command::{Command, TimerScope};
+use crate::conn::ConnId;
+use crate::handle::{Handle, Request};
+use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
+use crate::CloseCode;
+use slab::Slab;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The server's state, without the poller.
+pub(crate) struct Core<P: Protocol, T> {
+    pub(super) protocol: P,
+    pub(super) config: Valid,
+    pub(super) conns: Slab<Connection<P::ConnState, T>>,
+    /// How many connections were ever opened: the next id's sequence.
+    sequence: u64,
+    /// The one read buffer shared by every connection.
+    pub(super) read_buf: Vec<u8>,
+    /// Commands waiting to be carried out, and a spare queue to swap in.
+    pub(super) commands: Vec<Command>,
+    pub(super) spare_commands: Vec<Command>,
+    /// Connections with output to write.
+    pub(super) flush_list: Vec<usize>,
+    /// Connections with more to read than their last turn allowed.
+    pub(super) ready: Vec<usize>,
+    /// Connections back under their output budget: their held-back input is fed again.
+    pub(super) resume: Vec<usize>,
+    /// Each connection's deadline (the protocol's, or the server's while it closes).
+    deadlines: Deadlines<usize>,
+    /// When each connection over its output budget counts as a slow reader.
+    slow: Deadlines<usize>,
+    timers: AppTimers,
+    pub(super) pool: Pool,
+    pub(super) topics: Topics,
+    /// Scratch list of a publish's recipients.
+    pub(super) recipients: Vec<ConnId>,
+    /// Frames of the message being sent to many.
+    pub(super) frames: Frames,
+    /// Bytes held by messages in progress, over all connections.
+    inbound_total: usize,
+    /// The time the loop woke up.
+    pub(super) now: Instant,
+    pub(super) bridge: Option<Box<dyn Bridge>>,
+    pub(super) handle: Handle,
+    /// Connections refused at the cap, still writing their refusal.
+    refusing: usize,
+    /// Refusals since the last connection accepted (logged once per burst).
+    refused_in_burst: u64,
+}
+
+impl<P: Protocol, T: Transport> Core<P, T> {
+    pub fn new(
+        protocol: P,
+        config: Valid,
+        bridge: Option<Box<dyn Bridge>>,
+        handle: Handle,
+    ) -> Self {
+        Core {
+            read_buf: vec![0; config.read_buffer_size()],
+            protocol,
+            config,
+            conns: Slab::new(),
+            sequence: 0,
+            commands: Vec::new(),
+            spare_commands: Vec::new(),
+            flush_list: Vec::new(),
+            ready: Vec::new(),
+            resume: Vec::new(),
+            deadlines: Deadlines::default(),
+            slow: Deadlines::default(),
+            timers: AppTimers::default(),
+            pool: Pool::default(),
+            topics: Topics::default(),
+            recipients: Vec::new(),
+            frames: Frames::default(),
+            inbound_total: 0,
+            now: Instant::now(),
+            bridge,
+            handle,
+            refusing: 0,
+            refused_in_burst: 0,
+        }
+    }
+
+    /// The server starts: the bridge and the application get the handle.
+    pub fn start(&mut self) {
+        if let Some(bridge) = &mut self.bridge {
+            bridge.start(&self.handle);
+        }
+        let started = self.protocol.start(&self.handle);
+        self.commands.extend(started);
+        self.execute();
+    }
+
+    /// Connections held, refusals included.
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Whether a new connection would pass the cap.
+    pub fn at_capacity(&self) -> bool {
+        self.conns.len() - self.refusing >= self.config.max_connections()
+    }
+
+    /// The slot the next connection takes (its poll token).
+    pub fn vacant_slot(&self) -> usize {
+        self.conns.vacant_key()
+    }
+
+    /// Takes a new connection, in the slot [`vacant_slot`](Core::vacant_slot) named.
+    pub fn open(&mut self, stream: T, peer: SocketAddr) -> ConnId {
+        if self.refused_in_burst > 0 {
+            log::info!(
+                "accepting connections again ({} refused at the cap)",
+                self.refused_in_burst
+            );
+            self.refused_in_burst = 0;
+        }
+        self.sequence += 1;
+        let slot = self.conns.vacant_key();
+        let id = ConnId::new(slot, self.sequence);
+        self.conns
+            .insert(Connection::new(id, stream, Phase::Lingering));
+        self.count_connections();
+        self.with_outbox(slot, |protocol, phase, out| {
+            *phase = Phase::Open(protocol.connect(id, peer, out));
+        });
+        self.execute();
+        id
+    }
+
+    /// Refuses a new connection at the cap: the protocol's answer (`503`) is written, then
+    /// the connection closed, unless too many refusals are already finishing.
+    pub fn refuse(&mut self, stream: T, peer: SocketAddr) {
+        let counters = self.handle.counters();
+        counters.refused_connections.fetch_add(1, Ordering::Relaxed);
+        if self.refused_in_burst == 0 {
+            log::warn!(
+                "at the connection cap ({}): refusing new connections (from {peer} first)",
+                self.config.max_connections()
+            );
+        }
+        self.refused_in_burst += 1;
+        if self.refusing >= BUSY_RESERVE {
+            return; // closed without a word
+        }
+        self.refusing += 1;
+        let slot = self.conns.vacant_key();
+        // Sequence 0, which no accepted connection has, marks a refusal.
+        let mut c = Connection::new(ConnId::new(slot, 0), stream, Phase::Refused);
+        self.protocol.busy(c.output.tail(&mut self.pool));
+        c.control.deadline = Some(deadline_after(self.now, self.config.linger()));
+        self.conns.insert(c);
+        self.count_connections();
+        self.settle(slot);
+    }
+
+    /// The connection in `id`'s slot, if it is still `id`.
+    pub(super) fn get_mut(&mut self, id: ConnId) -> Option<&mut Connection<P::ConnState, T>> {
+        lookup(&mut self.conns, id)
+    }
+
+    /// The one place the protocol is called for a connection: builds the connection's
+    /// [`Outbox`] (its output, its budget, its share of the inbound budget), runs `f` with
+    /// the connection's phase, then settles what the protocol asked for.
+    pub(super) fn with_outbox<R>(
+        &mut self,
+        slot: usize,
+        f: impl FnOnce(&mut P, &mut Phase<P::ConnState>, &mut Outbox<'_>) -> R,
+    ) -> Option<R> {
+        let c = self.conns.get_mut(slot)?;
+        let pending = c.output.len();
+        let free = self.config.max_inbound().saturating_sub(self.inbound_total);
+        let mut inbound = Inbound {
+            held: c.inbound_held,
+            allowance: c.inbound_held.saturating_add(free),
+        };
+        let mut out = Outbox::new(
+            c.id,
+            self.now,
+            c.output.tail(&mut self.pool),
+            &mut self.commands,
+            &mut c.control,
+            &mut inbound,
+        )
+        .with_pending(pending, self.config.output_budget());
+        let result = f(&mut self.protocol, &mut c.phase, &mut out);
+        drop(out);
+        self.inbound_total = self.inbound_total - c.inbound_held + inbound.held;
+        c.inbound_held = inbound.held;
+        self.handle
+            .counters()
+            .inbound_bytes
+            .store(self.inbound_total, Ordering::Relaxed);
+        self.settle(slot);
+        Some(result)
+    }
+
+    /// [`with_outbox`](Core::with_outbox) for a connection the protocol still has.
+    pub(super) fn call<R>(
+        &mut self,
+        slot: usize,
+        f: impl FnOnce(&mut P, &mut P::ConnState, &mut Outbox<'_>) -> R,
+    ) -> Option<R> {
+        self.with_outbox(slot, |protocol, phase, out| {
+            phase.state_mut().map(|state| f(protocol, state, out))
+        })
+        .flatten()
+    }
+
+    /// After an event of `slot`: moves it along its life as the protocol asked, arms its
+    /// deadline, watches its budget, and schedules its output.
+    pub(super) fn settle(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if c.control.shutdown && c.phase.is_open() {
+            c.phase.close();
+            c.input = Vec::new(); // nothing more is fed
+                                  // Time to write what is left: as long as a slow reader gets.
+            c.control.deadline = Some(deadline_after(self.now, self.config.slow_reader_timeout()));
+        }
+        if c.control.deadline != c.armed {
+            c.armed = c.control.deadline;
+            match c.armed {
+                Some(at) => self.deadlines.set(slot, at, ()),
+                None => {
+                    self.deadlines.remove(slot);
+                }
+            }
+        }
+        let over = c.output.len() > self.config.output_budget();
+        if over != c.over_budget {
+            c.over_budget = over;
+            if over {
+                if self.config.overflow() == Overflow::Close && c.phase.takes_messages() {
+                    let at = deadline_after(self.now, self.config.slow_reader_timeout());
+                    self.slow.set(slot, at, ());
+                }
+            } else {
+                self.slow.remove(slot);
+                if c.phase.is_open() {
+                    self.resume.push(slot);
+                }
+            }
+        }
+        let closing = matches!(c.phase, Phase::Closing(_) | Phase::Refused);
+        if (!c.output.is_empty() || closing) && c.writable && !c.scheduled {
+            c.scheduled = true;
+            self.flush_list.push(slot);
+        }
+    }
+
+    /// The connection ends for the protocol and the application (its socket may linger):
+    /// it leaves its topics, gives back its inbound share, and the protocol is told.
+    pub(super) fn end(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let id = c.id;
+        for topic in std::mem::take(&mut c.topics) {
+            self.topics.leave(id, &topic, self.handle.counters());
+        }
+        self.with_outbox(slot, |protocol, phase, out| {
+            if let Some(state) = phase.end() {
+                out.hold_inbound(0);
+                protocol.disconnect(state, out);
+            }
+        });
+        if let Some(c) = self.conns.get_mut(slot) {
+            // What the protocol wrote on its way out goes nowhere.
+            c.output.truncate_tail(0);
+            c.control.notify_drained = false;
+        }
+        self.execute();
+    }
+
+    /// Closes the socket; the protocol is told if it had not been.
+    pub(super) fn drop_conn(&mut self, slot: usize) {
+        if self.conns.get(slot).is_some_and(|c| c.phase.has_state()) {
+            self.end(slot);
+        }
+        let Some(mut c) = self.conns.try_remove(slot) else {
+            return;
+        };
+        if c.id.sequence() == 0 {
+            self.refusing -= 1;
+        }
+        c.output.release(&mut self.pool);
+        self.deadlines.remove(slot);
+        self.slow.remove(slot);
+        self.count_connections();
+    }
+
+    fn count_connections(&self) {
+        self.handle
+            .counters()
+            .connections
+            .store(self.conns.len(), Ordering::Relaxed);
+    }
+
+    /// How long the loop may sleep.
+    pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.ready.is_empty() || !self.resume.is_empty() || !self.flush_list.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        [self.deadlines.next(), self.slow.next(), self.timers.next()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at.saturating_duration_since(now))
+    }
+
+    /// One loop turn's work after the sockets' events: held-back input, leftover reads,
+    /// deadlines, slow readers, timers, and every pending write.
+    pub fn turn(&mut self) {
+        for slot in std::mem::take(&mut self.resume) {
+            self.wake_slot(slot);
+        }
+        for slot in std::mem::take(&mut self.ready) {
+            self.readable(slot);
+        }
+        self.expire_deadlines();
+        self.expire_slow_readers();
+        self.expire_timers();
+        self.flush_all();
+    }
+
+    fn expire_deadlines(&mut self) {
+        while let Some((slot, _, ())) = self.deadlines.pop_due(self.now) {
+            let Some(c) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            c.armed = None;
+            c.control.deadline = None;
+            if c.phase.is_open() {
+                self.call(slot, |protocol, state, out| protocol.timeout(state, out));
+                self.execute();
+            } else {
+                // Closing, half-closed, refused or lingering: its time is up.
+                self.drop_conn(slot);
+            }
+        }
+    }
+
+    /// Connections over their budget for the slow-reader time: the `Close` policy.
+    fn expire_slow_readers(&mut self) {
+        while let Some((slot, _, ())) = self.slow.pop_due(self.now) {
+            let Some(c) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            if !c.over_budget || !c.phase.takes_messages() {
+                continue;
+            }
+            log::debug!("connection {} does not read; closing it", c.id);
+            self.handle
+                .counters()
+                .slow_closed
+                .fetch_add(1, Ordering::Relaxed);
+            c.output.drop_unsent(&mut self.pool);
+            self.call(slot, |protocol, state, out| {
+                protocol.overflow(state, Overflow::Close, out);
+            });
+            self.execute();
+        }
+    }
+
+    /// Fires the application's timers that are due, at most [`TIMERS_PER_TURN`].
+    fn expire_timers(&mut self) {
+        for _ in 0..TIMERS_PER_TURN {
+            let Some((scope, key)) = self.timers.pop_due(self.now) else {
+                return;
+            };
+            let cmds = self.protocol.timer(scope, key);
+            self.commands.extend(cmds);
+            self.execute();
+        }
+    }
+
+    /// Starts or stops an application timer.
+    pub(super) fn set_timer(
+        &mut self,
+        scope: TimerScope,
+        key: u64,
+        timing: Option<(Duration, Option<Duration>)>,
+    ) {
+        match timing {
+            Some((after, every)) => self.timers.start(self.now, scope, key, after, every),
+            None => self.timers.cancel(scope, key),
+        }
+    }
+
+    /// A request from a [`Handle`].
+    pub fn request(&mut self, request: Request) {
+        match request {
+            Request::Commands(cmds) => self.commands.extend(cmds),
+            Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
+            Request::Wake(conn) => {
+                if let Some(c) = self.get_mut(conn) {
+                    let slot = conn.slot();
+                    if !c.input.is_empty() {
+                        self.wake_slot(slot);
+                    }
+                }
+            }
+            Request::Shutdown => {}
+        }
+        self.execute();
+    }
+
+    /// Asks the protocol to close every connection it has (1001 for WebSocket).
+    pub fn close_all(&mut self) {
+        let ids: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.phase.takes_messages())
+            .map(|(_, c)| c.id)
+            .collect();
+        for id in ids {
+            self.commands
+                .push(Command::close(id, CloseCode::Away, "server shutting down"));
+        }
+        self.execute();
+    }
+}
+
+/// The connection in `id`'s slot, if it is still `id` (a function of the slab alone, so
+/// the caller may borrow the core's other fields meanwhile).
+pub(super) fn lookup<S, T>(
+    conns: &mut Slab<Connection<S, T>>,
+    id: ConnId,
+) -> Option<&mut Connection<S, T>> {
+    conns.get_mut(id.slot()).filter(|c| c.id == id)
+}

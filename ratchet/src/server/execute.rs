@@ -1,0 +1,245 @@
+//! Carrying out commands: the only place anything the application asked for happens.
+//! A message to many is framed once per wire encoding; a large frame is shared by its
+//! recipients rather than copied; every byte queued counts against its connection's
+//! output budget.
+
+use super::core::{lookup, Core};
+use super::output::SHARE_MIN;
+use super::transport::Transport;
+use crate::command::{Command, To, Topic};
+use crate::conn::ConnId;
+use crate::message::Payload;
+use crate::protocol::{Overflow, Protocol};
+use bytes::Bytes;
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+
+/// Keep at most this much capacity in the frame scratch between sends.
+const KEEP_CAPACITY: usize = 64 << 10;
+
+/// Frames of one message, by encoding.
+#[derive(Debug, Default)]
+pub(crate) struct Frames {
+    cache: Vec<(u8, Frame)>,
+    scratch: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+enum Frame {
+    /// Small: copied into each recipient's output from the scratch.
+    Small(Range<usize>),
+    /// Large: one copy, shared.
+    Shared(Bytes),
+}
+
+/// What happens to a message for a connection, given its waiting output.
+enum Admit {
+    Yes,
+    /// `Overflow::Drop`: the connection is over its budget; this message is dropped.
+    Drop,
+    /// `Overflow::Close`: the message would pass the hard ceiling.
+    Close,
+}
+
+impl<P: Protocol, T: Transport> Core<P, T> {
+    /// Carries out queued commands, including those that carrying them out produces.
+    pub(super) fn execute(&mut self) {
+        while !self.commands.is_empty() {
+            let spare = std::mem::take(&mut self.spare_commands);
+            let mut batch = std::mem::replace(&mut self.commands, spare);
+            for cmd in batch.drain(..) {
+                self.run(cmd);
+            }
+            self.spare_commands = batch;
+        }
+    }
+
+    fn run(&mut self, cmd: Command) {
+        match cmd {
+            Command::Send { to, msg } => match to {
+                To::One(id) => self.send_one(id, &msg),
+                To::Many(ids) => self.send_many(&ids, &msg),
+            },
+            Command::Timer {
+                key,
+                after,
+                every,
+                scope,
+            } => self.set_timer(scope, key, Some((after, every))),
+            Command::CancelTimer { key, scope } => self.set_timer(scope, key, None),
+            Command::Subscribe { conn, topic } => self.subscribe(conn, topic),
+            Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
+            Command::Publish { topic, msg, except } => {
+                if let Some(bridge) = &mut self.bridge {
+                    bridge.publish(&topic, &msg);
+                }
+                self.deliver(&topic, &msg, except);
+            }
+            Command::Close { conn, code, reason } => {
+                if self.get_mut(conn).is_some() {
+                    self.call(conn.slot(), |protocol, state, out| {
+                        protocol.close(state, code, &reason, out);
+                    });
+                }
+            }
+        }
+    }
+
+    /// Frames `msg` for one connection, straight into its output.
+    fn send_one(&mut self, id: ConnId, msg: &Payload) {
+        let Some(c) = lookup(&mut self.conns, id) else {
+            return;
+        };
+        if !c.phase.takes_messages() {
+            return;
+        }
+        let pending = c.output.len();
+        let tail = c.output.tail(&mut self.pool);
+        let before = tail.len();
+        if let Some(state) = c.phase.state_mut() {
+            self.protocol.encode(state, msg, tail);
+        }
+        let len = tail.len() - before;
+        match self.admission(pending, len) {
+            Admit::Yes => self.settle(id.slot()),
+            refused => {
+                if let Some(c) = self.get_mut(id) {
+                    c.output.truncate_tail(before);
+                }
+                self.refuse_message(id, refused);
+            }
+        }
+    }
+
+    /// Frames `msg` once per encoding, then queues the same bytes for every recipient.
+    pub(super) fn send_many(&mut self, ids: &[ConnId], msg: &Payload) {
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.cache.clear();
+        frames.scratch.clear();
+        for &id in ids {
+            let Some(c) = lookup(&mut self.conns, id) else {
+                continue;
+            };
+            if !c.phase.takes_messages() {
+                continue;
+            }
+            let pending = c.output.len();
+            let Some(state) = c.phase.state_mut() else {
+                continue;
+            };
+            let Some(encoding) = self.protocol.encoding(state) else {
+                self.send_one(id, msg);
+                continue;
+            };
+            let frame = match frames.cache.iter().find(|(e, _)| *e == encoding) {
+                Some((_, frame)) => frame.clone(),
+                None => {
+                    let start = frames.scratch.len();
+                    self.protocol.encode(state, msg, &mut frames.scratch);
+                    let frame = if frames.scratch.len() - start >= SHARE_MIN {
+                        let bytes = Bytes::copy_from_slice(&frames.scratch[start..]);
+                        frames.scratch.truncate(start);
+                        Frame::Shared(bytes)
+                    } else {
+                        Frame::Small(start..frames.scratch.len())
+                    };
+                    frames.cache.push((encoding, frame.clone()));
+                    frame
+                }
+            };
+            let len = match &frame {
+                Frame::Small(range) => range.len(),
+                Frame::Shared(bytes) => bytes.len(),
+            };
+            match self.admission(pending, len) {
+                Admit::Yes => {
+                    let Some(c) = lookup(&mut self.conns, id) else {
+                        continue;
+                    };
+                    match frame {
+                        Frame::Small(range) => c
+                            .output
+                            .tail(&mut self.pool)
+                            .extend_from_slice(&frames.scratch[range]),
+                        Frame::Shared(bytes) => c.output.push_shared(bytes, &mut self.pool),
+                    }
+                    self.settle(id.slot());
+                }
+                refused => self.refuse_message(id, refused),
+            }
+        }
+        if frames.scratch.capacity() > KEEP_CAPACITY {
+            frames.scratch = Vec::new();
+        }
+        frames.cache.clear();
+        self.frames = frames;
+    }
+
+    /// Whether a message of `len` bytes may join `pending` waiting ones. Under
+    /// `Overflow::Drop` nothing is queued past the budget; under `Overflow::Close`
+    /// anything is, up to the hard ceiling (the slow-reader clock judges the rest), so a
+    /// client that reads at full speed is never refused a message however large.
+    fn admission(&self, pending: usize, len: usize) -> Admit {
+        match self.config.overflow() {
+            Overflow::Drop if pending > self.config.output_budget() => Admit::Drop,
+            Overflow::Close if pending.saturating_add(len) > self.config.max_output() => {
+                Admit::Close
+            }
+            _ => Admit::Yes,
+        }
+    }
+
+    /// A message did not fit: the overflow policy acts.
+    fn refuse_message(&mut self, id: ConnId, how: Admit) {
+        let counters = self.handle.counters();
+        let policy = match how {
+            Admit::Drop => {
+                counters.dropped_messages.fetch_add(1, Ordering::Relaxed);
+                Overflow::Drop
+            }
+            _ => {
+                counters.slow_closed.fetch_add(1, Ordering::Relaxed);
+                log::debug!("connection {id} is too far behind; closing it");
+                if let Some(c) = lookup(&mut self.conns, id) {
+                    c.output.drop_unsent(&mut self.pool);
+                }
+                Overflow::Close
+            }
+        };
+        self.call(id.slot(), |protocol, state, out| {
+            protocol.overflow(state, policy, out);
+        });
+    }
+
+    /// Sends `msg` to `topic`'s subscribers here, but `except`.
+    pub(super) fn deliver(&mut self, topic: &str, msg: &Payload, except: Option<ConnId>) {
+        let mut ids = std::mem::take(&mut self.recipients);
+        self.topics.recipients(topic, except, &mut ids);
+        self.send_many(&ids, msg);
+        self.recipients = ids;
+    }
+
+    /// Adds `conn` to `topic`'s subscribers.
+    fn subscribe(&mut self, conn: ConnId, topic: Topic) {
+        let Some(c) = self.get_mut(conn) else {
+            return;
+        };
+        if !c.phase.takes_messages() || c.topics.contains(&topic) {
+            return;
+        }
+        c.topics.push(topic.clone());
+        self.topics.join(conn, topic, self.handle.counters());
+    }
+
+    /// Removes `conn` from `topic`'s subscribers.
+    fn unsubscribe(&mut self, conn: ConnId, topic: &Topic) {
+        let Some(c) = self.get_mut(conn) else {
+            return;
+        };
+        let Some(at) = c.topics.iter().position(|t| t == topic) else {
+            return;
+        };
+        c.topics.swap_remove(at);
+        self.topics.leave(conn, topic, self.handle.counters());
+    }
+}

@@ -1,0 +1,222 @@
+//! Reading and writing: input goes to the protocol while the output is within its budget;
+//! output goes out as the socket takes it; closing connections drain, then linger.
+
+use super::connection::Phase;
+use super::core::Core;
+use super::transport::Transport;
+use crate::protocol::{deadline_after, Protocol};
+use std::io::ErrorKind;
+
+/// Reads per connection per loop turn before others get theirs.
+const READS_PER_TURN: usize = 16;
+
+impl<P: Protocol, T: Transport> Core<P, T> {
+    /// The socket in `slot` has bytes (or its end) to read.
+    pub fn readable(&mut self, slot: usize) {
+        for _ in 0..READS_PER_TURN {
+            let Some(c) = self.conns.get_mut(slot) else {
+                return;
+            };
+            let discard = matches!(
+                c.phase,
+                Phase::Closing(_) | Phase::Refused | Phase::Lingering
+            );
+            if !discard && (!c.phase.is_open() || c.over_budget) {
+                return; // half-closed, or paused until the client takes its output
+            }
+            let keep = if discard { 0 } else { c.input.len() };
+            if keep >= self.read_buf.len() {
+                log::warn!(
+                    "connection {} left more than the read buffer unconsumed; dropping it",
+                    c.id
+                );
+                self.drop_conn(slot);
+                return;
+            }
+            self.read_buf[..keep].copy_from_slice(&c.input[..keep]);
+            match c.stream.read(&mut self.read_buf[keep..]) {
+                Ok(0) => {
+                    self.peer_closed(slot);
+                    return;
+                }
+                Ok(n) if !discard => self.feed(slot, keep + n),
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("read from connection {} failed: {e}", c.id);
+                    self.drop_conn(slot);
+                    return;
+                }
+            }
+        }
+        // More may be waiting: come back next turn (readiness is edge-triggered).
+        self.ready.push(slot);
+    }
+
+    /// The peer shut its write side: what it asked for is still written, then the
+    /// connection is gone; with nothing to write, it is gone now.
+    fn peer_closed(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if c.output.is_empty() || !matches!(c.phase, Phase::Open(_) | Phase::Closing(_)) {
+            self.drop_conn(slot);
+            return;
+        }
+        c.phase.peer_closed();
+        if let Phase::Closing(_) = c.phase {
+            // Written, then gone: no lingering is needed for a peer that has left.
+            if let Some(state) = c.phase.end() {
+                c.phase = Phase::PeerClosed(state);
+            }
+        }
+        c.control.deadline = Some(deadline_after(self.now, self.config.slow_reader_timeout()));
+        self.settle(slot);
+    }
+
+    /// Hands `read_buf[..total]` (the connection's unconsumed input, then what was just
+    /// read) to the protocol, offering what is left again until it takes nothing, the
+    /// output passes its budget or the connection is closing; keeps the rest.
+    pub(super) fn feed(&mut self, slot: usize, total: usize) {
+        let mut data = std::mem::take(&mut self.read_buf);
+        if let Some(c) = self.conns.get_mut(slot) {
+            c.input.clear();
+        }
+        let budget = self.config.output_budget();
+        let mut consumed = 0;
+        while consumed < total {
+            let Some(c) = self.conns.get(slot) else {
+                break;
+            };
+            if !c.phase.is_open() || c.output.len() > budget {
+                break; // the rest waits, unparsed
+            }
+            let rest = &mut data[consumed..total];
+            let offered = self.call(slot, |protocol, state, out| {
+                let taken = protocol.data(state, rest, out);
+                (taken, out.close_requested())
+            });
+            let Some((taken, close_requested)) = offered else {
+                break;
+            };
+            consumed = (consumed + taken).min(total);
+            if taken == 0 || close_requested {
+                break;
+            }
+        }
+        if let Some(c) = self.conns.get_mut(slot) {
+            if c.phase.is_open() {
+                c.input.extend_from_slice(&data[consumed..total]);
+            } else {
+                c.input = Vec::new();
+            }
+        }
+        self.read_buf = data;
+        self.execute();
+    }
+
+    /// Offers a connection's unconsumed input to its protocol again (after a
+    /// [`Handle::wake`](crate::Handle::wake), or once it is back under its budget), then
+    /// reads on.
+    pub(super) fn wake_slot(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let total = c.input.len();
+        if total > 0 && total < self.read_buf.len() && c.phase.is_open() && !c.over_budget {
+            self.read_buf[..total].copy_from_slice(&c.input);
+            self.feed(slot, total);
+        }
+        self.readable(slot);
+    }
+
+    /// The socket in `slot` can take more.
+    pub fn writable(&mut self, slot: usize) {
+        if let Some(c) = self.conns.get_mut(slot) {
+            c.writable = true;
+            if !c.scheduled {
+                c.scheduled = true;
+                self.flush_list.push(slot);
+            }
+        }
+    }
+
+    /// Writes every connection that has output, carrying out what that produces.
+    pub fn flush_all(&mut self) {
+        while let Some(slot) = self.flush_list.pop() {
+            self.flush(slot);
+            if self.flush_list.is_empty() {
+                self.execute();
+            }
+        }
+    }
+
+    fn flush(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        c.scheduled = false;
+        while !c.output.is_empty() {
+            match c.output.write_to(&mut c.stream) {
+                Ok(0) => {
+                    self.drop_conn(slot);
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    c.writable = false; // until the poller says otherwise
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("write to connection {} failed: {e}", c.id);
+                    self.drop_conn(slot);
+                    return;
+                }
+            }
+        }
+        if c.output.is_empty() {
+            c.output.release(&mut self.pool);
+            match c.phase {
+                Phase::PeerClosed(_) => {
+                    self.drop_conn(slot);
+                    return;
+                }
+                Phase::Closing(_) | Phase::Refused => {
+                    self.linger(slot);
+                    return;
+                }
+                Phase::Open(_) | Phase::Lingering => {}
+            }
+        }
+        let half = self.config.output_budget() / 2;
+        if c.control.notify_drained && c.output.len() <= half && c.phase.is_open() {
+            c.control.notify_drained = false;
+            self.call(slot, |protocol, state, out| protocol.drained(state, out));
+        } else {
+            self.settle(slot);
+        }
+    }
+
+    /// Everything is written: shut the write side and read until the peer's end (or the
+    /// linger deadline), so the peer sees our last bytes rather than a reset. For the
+    /// protocol and the application the connection ends here.
+    fn linger(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        c.input = Vec::new();
+        if c.stream.shutdown_write().is_err() {
+            self.drop_conn(slot);
+            return;
+        }
+        c.control.deadline = Some(deadline_after(self.now, self.config.linger()));
+        self.end(slot);
+        if let Some(c) = self.conns.get_mut(slot) {
+            c.phase = Phase::Lingering;
+        }
+        self.settle(slot);
+        self.ready.push(slot);
+    }
+}

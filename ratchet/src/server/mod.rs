@@ -1,0 +1,283 @@
+//! The server: a `mio` event loop that owns the sockets and is the only place commands
+//! are carried out.
+//!
+//! One file per concept: the loop (here), [`Config`] and its checks, the connection and
+//! its lifecycle (`connection.rs`), the core that calls into the protocol (`core.rs`),
+//! reading and writing under the output budget (`flow.rs`), carrying out commands
+//! (`execute.rs`), output buffers (`output.rs`), topics, timers, and the [`Bridge`] to
+//! other processes. The cross-thread [`Handle`] is a core type of its own
+//! ([`crate::handle`]), as decorators and applications hold it too.
+
+mod bridge;
+mod config;
+mod connection;
+mod core;
+mod execute;
+mod flow;
+mod output;
+#[cfg(test)]
+mod tests;
+mod timers;
+mod topics;
+mod transport;
+
+pub use self::bridge::Bridge;
+pub use self::config::{raise_open_files_limit, Config};
+pub use crate::handle::{Handle, SendError, Stats};
+pub use crate::protocol::Overflow;
+
+use self::core::Core;
+use crate::handle::{Request, Wake};
+use crate::protocol::Protocol;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use std::collections::VecDeque;
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+const SIGNALS: Token = Token(usize::MAX - 3);
+
+/// A server for a protocol decorator: `Server::new(WebSocket::new(app))`.
+#[derive(Debug)]
+pub struct Server<P> {
+    protocol: P,
+    config: Config,
+    bridge: Option<Box<dyn Bridge>>,
+}
+
+impl<P: Protocol> Server<P> {
+    /// A server with default limits.
+    pub fn new(protocol: P) -> Self {
+        Server {
+            protocol,
+            config: Config::default(),
+            bridge: None,
+        }
+    }
+
+    /// Passes every publish on to other processes, and theirs to this one's subscribers.
+    #[must_use]
+    pub fn bridge(mut self, bridge: impl Bridge + 'static) -> Self {
+        self.bridge = Some(Box::new(bridge));
+        self
+    }
+
+    /// Replaces the limits.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Checks the configuration (the server's limits against each other and against the
+    /// protocol's: an error of kind `InvalidInput` says what contradicts what), then binds
+    /// the listening socket (port 0 picks a free port; see [`Listening::local_addr`]).
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
+        let limits = self.protocol.limits()?;
+        let config = self.config.clone().validate(limits)?;
+        let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to bind");
+        for addr in addr.to_socket_addrs()? {
+            match TcpListener::bind(addr) {
+                Ok(listener) => return Listening::new(self, config, listener),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// A bound server, ready to [`run`](Listening::run).
+pub struct Listening<P: Protocol> {
+    poll: Poll,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    handle: Handle,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// Set once shutting down: the instant the grace period ends.
+    stopping: Option<Instant>,
+    /// When accepting failed for want of descriptors: when to try again.
+    accept_retry: Option<Instant>,
+    core: Core<P, mio::net::TcpStream>,
+}
+
+impl<P: Protocol> std::fmt::Debug for Listening<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listening")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> Listening<P> {
+    fn new(
+        server: Server<P>,
+        config: config::Valid,
+        mut listener: TcpListener,
+    ) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let local_addr = listener.local_addr()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        let wake: Wake = Box::new(move || waker.wake());
+        let (requests, bytes) = config.handle_queue();
+        let handle = Handle::new(wake, requests, bytes);
+        Ok(Listening {
+            poll,
+            listener,
+            local_addr,
+            handle: handle.clone(),
+            signals: None,
+            stopping: None,
+            accept_retry: None,
+            core: Core::new(server.protocol, config, server.bridge, handle),
+        })
+    }
+
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once).
+    pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
+        self.poll
+            .registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        self.signals = Some(signals);
+        Ok(self)
+    }
+
+    /// Serves until shut down (through a [`Handle`] or a signal), or until the event loop
+    /// fails.
+    pub fn run(mut self) -> io::Result<()> {
+        let result = self.serve();
+        self.handle.stop();
+        result
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
+        self.core.start();
+        let mut events = Events::with_capacity(1024);
+        let mut requests = VecDeque::new();
+        loop {
+            if let Some(grace_end) = self.stopping {
+                if self.core.len() == 0 || Instant::now() >= grace_end {
+                    log::info!("server stopped");
+                    return Ok(());
+                }
+            }
+            let now = Instant::now();
+            let mut timeout = self.core.next_timeout(now);
+            for until in [self.stopping, self.accept_retry].into_iter().flatten() {
+                let left = until.saturating_duration_since(now);
+                timeout = Some(timeout.map_or(left, |t| t.min(left)));
+            }
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            self.core.now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {
+                        self.handle.take(&mut requests);
+                        for request in requests.drain(..) {
+                            match request {
+                                Request::Shutdown => self.begin_shutdown(),
+                                request => self.core.request(request),
+                            }
+                        }
+                    }
+                    SIGNALS => {
+                        let received = self.signals.as_mut().map_or(0, |s| s.pending().count());
+                        if received > 0 && self.stopping.is_some() {
+                            log::warn!("second signal: stopping now");
+                            return Ok(());
+                        }
+                        if received > 0 {
+                            self.begin_shutdown();
+                        }
+                    }
+                    Token(slot) => {
+                        if event.is_writable() {
+                            self.core.writable(slot);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.core.readable(slot);
+                        }
+                    }
+                }
+            }
+            if self.accept_retry.is_some_and(|at| at <= self.core.now) {
+                self.accept_retry = None;
+                self.accept();
+            }
+            self.core.turn();
+        }
+    }
+
+    /// Stops accepting and asks the protocol to close every connection.
+    fn begin_shutdown(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!("shutting down: closing {} connection(s)", self.core.len());
+        self.stopping = Some(Instant::now() + self.core.config.shutdown_grace());
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        self.accept_retry = None;
+        self.core.close_all();
+    }
+
+    fn accept(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        loop {
+            let (mut stream, peer) = match self.listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of descriptors or memory: try again shortly rather than spin.
+                    log::warn!("accept failed: {e}");
+                    self.accept_retry = Some(self.core.now + Duration::from_millis(50));
+                    return;
+                }
+            };
+            if !self.core.protocol.accept(peer) {
+                log::debug!("connection from {peer} refused at accept");
+                continue;
+            }
+            let slot = self.core.vacant_slot();
+            if let Err(e) = stream.set_nodelay(true).and_then(|()| {
+                self.poll.registry().register(
+                    &mut stream,
+                    Token(slot),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+            }) {
+                log::warn!("could not register a connection from {peer}: {e}");
+                continue;
+            }
+            if self.core.at_capacity() {
+                self.core.refuse(stream, peer);
+            } else {
+                self.core.open(stream, peer);
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! What comes in: the opening handshake, then frames of the version it chose, turned into
+//! the application's events.
+
+use super::handshake::{self, Outcome, Rejection};
+use super::send::ConnDeflate;
+use super::{hixie, rfc6455, ConnState, Phase, WebSocket};
+use crate::command::Command;
+use crate::component::{guard, Component};
+use crate::conn::Conn;
+use crate::error::{Error, ProtocolError};
+use crate::http::{self, Head};
+use crate::message::Message;
+use crate::protocol::Outbox;
+use crate::CloseCode;
+
+impl<C: Component> WebSocket<C> {
+    /// A handler panicked: tell the application, close with 1011.
+    pub(super) fn panicked(&mut self, state: &mut ConnState, panic: String, out: &mut Outbox<'_>) {
+        log::error!(
+            "handler panicked on connection {}: {panic}",
+            state.conn.id()
+        );
+        let app = &mut self.app;
+        if let Ok(cmds) = guard(|| app.on_error(&state.conn, Error::Panic(panic))) {
+            out.commands(cmds);
+        }
+        state.phase = Phase::Done;
+        out.commands(Command::close(
+            state.conn.id(),
+            CloseCode::Error,
+            "internal error",
+        ));
+    }
+
+    /// The peer broke a rule (or a limit): tell the application, close with the rule's
+    /// code.
+    pub(super) fn fail(&mut self, state: &mut ConnState, err: ProtocolError, out: &mut Outbox<'_>) {
+        log::debug!("connection {} failed: {err}", state.conn.id());
+        if state.close_sent {
+            // Already closing; the peer's close frame is not coming in a readable form.
+            state.phase = Phase::Done;
+            out.shutdown();
+            return;
+        }
+        let app = &mut self.app;
+        match guard(|| app.on_error(&state.conn, Error::Protocol(err))) {
+            Ok(cmds) => out.commands(cmds),
+            Err(panic) => log::error!(
+                "on_error panicked on connection {}: {panic}",
+                state.conn.id()
+            ),
+        }
+        state.phase = Phase::Done;
+        out.commands(Command::close(
+            state.conn.id(),
+            err.close_code(),
+            err.to_string(),
+        ));
+    }
+
+    /// The opening handshake, parsed once (or taken from an outer layer that parsed it).
+    pub(super) fn handshake(
+        &mut self,
+        state: &mut ConnState,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        let limits = handshake::Limits {
+            max_size: self.config.max_handshake_size,
+            deflate: self.config.deflate.as_ref(),
+            subprotocols: &self.config.subprotocols,
+            require_subprotocol: self.config.require_subprotocol,
+        };
+        let outcome = match http::request(out, data, limits.max_size) {
+            Head::Partial => return 0,
+            Head::Bad(status, reason) => Outcome::Reject(Rejection::new(status, reason)),
+            Head::Complete(request, head_len) => {
+                handshake::accept(request, &data[head_len..], head_len, limits)
+            }
+        };
+        match outcome {
+            Outcome::Partial => 0,
+            Outcome::Reject(rejection) => {
+                log::debug!(
+                    "handshake from {} refused: {} {}",
+                    state.conn.peer(),
+                    rejection.status,
+                    rejection.reason
+                );
+                out.output().extend_from_slice(&rejection.response());
+                out.shutdown();
+                state.phase = Phase::Done;
+                data.len()
+            }
+            Outcome::Accept {
+                consumed,
+                version,
+                request,
+                deflate,
+                subprotocol,
+                response,
+            } => {
+                out.output().extend_from_slice(&response);
+                state.heard_from = false; // silence is counted from the handshake on
+                state.version = Some(version);
+                state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
+                let max = self.config.max_message_size;
+                state.phase = if version.is_hybi() {
+                    let decoder = rfc6455::Decoder::with_deflate(max, deflate)
+                        .max_frame(self.config.frame_size());
+                    Phase::Hybi(Box::new(decoder))
+                } else {
+                    Phase::Hixie(hixie::Decoder::new(max))
+                };
+                state.deflate = deflate.map(ConnDeflate::new);
+                let extensions = std::mem::take(state.conn.extensions_mut());
+                state.conn = Conn::with_shared_request(state.conn.id(), state.conn.peer(), request)
+                    .with_subprotocol(subprotocol);
+                *state.conn.extensions_mut() = extensions;
+                state.opened = true;
+                let app = &mut self.app;
+                match guard(|| app.on_open(&state.conn)) {
+                    Ok(cmds) => out.commands(cmds),
+                    Err(panic) => self.panicked(state, panic, out),
+                }
+                consumed
+            }
+        }
+    }
+
+    pub(super) fn hybi_frames(
+        &mut self,
+        state: &mut ConnState,
+        data: &mut [u8],
+        mut pos: usize,
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        loop {
+            let Phase::Hybi(decoder) = &mut state.phase else {
+                return data.len();
+            };
+            let frame = match decoder.decode(data, &mut pos, out.inbound_allowance()) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => {
+                    decoder.release();
+                    return pos;
+                }
+                Err(err) => {
+                    self.fail(state, err, out);
+                    return data.len();
+                }
+            };
+            match frame {
+                rfc6455::Frame::Message(msg) => {
+                    // Nothing more is delivered once the application asked to close.
+                    if state.close_sent || out.close_requested() {
+                        continue;
+                    }
+                    let app = &mut self.app;
+                    match guard(|| app.on_message(&state.conn, msg)) {
+                        Ok(cmds) => out.commands(cmds),
+                        Err(panic) => {
+                            self.panicked(state, panic, out);
+                            return data.len();
+                        }
+                    }
+                }
+                rfc6455::Frame::Ping(payload) => {
+                    if !state.close_sent {
+                        rfc6455::write_pong(out.output(), payload);
+                    }
+                }
+                rfc6455::Frame::Pong(_) => {}
+                rfc6455::Frame::Close(code) => {
+                    let code = code.map_or(CloseCode::NoStatus, |(code, _)| CloseCode::from(code));
+                    state.phase = Phase::Done;
+                    if state.close_sent {
+                        out.shutdown();
+                    } else {
+                        out.commands(Command::close(state.conn.id(), code, ""));
+                    }
+                    return data.len();
+                }
+            }
+        }
+    }
+
+    pub(super) fn hixie_frames(
+        &mut self,
+        state: &mut ConnState,
+        data: &[u8],
+        mut pos: usize,
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        loop {
+            let Phase::Hixie(decoder) = &mut state.phase else {
+                return data.len();
+            };
+            match decoder.decode(data, &mut pos, out.inbound_allowance()) {
+                Ok(Some(hixie::Frame::Text(text))) => {
+                    if state.close_sent || out.close_requested() {
+                        continue;
+                    }
+                    let app = &mut self.app;
+                    match guard(|| app.on_message(&state.conn, Message::Text(text))) {
+                        Ok(cmds) => out.commands(cmds),
+                        Err(panic) => {
+                            self.panicked(state, panic, out);
+                            return data.len();
+                        }
+                    }
+                }
+                Ok(Some(hixie::Frame::Close)) => {
+                    out.commands(Command::close(state.conn.id(), CloseCode::Normal, ""));
+                    return data.len();
+                }
+                Ok(None) => {
+                    decoder.release();
+                    return pos;
+                }
+                Err(err) => {
+                    self.fail(state, err, out);
+                    return data.len();
+                }
+            }
+        }
+    }
+}

@@ -279,6 +279,12 @@ impl Handle {
         Ok(())
     }
 
+    /// Whether nothing waits for the loop.
+    pub(crate) fn is_idle(&self) -> bool {
+        let queue = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.requests.is_empty()
+    }
+
     /// The loop takes every queued request, in order.
     pub(crate) fn take(&self, into: &mut VecDeque<Request>) {
         let shared = &*self.shared;

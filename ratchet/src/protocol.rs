@@ -86,8 +86,8 @@ pub trait Protocol {
 
     /// This connection's client reads slower than it is sent to (see the server's
     /// output budget). With [`Overflow::Close`] the protocol should close the connection
-    /// (WebSocket: 1008); with `Drop` the message that did not fit was dropped: tell the
-    /// application. Default: close at once.
+    /// (WebSocket: 1008); with `Drop` a message that did not fit was dropped (the first
+    /// since the connection fell behind): tell the application. Default: close at once.
     fn overflow(&mut self, state: &mut Self::ConnState, policy: Overflow, out: &mut Outbox<'_>) {
         let _ = (state, policy);
         out.shutdown();
@@ -204,8 +204,10 @@ pub enum Overflow {
     #[default]
     Close,
     /// Drop every message that comes while it is over the output budget, and tell the
-    /// application (`on_error` with [`Error::Overflow`](crate::Error::Overflow)); later
-    /// messages go out once it drains. It is never closed for it.
+    /// application (`on_error` with [`Error::Overflow`](crate::Error::Overflow)) once
+    /// each time it falls behind (every drop is counted in
+    /// [`Stats::dropped_messages`](crate::Stats::dropped_messages)); later messages go
+    /// out once it drains. It is never closed for it.
     Drop,
 }
 

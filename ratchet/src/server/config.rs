@@ -167,7 +167,7 @@ impl Config {
     }
 
     /// Checks the limits against each other and against `limits`, the protocol's; fills
-    /// in what is derived (the connection cap).
+    /// in what is derived (the connection cap, the hard ceiling).
     pub(crate) fn validate(mut self, limits: Limits) -> Result<Valid, ConfigError> {
         let fail = |why: String| Err(ConfigError::new(why));
         if self.read_buffer_size < 1024 {

@@ -86,6 +86,25 @@ impl<S> Phase<S> {
     }
 }
 
+/// A connection's waiting output against its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backlog {
+    /// Within the budget.
+    Within,
+    /// Over it: reading is paused, and the slow-reader clock runs (`Overflow::Close`).
+    Over,
+    /// Over it, and the protocol was told a message was dropped (`Overflow::Drop`): it
+    /// is not told again until the connection gets back within its budget, so a reaction
+    /// to the drop cannot feed on itself.
+    Dropping,
+}
+
+impl Backlog {
+    pub fn is_over(self) -> bool {
+        self != Backlog::Within
+    }
+}
+
 /// A connection as the server holds it.
 #[derive(Debug)]
 pub(crate) struct Connection<S, T> {
@@ -102,8 +121,8 @@ pub(crate) struct Connection<S, T> {
     pub armed: Option<Instant>,
     /// Bytes its messages in progress hold (its share of the inbound budget).
     pub inbound_held: usize,
-    /// It is over its output budget (reading paused; the slow-reader clock runs).
-    pub over_budget: bool,
+    /// Where its output stands against its budget.
+    pub backlog: Backlog,
     /// It is in the list of connections to write to.
     pub scheduled: bool,
     /// The socket may take more (false from a write that would block until the poller
@@ -124,7 +143,7 @@ impl<S, T> Connection<S, T> {
             control: Control::default(),
             armed: None,
             inbound_held: 0,
-            over_budget: false,
+            backlog: Backlog::Within,
             scheduled: false,
             writable: true,
             topics: Vec::new(),

@@ -4,7 +4,7 @@
 
 use super::bridge::Bridge;
 use super::config::{Valid, BUSY_RESERVE};
-use super::connection::{Connection, Phase};
+use super::connection::{Backlog, Connection, Phase};
 use super::execute::Frames;
 use super::output::Pool;
 use super::timers::{AppTimers, Deadlines, TIMERS_PER_TURN};
@@ -103,6 +103,26 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let started = self.protocol.start(&self.handle);
         self.commands.extend(started);
         self.execute();
+    }
+
+    /// The protocol served.
+    pub fn protocol(&self) -> &P {
+        &self.protocol
+    }
+
+    /// The protocol served, mutably (to ask it whether to accept a peer).
+    pub fn protocol_mut(&mut self) -> &mut P {
+        &mut self.protocol
+    }
+
+    /// The loop woke up at `now`.
+    pub fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    /// How long connections get to close when the server shuts down.
+    pub fn shutdown_grace(&self) -> Duration {
+        self.config.shutdown_grace()
     }
 
     /// Connections held, refusals included.
@@ -243,8 +263,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             }
         }
         let over = c.output.len() > self.config.output_budget();
-        if over != c.over_budget {
-            c.over_budget = over;
+        if over != c.backlog.is_over() {
+            c.backlog = if over { Backlog::Over } else { Backlog::Within };
             if over {
                 if self.config.overflow() == Overflow::Close && c.phase.takes_messages() {
                     let at = deadline_after(self.now, self.config.slow_reader_timeout());
@@ -257,8 +277,15 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 }
             }
         }
+        // Output waits for a socket that takes it; a closing connection with nothing left
+        // to write goes on to linger at once.
         let closing = matches!(c.phase, Phase::Closing(_) | Phase::Refused);
-        if (!c.output.is_empty() || closing) && c.writable && !c.scheduled {
+        let due = if c.output.is_empty() {
+            closing
+        } else {
+            c.writable
+        };
+        if due && !c.scheduled {
             c.scheduled = true;
             self.flush_list.push(slot);
         }
@@ -362,7 +389,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let Some(c) = self.conns.get_mut(slot) else {
                 continue;
             };
-            if !c.over_budget || !c.phase.takes_messages() {
+            if !c.backlog.is_over() || !c.phase.takes_messages() {
                 continue;
             }
             log::debug!("connection {} does not read; closing it", c.id);

@@ -3,6 +3,7 @@
 //! recipients rather than copied; every byte queued counts against its connection's
 //! output budget.
 
+use super::connection::Backlog;
 use super::core::{lookup, Core};
 use super::output::SHARE_MIN;
 use super::transport::Transport;
@@ -195,6 +196,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let policy = match how {
             Admit::Drop => {
                 counters.dropped_messages.fetch_add(1, Ordering::Relaxed);
+                let Some(c) = lookup(&mut self.conns, id) else {
+                    return;
+                };
+                if c.backlog == Backlog::Dropping {
+                    return; // told already, this time it fell behind
+                }
+                c.backlog = Backlog::Dropping;
                 Overflow::Drop
             }
             _ => {

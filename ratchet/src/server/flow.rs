@@ -21,7 +21,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 c.phase,
                 Phase::Closing(_) | Phase::Refused | Phase::Lingering
             );
-            if !discard && (!c.phase.is_open() || c.over_budget) {
+            if !discard && (!c.phase.is_open() || c.backlog.is_over()) {
                 return; // half-closed, or paused until the client takes its output
             }
             let keep = if discard { 0 } else { c.input.len() };
@@ -124,7 +124,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         };
         let total = c.input.len();
-        if total > 0 && total < self.read_buf.len() && c.phase.is_open() && !c.over_budget {
+        if total > 0 && total < self.read_buf.len() && c.phase.is_open() && !c.backlog.is_over() {
             self.read_buf[..total].copy_from_slice(&c.input);
             self.feed(slot, total);
         }

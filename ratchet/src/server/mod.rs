@@ -15,8 +15,6 @@ mod core;
 mod execute;
 mod flow;
 mod output;
-#[cfg(test)]
-mod tests;
 mod timers;
 mod topics;
 mod transport;
@@ -26,7 +24,8 @@ pub use self::config::{raise_open_files_limit, Config};
 pub use crate::handle::{Handle, SendError, Stats};
 pub use crate::protocol::Overflow;
 
-use self::core::Core;
+pub(crate) use self::core::Core;
+pub(crate) use self::transport::Transport;
 use crate::handle::{Request, Wake};
 use crate::protocol::Protocol;
 use mio::net::TcpListener;
@@ -189,7 +188,7 @@ impl<P: Protocol> Listening<P> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            self.core.now = Instant::now();
+            self.core.set_now(Instant::now());
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
@@ -222,7 +221,7 @@ impl<P: Protocol> Listening<P> {
                     }
                 }
             }
-            if self.accept_retry.is_some_and(|at| at <= self.core.now) {
+            if self.accept_retry.is_some_and(|at| at <= Instant::now()) {
                 self.accept_retry = None;
                 self.accept();
             }
@@ -236,7 +235,7 @@ impl<P: Protocol> Listening<P> {
             return;
         }
         log::info!("shutting down: closing {} connection(s)", self.core.len());
-        self.stopping = Some(Instant::now() + self.core.config.shutdown_grace());
+        self.stopping = Some(Instant::now() + self.core.shutdown_grace());
         let _ = self.poll.registry().deregister(&mut self.listener);
         self.accept_retry = None;
         self.core.close_all();
@@ -254,11 +253,11 @@ impl<P: Protocol> Listening<P> {
                 Err(e) => {
                     // Out of descriptors or memory: try again shortly rather than spin.
                     log::warn!("accept failed: {e}");
-                    self.accept_retry = Some(self.core.now + Duration::from_millis(50));
+                    self.accept_retry = Some(Instant::now() + Duration::from_millis(50));
                     return;
                 }
             };
-            if !self.core.protocol.accept(peer) {
+            if !self.core.protocol_mut().accept(peer) {
                 log::debug!("connection from {peer} refused at accept");
                 continue;
             }

@@ -1,5 +1,10 @@
-//! Drive a [`Component`] without sockets: open connections, feed messages, and assert on
-//! the commands it returns.
+//! Drive applications and protocols without sockets.
+//!
+//! - [`Tester`] drives a [`Component`]: open connections, feed messages, and assert on
+//!   the commands it returns.
+//! - [`Simulation`] drives a whole [`Protocol`](crate::Protocol) stack in the server's own
+//!   core, over in-memory connections, with a clock the test moves: handshakes, bytes on
+//!   the wire, budgets, deadlines and timers, deterministically.
 //!
 //! ```
 //! use ratchet::testing::Tester;
@@ -17,6 +22,11 @@
 //! let (alice, _) = t.open();
 //! assert_eq!(t.message(&alice, "hi").sent_to(&alice), ["hi"]);
 //! ```
+
+mod pipe;
+mod simulation;
+
+pub use simulation::{Client, Simulation};
 
 use crate::command::Commands;
 use crate::component::Component;

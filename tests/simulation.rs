@@ -152,9 +152,14 @@ type StackRoutes = ratchet::http::Route<
 >;
 
 fn site() -> std::path::PathBuf {
+    let big = "b".repeat(20_000); // streamed: five times the output budget
     suite::folder(
         "simulation",
-        &[("index.html", "<!doctype html>"), ("a.txt", "aaaa")],
+        &[
+            ("index.html", "<!doctype html>"),
+            ("a.txt", "aaaa"),
+            ("big.bin", &big),
+        ],
     )
 }
 
@@ -229,7 +234,7 @@ impl World {
             } => {
                 let mut requests = String::new();
                 for i in 0..count {
-                    let file = if i % 2 == 0 { "/a.txt" } else { "/missing" };
+                    let file = ["/a.txt", "/missing", "/big.bin"][i % 3];
                     let last = if close && i == count - 1 {
                         "Connection: close\r\n"
                     } else {

@@ -94,6 +94,8 @@ struct Counters {
     dropped: AtomicU64,
     /// Bytes of envelopes waiting for the publisher.
     queued_bytes: AtomicUsize,
+    /// Times the subscription was lost.
+    lost: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -116,6 +118,12 @@ impl BridgeStatus {
     /// Publishes that did not reach Redis (down, slow, or the queue full).
     pub fn dropped(&self) -> u64 {
         self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Times the subscription was lost (Redis down, or Redis disconnecting a subscriber
+    /// that fell behind); each is followed by a reconnection.
+    pub fn subscriptions_lost(&self) -> u64 {
+        self.0.lost.load(Ordering::Relaxed)
     }
 }
 
@@ -443,6 +451,7 @@ impl Subscriber {
             };
             if !down {
                 log::warn!("redis bridge: subscription lost ({failure}); messages from other processes are missed until it is back");
+                self.status.0.lost.fetch_add(1, Ordering::Relaxed);
             }
             down = true;
             backoff.failed();

@@ -188,6 +188,32 @@ impl RedisServer {
     }
 }
 
+/// One Redis command in RESP (binary-safe, any size).
+pub fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+impl RedisServer {
+    /// Runs one command given as binary-safe arguments; returns the first line of the
+    /// answer.
+    pub fn run(&self, args: &[&[u8]]) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        stream.write_all(&resp(args)).ok()?;
+        let mut line = String::new();
+        BufReader::new(stream).read_line(&mut line).ok()?;
+        Some(line.trim_end().to_owned())
+    }
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
@@ -445,6 +471,14 @@ impl RawClient {
         }
         let body: Vec<u8> = self.buf.drain(..len).collect();
         (head, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Reads what the next read brings (at least a byte), raw.
+    pub fn read_some(&mut self) -> Vec<u8> {
+        if self.buf.is_empty() {
+            self.fill();
+        }
+        std::mem::take(&mut self.buf)
     }
 
     /// Reads exactly `n` raw bytes.

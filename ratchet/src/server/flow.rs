@@ -193,7 +193,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let half = self.config.output_budget() / 2;
         if c.control.notify_drained && c.output.len() <= half && c.phase.is_open() {
             c.control.notify_drained = false;
+            let held_back = !c.input.is_empty();
             self.call(slot, |protocol, state, out| protocol.drained(state, out));
+            // What it would not take while it waited may be taken now.
+            if held_back {
+                self.resume.push(slot);
+            }
         } else {
             self.settle(slot);
         }

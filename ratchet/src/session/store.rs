@@ -312,3 +312,47 @@ impl Worker {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store nobody works for: what waits stays waiting.
+    fn idle() -> Store {
+        Store {
+            shared: Arc::new(Shared {
+                state: Mutex::new(Lookups::default()),
+                work: Condvar::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_lookup_per_key_and_a_cancelled_one_is_forgotten() {
+        let store = idle();
+        let (a, b, c) = (
+            ConnId::from_raw(1),
+            ConnId::from_raw(2),
+            ConnId::from_raw(3),
+        );
+        store.ask(a, "k".into());
+        store.ask(b, "k".into());
+        store.ask(c, "other".into());
+        {
+            let lookups = store.lock();
+            assert_eq!(lookups.queue, ["k", "other"], "one lookup for k");
+            assert_eq!(lookups.waiting["k"], [a, b]);
+        }
+        store.cancel(a, "k");
+        assert_eq!(store.lock().queue, ["k", "other"], "b still waits for k");
+        store.cancel(b, "k");
+        store.cancel(c, "other");
+        let lookups = store.lock();
+        assert!(lookups.queue.is_empty(), "nobody waits: nothing is asked");
+        assert!(lookups.waiting.is_empty());
+        drop(lookups);
+        store.answer(a, Found::Missing("late".into()));
+        assert!(store.take(a).is_some());
+        assert!(store.take(a).is_none());
+    }
+}

@@ -118,13 +118,20 @@ impl Decoder {
         self.message.is_some() || self.frame.is_some_and(|(h, _)| h.opcode < OP_CLOSE)
     }
 
-    /// Bytes held for the message in progress (reassembled or inflated so far).
+    /// Bytes held for the message in progress: reassembled or inflated so far, plus the
+    /// rest of an uncompressed frame being buffered (reserved from its header on, so a
+    /// frame admitted under the inbound budget cannot outgrow it).
     pub fn held(&self) -> usize {
-        if self.message.is_some() {
-            self.buf.len()
-        } else {
-            0
+        if self.message.is_none() {
+            return 0;
         }
+        let reserved = match self.frame {
+            Some((header, read)) if header.opcode < OP_CLOSE && !self.compressed => {
+                usize::try_from(header.len - read).unwrap_or(usize::MAX)
+            }
+            _ => 0,
+        };
+        self.buf.len().saturating_add(reserved)
     }
 
     /// Forgets the message delivered last, and gives back a large buffer: called before
@@ -682,5 +689,46 @@ pub(crate) mod tests {
         assert_eq!(buf[1] as usize, buf.len() - 2);
         assert!(buf.len() - 4 <= 123);
         assert!(std::str::from_utf8(&buf[4..]).is_ok());
+    }
+
+    #[test]
+    fn a_held_message_counts_against_the_allowance_from_its_header() {
+        // A frame of 1000 bytes, 100 of them here: 1000 are reserved at once.
+        let frame = client_frame(false, OP_BINARY, &[7; 1000]);
+        let mut dec = Decoder::new(1 << 20);
+        let mut part = frame[..108].to_vec();
+        let mut pos = 0;
+        assert_eq!(dec.decode(&mut part, &mut pos, 1000), Ok(None));
+        assert!(dec.in_progress());
+        assert_eq!(dec.held(), 1000);
+        // With less allowance than the frame announces, it is refused at the header.
+        let mut dec = Decoder::new(1 << 20);
+        let mut part = frame[..108].to_vec();
+        let mut pos = 0;
+        assert_eq!(
+            dec.decode(&mut part, &mut pos, 999),
+            Err(ProtocolError::Busy)
+        );
+        // A whole message in one read is delivered in place and holds nothing.
+        let mut whole = client_frame(true, OP_BINARY, &[7; 1000]);
+        let mut dec = Decoder::new(1 << 20);
+        let mut pos = 0;
+        assert!(matches!(
+            dec.decode(&mut whole, &mut pos, 0),
+            Ok(Some(Frame::Message(_)))
+        ));
+        assert_eq!(dec.held(), 0);
+    }
+
+    #[test]
+    fn frames_over_the_frame_limit_are_refused() {
+        let mut two = client_frame(false, OP_TEXT, &[b'a'; 600]);
+        two.extend(client_frame(true, OP_CONTINUATION, &[b'a'; 600]));
+        let mut dec = Decoder::new(10_000).max_frame(500);
+        let mut pos = 0;
+        assert_eq!(
+            dec.decode(&mut two, &mut pos, usize::MAX),
+            Err(ProtocolError::FrameTooBig)
+        );
     }
 }

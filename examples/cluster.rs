@@ -10,7 +10,10 @@
 //!
 //! Connect to ws://127.0.0.1:8081/?name=ann and ws://127.0.0.1:8082/?name=bob
 //! (`RATCHET_REDIS_URL` points both elsewhere). A client whose `PHPSESSID` cookie names a
-//! PHP session in that Redis is called by its session's `user`.
+//! PHP session in that Redis is called by its session's `user`: the site signed it in.
+//! A name a client picks for itself with `?name=` is anyone's to claim, so it is shown
+//! marked, `~ann`, and cut to 24 characters: `alice` (from a session) and `~alice`
+//! (self-named) are told apart.
 //!
 //! Lines sent: `welcome <name>` to a newcomer, `<name> joined`, `<name>: <text>` and
 //! `<name> left` to the others.
@@ -58,11 +61,27 @@ impl Cluster {
     }
 }
 
-/// The session's `user`, else `?name=`, else `guest-<id>`.
+/// The longest name a client may pick for itself.
+const MAX_NAME: usize = 24;
+
+/// The session's `user` (signed in on the site), else the `?name=` the client picked,
+/// marked `~` and cut to [`MAX_NAME`] characters (letters, digits, `-`, `_`, `.`), else
+/// `guest-<id>`.
 fn name_of(conn: &Conn) -> String {
-    conn.session()
-        .and_then(|s| s.get::<String>("user"))
-        .or_else(|| conn.request().and_then(|r| r.query_param("name")))
-        .filter(|name| !name.trim().is_empty())
-        .unwrap_or_else(|| format!("guest-{}", conn.id()))
+    if let Some(user) = conn.session().and_then(|s| s.get::<String>("user")) {
+        return user;
+    }
+    let picked: String = conn
+        .request()
+        .and_then(|r| r.query_param("name"))
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || "-_.".contains(*c))
+        .take(MAX_NAME)
+        .collect();
+    if picked.is_empty() {
+        format!("guest-{}", conn.id())
+    } else {
+        format!("~{picked}")
+    }
 }

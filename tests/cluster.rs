@@ -13,9 +13,10 @@ fn cluster_on(redis: &RedisServer) -> Example {
     Example::start_with("cluster", &[("RATCHET_REDIS_URL", url.as_str())])
 }
 
+/// A client that picked `name` for itself (shown as `~name`).
 fn join(server: &Example, name: &str) -> RawClient {
     let mut c = RawClient::open(server.addr(), &format!("/?name={name}"));
-    c.expect_text(&format!("welcome {name}"));
+    c.expect_text(&format!("welcome ~{name}"));
     c
 }
 
@@ -80,6 +81,7 @@ fn every_client_hears_every_other_exactly_once_in_order_across_processes() {
             let said = next_said(c, Duration::from_secs(20))
                 .unwrap_or_else(|| panic!("{me} got only {got} of {expected} messages"));
             let (from, text) = said.split_once(": ").unwrap();
+            let from = from.strip_prefix('~').expect("a self-named sender");
             assert_ne!(from, me, "{me} heard itself: {said}");
             let from = names.iter().find(|n| **n == from).expect("a known sender");
             let i = next.entry(from).or_default();
@@ -109,7 +111,7 @@ fn local_chat_survives_redis_going_away_and_the_bridge_comes_back() {
     for i in 0..20 {
         ann.send_text(&format!("while redis is down {i}"));
         let heard = next_said(&mut amy, Duration::from_secs(2));
-        assert_eq!(heard, Some(format!("ann: while redis is down {i}")));
+        assert_eq!(heard, Some(format!("~ann: while redis is down {i}")));
     }
     assert_eq!(
         next_said(&mut bob, Duration::from_millis(300)),
@@ -124,7 +126,7 @@ fn local_chat_survives_redis_going_away_and_the_bridge_comes_back() {
     bob.send_text("and back");
     assert_eq!(
         next_said(&mut ann, Duration::from_secs(5)).as_deref(),
-        Some("bob: and back")
+        Some("~bob: and back")
     );
 }
 
@@ -152,7 +154,7 @@ fn a_slow_redis_delays_nobodys_local_messages() {
         let sent = Instant::now();
         ann.send_text(&format!("while redis sleeps {i}"));
         let heard = next_said(&mut amy, Duration::from_secs(5));
-        assert_eq!(heard, Some(format!("ann: while redis sleeps {i}")));
+        assert_eq!(heard, Some(format!("~ann: while redis sleeps {i}")));
         assert!(
             sent.elapsed() < Duration::from_millis(1000),
             "a local message waited {:?} for a sleeping Redis",
@@ -213,6 +215,11 @@ fn the_chat_greets_a_php_sites_user_by_name() {
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
     alice.expect_text("welcome alice");
     bob.expect_text("alice joined");
+
+    // Anyone can pick "alice" for themselves: that one is told apart, and kept short.
+    let mut claimed = RawClient::open(chat.addr(), &format!("/?name=alice{}", "x".repeat(100)));
+    claimed.expect_text(&format!("welcome ~alice{}", "x".repeat(19)));
+    bob.expect_text(&format!("~alice{} joined", "x".repeat(19)));
 
     // A bogus cookie: the chat opens anonymous (its configured behaviour).
     let (mut stranger, head) = open_with_cookie(chat.addr(), "no-such-session");
@@ -307,7 +314,7 @@ fn a_session_lookup_holds_only_its_own_connection() {
     ann.send_text("meanwhile");
     assert_eq!(
         next_said(&mut amy, Duration::from_secs(5)).as_deref(),
-        Some("ann: meanwhile")
+        Some("~ann: meanwhile")
     );
     // Had the loop waited for Redis, this would have taken over 1.2 s.
     assert!(

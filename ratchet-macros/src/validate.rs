@@ -108,6 +108,11 @@ impl Errors {
         self.push(syn::Error::new(span.span(), msg));
     }
 
+    /// An error covering all of `tokens` (a type, a receiver), not only their first.
+    fn on(&mut self, tokens: impl quote::ToTokens, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, msg));
+    }
+
     fn finish<T>(self, ok: T) -> syn::Result<T> {
         self.0.map_or(Ok(ok), Err)
     }
@@ -496,6 +501,96 @@ impl HandlerKind {
     }
 }
 
+/// A type written as a path, seen through one `&` or `&mut`: whether it is behind a
+/// reference (and a mutable one), and the last segment of its path.
+struct Shape {
+    reference: Option<Option<syn::token::Mut>>,
+    name: Option<String>,
+}
+
+/// A type as the user wrote it, for messages: `&String`, `std::string::String`.
+fn shown(ty: &Type) -> String {
+    quote::quote!(#ty)
+        .to_string()
+        .replace("& ", "&")
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+}
+
+fn shape(ty: &Type) -> Shape {
+    let (reference, inner) = match ty {
+        Type::Reference(r) => (Some(r.mutability), &*r.elem),
+        other => (None, other),
+    };
+    let name = match inner {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    Shape { reference, name }
+}
+
+/// The handlers' fixed argument types, checked where they are written, so that a wrong
+/// one is reported on the user's type with what it should be (and not as a type mismatch
+/// on the attribute). Type names are checked as written: `Conn`, `u64`, `Error`, `Handle`,
+/// with or without their path.
+fn check_argument_types(kind: HandlerKind, args: &[&syn::PatType], errors: &mut Errors) {
+    let conn = |ty: &Type, errors: &mut Errors| {
+        let shape = shape(ty);
+        match (shape.reference, shape.name.as_deref()) {
+            (None, _) => errors.on(ty, "take the connection by reference: `&Conn`"),
+            (Some(Some(token)), _) => errors.at(
+                token,
+                "take the connection as `&Conn`: a handler returns commands rather than change it",
+            ),
+            (Some(None), Some("Conn")) => {}
+            (Some(None), _) => errors.on(
+                ty,
+                format!("the connection is a `&Conn`, not `{}`", shown(ty)),
+            ),
+        }
+    };
+    match kind {
+        HandlerKind::Open | HandlerKind::Close | HandlerKind::Message => conn(&args[0].ty, errors),
+        HandlerKind::Error => {
+            conn(&args[0].ty, errors);
+            let shape = shape(&args[1].ty);
+            if shape.name.as_deref() != Some("Error") || matches!(shape.reference, Some(Some(_))) {
+                let ty = &args[1].ty;
+                errors.on(
+                    ty,
+                    format!(
+                        "the error is a `ratchet::Error` (or `&Error`), not `{}`",
+                        shown(ty)
+                    ),
+                );
+            }
+        }
+        HandlerKind::Timer => {
+            let ty = &args[0].ty;
+            let shape = shape(ty);
+            if shape.reference.is_some() || shape.name.as_deref() != Some("u64") {
+                errors.on(ty, format!("a timer's key is a `u64`, not `{}`", shown(ty)));
+            }
+        }
+        HandlerKind::Start => {
+            let ty = &args[0].ty;
+            let shape = shape(ty);
+            if shape.name.as_deref() != Some("Handle") || matches!(shape.reference, Some(Some(_))) {
+                errors.on(
+                    ty,
+                    format!(
+                        "the handle is a `&Handle` (or `Handle`, to keep), not `{}`",
+                        shown(ty)
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// One handler method, validated.
 pub struct Handler {
     pub kind: HandlerKind,
@@ -579,16 +674,17 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
     }
     let mut inputs = sig.inputs.iter().peekable();
     match inputs.next_if(|arg| matches!(arg, FnArg::Receiver(_))) {
-        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.colon_token.is_none() => {}
+        // `self: Box<Self>`, `self: &mut Self`: a receiver written with its type.
+        Some(FnArg::Receiver(r)) if r.colon_token.is_some() => {
+            errors.on(r, format!("`{name}` must take `&mut self` or `&self`"))
+        }
         Some(FnArg::Receiver(r)) if r.reference.is_none() => errors.at(
             r,
             format!(
                 "`{name}` takes `self` by value, which would consume the app; take `&mut self`"
             ),
         ),
-        Some(FnArg::Receiver(r)) => {
-            errors.at(r, format!("`{name}` must take `&mut self` or `&self`"))
-        }
+        Some(FnArg::Receiver(_)) => {}
         _ => errors.at(
             &sig.ident,
             format!(
@@ -618,12 +714,8 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
                 kind.signature()
             ),
         );
-    } else if matches!(
-        kind,
-        HandlerKind::Open | HandlerKind::Message | HandlerKind::Close | HandlerKind::Error
-    ) && !matches!(*rest[0].ty, Type::Reference(_))
-    {
-        errors.at(&rest[0].ty, "take the connection by reference: `&Conn`");
+    } else {
+        check_argument_types(kind, &rest, errors);
     }
     if errors.1 > errors_before {
         return None;

@@ -1,0 +1,3 @@
+#[ratchet::app(ratchet::protocol = "websocket")]
+#[derive(Default)]
+pub struct Chat;

@@ -1,0 +1,2 @@
+#[ratchet::app(protocol = "websocket")]
+fn chat() {}

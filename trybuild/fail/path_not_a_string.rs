@@ -1,0 +1,3 @@
+#[ratchet::app(path = 8080)]
+#[derive(Default)]
+pub struct Chat;

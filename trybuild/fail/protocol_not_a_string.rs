@@ -1,0 +1,3 @@
+#[ratchet::app(protocol = websocket)]
+#[derive(Default)]
+pub struct Chat;

@@ -1,0 +1,3 @@
+#[ratchet::app(redis = 6379)]
+#[derive(Default)]
+pub struct Chat;

@@ -1,0 +1,3 @@
+#[ratchet::app(subprotocols = "v1")]
+#[derive(Default)]
+pub struct Chat;

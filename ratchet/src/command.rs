@@ -1,6 +1,6 @@
 //! Commands: what handlers return instead of doing I/O.
 
-use crate::conn::ConnId;
+use crate::id::ConnId;
 use crate::message::Payload;
 use crate::CloseCode;
 use std::sync::Arc;

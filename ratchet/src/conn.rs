@@ -2,6 +2,7 @@
 //! that opened it.
 
 use crate::command::{Command, To};
+pub use crate::id::ConnId;
 use crate::message::Payload;
 pub use crate::request::Request;
 use crate::CloseCode;
@@ -10,56 +11,6 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// A connection's stable identity: a stale id addresses nothing rather than somebody
-/// else. A server numbers its connections in order; an id is unique among the first
-/// 2^44 (1.7 × 10^13) connections it accepts, more than five years at 100,000 a second.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(u64);
-
-/// Bits of a [`ConnId`] that hold the server's slot: a server holds at most
-/// 2^20 connections at once.
-pub(crate) const SLOT_BITS: u32 = 20;
-
-impl ConnId {
-    /// An id from its raw value (for tests and for the `testing` module).
-    pub const fn from_raw(raw: u64) -> Self {
-        ConnId(raw)
-    }
-
-    /// The raw value.
-    pub const fn to_raw(self) -> u64 {
-        self.0
-    }
-
-    /// The server's slot for this id.
-    pub(crate) fn slot(self) -> usize {
-        (self.0 & ((1 << SLOT_BITS) - 1)) as usize
-    }
-
-    /// The order in which the server accepted it (0 for none).
-    pub(crate) fn sequence(self) -> u64 {
-        self.0 >> SLOT_BITS
-    }
-
-    /// The id of the `sequence`th connection, held in `slot` (below 2^20).
-    pub(crate) fn new(slot: usize, sequence: u64) -> Self {
-        debug_assert!(slot < 1 << SLOT_BITS);
-        ConnId(sequence << SLOT_BITS | slot as u64)
-    }
-}
-
-impl fmt::Debug for ConnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-impl fmt::Display for ConnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
 
 /// A connection, as handed to the application's handlers.
 ///
@@ -336,25 +287,5 @@ impl Recipients {
     /// The ids.
     pub fn ids(&self) -> &[ConnId] {
         &self.0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conn_id_slot_and_sequence() {
-        let id = ConnId::new(7, 3);
-        assert_eq!(id.slot(), 7);
-        assert_ne!(id, ConnId::new(7, 4));
-        // Sequences far past 2^32 stay distinct in the same slot.
-        let late = ConnId::new(7, (1 << 32) + 3);
-        assert_eq!(late.slot(), 7);
-        assert_ne!(late, id);
-        assert_eq!(
-            ConnId::new((1 << SLOT_BITS) - 1, 1).slot(),
-            (1 << SLOT_BITS) - 1
-        );
     }
 }

@@ -60,6 +60,7 @@ pub mod conn;
 mod error;
 pub mod handle;
 pub mod http;
+mod id;
 pub mod line;
 pub mod message;
 pub mod protocol;

@@ -2,8 +2,8 @@
 //! and against the protocol's when the server is assembled.
 
 use crate::command::TimerScope;
-use crate::conn::SLOT_BITS;
 use crate::error::ConfigError;
+use crate::id::SLOT_BITS;
 use crate::protocol::{Limits, Overflow};
 use std::time::Duration;
 

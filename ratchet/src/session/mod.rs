@@ -80,7 +80,7 @@ impl SessionExt for Conn {
 }
 
 /// A decorator that loads the session named by a cookie from Redis before the
-/// connection opens, and attaches it to the application's [`Conn`](crate::Conn).
+/// connection opens, and attaches it to the application's [`Conn`].
 /// See the [module](self).
 #[derive(Debug)]
 pub struct Session<P> {

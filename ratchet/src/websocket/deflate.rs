@@ -32,23 +32,13 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 /// # let _ = config;
 /// ```
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Deflate {
-    /// Reset the compressor after every message (smaller memory, lower ratio; lets one
-    /// compression serve every recipient of a broadcast). Default: false.
-    pub server_no_context_takeover: bool,
-    /// Ask clients to reset theirs (lets the server free the decompressor between
-    /// messages). Default: false; always accepted when a client offers it.
-    pub client_no_context_takeover: bool,
-    /// Largest LZ77 window the server compresses with, 9–15 (a client may ask for less).
-    /// Default: 15.
-    pub server_max_window_bits: u8,
-    /// Largest window asked of clients that allow choosing, 9–15. Default: 15.
-    pub client_max_window_bits: u8,
-    /// zlib compression level, 0–9. Default: 6.
-    pub level: u32,
-    /// Messages shorter than this many bytes are sent uncompressed. Default: 64.
-    pub threshold: usize,
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: u8,
+    client_max_window_bits: u8,
+    level: u32,
+    threshold: usize,
 }
 
 impl Default for Deflate {
@@ -65,46 +55,59 @@ impl Default for Deflate {
 }
 
 impl Deflate {
-    /// Sets [`server_no_context_takeover`](Deflate::server_no_context_takeover).
+    /// Reset the compressor after every message (smaller memory, lower ratio; lets one
+    /// compression serve every recipient of a broadcast). Default: false.
     #[must_use]
     pub fn server_no_context_takeover(mut self, on: bool) -> Self {
         self.server_no_context_takeover = on;
         self
     }
 
-    /// Sets [`client_no_context_takeover`](Deflate::client_no_context_takeover).
+    /// Ask clients to reset theirs (lets the server free the decompressor between
+    /// messages). Default: false; always accepted when a client offers it.
     #[must_use]
     pub fn client_no_context_takeover(mut self, on: bool) -> Self {
         self.client_no_context_takeover = on;
         self
     }
 
-    /// Sets [`server_max_window_bits`](Deflate::server_max_window_bits) (clamped to 9–15).
+    /// Largest LZ77 window the server compresses with, 9–15, clamped (a client may ask
+    /// for less). Default: 15.
     #[must_use]
     pub fn server_max_window_bits(mut self, bits: u8) -> Self {
         self.server_max_window_bits = bits.clamp(9, 15);
         self
     }
 
-    /// Sets [`client_max_window_bits`](Deflate::client_max_window_bits) (clamped to 9–15).
+    /// Largest window asked of clients that allow choosing, 9–15, clamped. Default: 15.
     #[must_use]
     pub fn client_max_window_bits(mut self, bits: u8) -> Self {
         self.client_max_window_bits = bits.clamp(9, 15);
         self
     }
 
-    /// Sets [`level`](Deflate::level) (clamped to 0–9).
+    /// zlib compression level, 0–9, clamped. Default: 6.
     #[must_use]
     pub fn level(mut self, level: u32) -> Self {
         self.level = level.min(9);
         self
     }
 
-    /// Sets [`threshold`](Deflate::threshold).
+    /// Messages shorter than this many bytes are sent uncompressed. Default: 64.
     #[must_use]
     pub fn threshold(mut self, bytes: usize) -> Self {
         self.threshold = bytes;
         self
+    }
+
+    /// The compression level.
+    pub(crate) fn compression_level(&self) -> u32 {
+        self.level
+    }
+
+    /// Messages shorter than this are sent uncompressed.
+    pub(crate) fn min_size(&self) -> usize {
+        self.threshold
     }
 }
 

@@ -1,7 +1,7 @@
 //! What goes out: messages framed for each connection's version, compressed where
 //! permessage-deflate was negotiated, once per encoding for a message to many.
 
-use super::{deflate, hixie, rfc6455, ConnState, WebSocket};
+use super::{deflate, hixie, rfc6455, ConnState, Deflate, WebSocket};
 use crate::message::{Kind, Payload};
 use flate2::Compress;
 
@@ -58,10 +58,14 @@ impl<C> WebSocket<C> {
         if state.close_sent || !state.opened {
             return;
         }
-        let threshold = self.config.deflate.as_ref().map_or(0, |c| c.threshold);
+        let threshold = self.config.deflate.as_ref().map_or(0, Deflate::min_size);
         match (state.version, &mut state.deflate) {
             (Some(_), Some(d)) if msg.len() >= threshold => {
-                let level = self.config.deflate.as_ref().map_or(6, |c| c.level);
+                let level = self
+                    .config
+                    .deflate
+                    .as_ref()
+                    .map_or(6, Deflate::compression_level);
                 let window = d.params.server_max_window_bits;
                 let reset = d.params.server_no_context_takeover;
                 let compress = if reset {

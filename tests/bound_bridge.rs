@@ -71,14 +71,7 @@ fn publishes_waiting_for_a_stalled_redis_are_bounded_by_bytes() {
     let mut c = RawClient::open(addr, "/");
     c.send_text("warm up");
     wait_for("the first publish", || status.published() == 1);
-    let port = redis.port;
-    let sleeper = std::thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.write_all(b"DEBUG SLEEP 3\r\n").unwrap();
-        let mut answer = [0; 5];
-        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    let sleeper = redis.sleep(3.0);
     let before = suite::rss_kib();
     let message = vec![7u8; 1_000_000];
     for _ in 0..40 {

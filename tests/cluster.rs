@@ -67,7 +67,6 @@ fn every_client_hears_every_other_exactly_once_in_order_across_processes() {
         .iter()
         .map(|name| join(if name.starts_with('a') { &a } else { &b }, name))
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
     const EACH: usize = 500; // 3,000 messages, 15,000 deliveries
     for i in 0..EACH {
         for (c, name) in clients.iter_mut().zip(names) {
@@ -141,15 +140,7 @@ fn a_slow_redis_delays_nobodys_local_messages() {
     ann.send_text("warm up");
     assert!(next_said(&mut amy, Duration::from_secs(5)).is_some());
 
-    let port = redis.port;
-    let sleeper = std::thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        std::io::Write::write_all(&mut s, b"DEBUG SLEEP 2\r\n").unwrap();
-        let mut answer = [0; 5];
-        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
-        answer
-    });
-    std::thread::sleep(Duration::from_millis(200)); // Redis is asleep now
+    let sleeper = redis.sleep(2.0);
     for i in 0..10 {
         let sent = Instant::now();
         ann.send_text(&format!("while redis sleeps {i}"));
@@ -161,11 +152,8 @@ fn a_slow_redis_delays_nobodys_local_messages() {
             sent.elapsed()
         );
     }
-    assert_eq!(
-        &sleeper.join().unwrap(),
-        b"+OK\r\n",
-        "Redis was asleep meanwhile"
-    );
+    assert!(!sleeper.is_finished(), "Redis was asleep meanwhile");
+    sleeper.join().unwrap();
 }
 
 /// A PHP session for `user` in `redis`, written by php-cli with php-redis.
@@ -290,26 +278,18 @@ fn a_session_lookup_holds_only_its_own_connection() {
     let chat = cluster_on(&redis);
     let mut ann = join(&chat, "ann");
     let mut amy = join(&chat, "amy");
-    let port = redis.port;
-    let sleeper = std::thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        std::io::Write::write_all(&mut s, b"DEBUG SLEEP 1.5\r\n").unwrap();
-        let mut answer = [0; 5];
-        std::io::Read::read_exact(&mut s, &mut answer).unwrap();
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    let sleeper = redis.sleep(1.5);
     // alice's handshake waits for the sleeping Redis...
-    let alice = std::thread::spawn({
-        let addr = chat.addr();
-        move || {
-            let started = Instant::now();
-            let (mut c, head) = open_with_cookie(addr, &id);
-            c.expect_text("welcome alice");
-            (head, started.elapsed())
-        }
+    let started = Instant::now();
+    let mut alice = RawClient::connect(chat.addr());
+    let cookie = format!("Cookie: PHPSESSID={id}\r\n");
+    alice.write(suite::upgrade_request("/", &cookie).as_bytes());
+    let alice = std::thread::spawn(move || {
+        let head = alice.read_head();
+        alice.expect_text("welcome alice");
+        (head, started.elapsed())
     });
     // ...while the others talk without waiting.
-    std::thread::sleep(Duration::from_millis(100));
     let sent = Instant::now();
     ann.send_text("meanwhile");
     assert_eq!(

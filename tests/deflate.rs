@@ -171,7 +171,7 @@ fn a_broadcast_without_context_takeover_is_compressed_once() {
         })
         .collect();
     let mut plain = RawClient::open(addr, "/");
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // (Each on_open ran before its client read the 101.)
 
     let text = "to everyone, compressed once ".repeat(20);
     sender.send_text(&text);

@@ -75,8 +75,8 @@ mod line_chat {
 /// Runs one script against a chat server: three clients join, talk in turn, one leaves,
 /// the others talk on. Returns what each client received, in order.
 fn run_script(addr: SocketAddr) -> Vec<Vec<String>> {
+    // Each on_open ran before its client read the 101.
     let mut clients: Vec<RawClient> = (0..3).map(|_| RawClient::open(addr, "/chat")).collect();
-    std::thread::sleep(Duration::from_millis(100));
     let mut received = vec![Vec::new(); 3];
     let say = |clients: &mut Vec<RawClient>,
                received: &mut Vec<Vec<String>>,
@@ -98,8 +98,8 @@ fn run_script(addr: SocketAddr) -> Vec<Vec<String>> {
     say(&mut clients, &mut received, 2, "", &[0, 1]);
     clients[2].send_frame(true, 8, &[0x03, 0xE8]);
     assert_eq!(clients[2].read_frame().close_code(), Some(1000));
+    // Its on_close ran before it saw the end of the stream.
     assert!(clients[2].closed_within(Duration::from_secs(3)));
-    std::thread::sleep(Duration::from_millis(100));
     say(&mut clients, &mut received, 0, "2 has left", &[1]);
     clients[1].send_frame(true, 2, &[0, 159, 255]);
     let frame = clients[0].read_frame();
@@ -139,10 +139,11 @@ where
     P: Protocol + Send + 'static,
     P::ConnState: Send,
 {
-    let addr = suite::serve(protocol);
+    let (addr, handle) = suite::serve_handle(protocol);
     let (mut alice, _) = line_client(addr);
     let (mut bob, mut bob_reads) = line_client(addr);
-    std::thread::sleep(Duration::from_millis(100));
+    // A line client opens when accepted: wait until both are.
+    suite::wait_until("both clients open", || handle.stats().connections == 2);
     alice.write_all(b"hello bob\r\nsecond line\n").unwrap();
     let mut line = String::new();
     bob_reads.read_line(&mut line).unwrap();

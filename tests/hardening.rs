@@ -78,11 +78,12 @@ fn a_client_that_stops_answering_pings_is_closed_within_two_intervals() {
     assert!(silent.closed_within(Duration::from_secs(3)));
     let elapsed = start.elapsed();
     // One interval of silence, a ping, one more interval without an answer: closed.
+    // (The exact schedule is tested without sockets in tests/seams.rs; here, loosely.)
     assert!(
-        elapsed <= interval * 2 + Duration::from_millis(200),
+        elapsed >= interval && elapsed <= interval * 2 + Duration::from_secs(1),
         "closed after {elapsed:?}"
     );
-    std::thread::sleep(Duration::from_millis(100));
+    // on_close ran before the client saw the end of the stream.
     assert!(
         app.has("close"),
         "on_close ran: {:?}",
@@ -148,7 +149,7 @@ fn slowloris_dribblers_do_not_delay_others_and_are_closed_at_the_handshake_timeo
         c.send_text("not delayed");
         c.expect_text("not delayed");
         assert!(
-            asked.elapsed() < Duration::from_millis(500),
+            asked.elapsed() < Duration::from_secs(1),
             "echo took {:?}",
             asked.elapsed()
         );
@@ -221,18 +222,13 @@ fn the_drop_policy_tells_the_app_and_keeps_the_connection() {
     let addr = suite::serve_with(WebSocket::new(app.clone()), server_config);
     let mut sender = RawClient::open(addr, "/");
     let mut slow = RawClient::open(addr, "/");
-    std::thread::sleep(Duration::from_millis(100));
     // 16 KiB a message: the slow client's socket buffers fill, then the server's limit.
     for _ in 0..2000 {
         sender.send_text("broadcast");
     }
     sender.send_text("sync");
     sender.expect_text("sync");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !app.has("error") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(app.has("error"), "on_error heard of the overflow");
+    suite::wait_until("on_error to hear of the overflow", || app.has("error"));
     assert!(app
         .events
         .lock()
@@ -254,7 +250,6 @@ fn shutdown_through_the_handle_closes_everyone_with_1001_and_returns() {
     let handle = server.handle();
     let running = std::thread::spawn(move || server.run());
     let mut clients: Vec<RawClient> = (0..3).map(|_| RawClient::open(addr, "/")).collect();
-    std::thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
     handle.shutdown();
     for c in &mut clients {

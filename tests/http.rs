@@ -123,7 +123,6 @@ fn the_page_and_the_socket_share_a_port() {
     old.write(b"GET /chat HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\nSec-WebSocket-Key2: 12998 5 Y3 1  .P00\r\nUpgrade: WebSocket\r\nSec-WebSocket-Key1: 4 @1  46546xW%0l 1 5\r\nOrigin: http://example.com\r\n\r\n^n:ds[4U");
     assert!(old.read_head().starts_with("HTTP/1.1 101 "));
     assert_eq!(old.read_exact(16), b"8jKS'y:G*Co,Wxa-");
-    std::thread::sleep(Duration::from_millis(100));
     alice.send_text("hello from the page's port");
     bob.expect_text("hello from the page's port");
     assert_eq!(old.read_exact(28), b"\x00hello from the page's port\xff");

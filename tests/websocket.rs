@@ -227,7 +227,7 @@ fn a_broadcast_is_framed_once_per_protocol_version() {
     assert!(hixie
         .read_head()
         .starts_with("HTTP/1.1 101 Web Socket Protocol Handshake"));
-    std::thread::sleep(Duration::from_millis(100)); // let every on_open run
+    // Every on_open ran before its client read the 101.
 
     sender.send_text("to everyone");
     for c in &mut rfc {

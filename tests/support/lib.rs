@@ -26,6 +26,29 @@ where
     serve_with(protocol, Config::default())
 }
 
+/// [`serve`], and a handle into the server (to wait on what it holds, or stop it).
+pub fn serve_handle<P>(protocol: P) -> (SocketAddr, ratchet::Handle)
+where
+    P: Protocol + Send + 'static,
+    P::ConnState: Send,
+{
+    let server = Server::new(protocol)
+        .bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0");
+    let (addr, handle) = (server.local_addr(), server.handle());
+    std::thread::spawn(move || server.run());
+    (addr, handle)
+}
+
+/// Waits (at most 10 s) until `done` says so; panics saying what it waited for.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited 10 s for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// [`serve`] with server limits.
 pub fn serve_with<P>(protocol: P, config: Config) -> SocketAddr
 where
@@ -200,6 +223,28 @@ pub fn resp(args: &[&[u8]]) -> Vec<u8> {
 }
 
 impl RedisServer {
+    /// Makes the server sleep for `seconds` (`DEBUG SLEEP`) and returns once it is seen
+    /// asleep (it stops answering); join the thread to wait for it to wake.
+    pub fn sleep(&self, seconds: f64) -> std::thread::JoinHandle<()> {
+        let port = self.port;
+        let sleeper = std::thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect to redis");
+            s.write_all(format!("DEBUG SLEEP {seconds}\r\n").as_bytes())
+                .expect("ask redis to sleep");
+            let mut answer = [0; 5];
+            s.read_exact(&mut answer).expect("redis wakes up");
+        });
+        wait_until("redis to fall asleep", || {
+            let Ok(mut ping) = TcpStream::connect(("127.0.0.1", port)) else {
+                return false;
+            };
+            let _ = ping.set_read_timeout(Some(Duration::from_millis(100)));
+            let _ = ping.write_all(b"PING\r\n");
+            ping.read(&mut [0; 7]).is_err()
+        });
+        sleeper
+    }
+
     /// Runs one command given as binary-safe arguments; returns the first line of the
     /// answer.
     pub fn run(&self, args: &[&[u8]]) -> Option<String> {

@@ -204,23 +204,24 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
     }
 
-    /// Everything is written: shut the write side and read until the peer's end (or the
-    /// linger deadline), so the peer sees our last bytes rather than a reset. For the
-    /// protocol and the application the connection ends here.
+    /// Everything is written: the connection ends for the protocol and the application,
+    /// then the write side is shut and the socket reads until the peer's end (or the
+    /// linger deadline), so that the peer sees our last bytes rather than a reset. When the
+    /// peer sees the end of the stream, `on_close` has run and its commands were carried
+    /// out.
     fn linger(&mut self, slot: usize) {
+        self.end(slot);
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
         c.input = Vec::new();
+        c.phase = Phase::Lingering;
+        c.output.release(&mut self.pool);
         if c.stream.shutdown_write().is_err() {
             self.drop_conn(slot);
             return;
         }
         c.control.deadline = Some(deadline_after(self.now, self.config.linger()));
-        self.end(slot);
-        if let Some(c) = self.conns.get_mut(slot) {
-            c.phase = Phase::Lingering;
-        }
         self.settle(slot);
         self.ready.push(slot);
     }

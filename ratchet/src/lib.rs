@@ -41,7 +41,34 @@
 //! [`http::Static`] serve the page beside the socket, [`OriginCheck`] and [`IpBlacklist`]
 //! keep strangers out, [`session::Session`] loads the web application's session by
 //! cookie. Topics ([`Command::publish`]) reach other processes through
-//! [`cluster::RedisBridge`].
+//! [`cluster::RedisBridge`]. A decorator of your own forwards what it does not change with
+//! [`delegate_protocol!`], and [`testing::Simulation`] serves it without sockets.
+//!
+//! # Limits
+//!
+//! Every byte a connection makes the server hold is bounded; the server checks the limits
+//! against each other and against the protocol's ([`Protocol::limits`]) when it is
+//! assembled, and refuses a contradiction with the reason.
+//!
+//! | limit | default | past it |
+//! |---|---|---|
+//! | connections ([`server::Config::max_connections`]) | open-files limit less a reserve | `503`, closed |
+//! | output per connection ([`server::Config::output_budget`]) | 1 MiB | input waits unparsed; slow-reader clock |
+//! | time over the budget ([`server::Config::slow_reader_timeout`]) | 15 s | 1008 ([`Overflow::Close`]) |
+//! | hard output ceiling ([`server::Config::max_output`]) | budget + 4 largest messages | 1008 at once |
+//! | messages in progress, server-wide ([`server::Config::max_inbound`]) | 64 MiB | 1013 |
+//! | read buffer, shared ([`server::Config::read_buffer_size`]) | 64 KiB | larger than any head or line |
+//! | [`Handle`] queue ([`server::Config::handle_queue`]) | 65,536 / 64 MiB | [`SendError::Full`] |
+//! | message / frame ([`websocket::Config`]) | 1 MiB / the message size | 1009 |
+//! | handshake size / time, message time | 8 KiB / 10 s, 30 s | `431` / closed, 1008 |
+//!
+//! The tables of [`server::Config`] and [`websocket::Config`] have the rest.
+//!
+//! # Layers
+//!
+//! Core types at the bottom (ids, messages, requests, commands, connections, the
+//! [`Handle`], [`Component`], [`Protocol`] and its [`Outbox`]); the decorators above them;
+//! the [`server`] on top, the only place that does I/O. No module reaches back up.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -105,8 +105,28 @@ struct Plan {
     echo: Vec<(&'static str, &'static str, &'static str)>,
 }
 
+/// Under `cargo run`, builds the servers and the load generator beside this binary (with
+/// the same profile), so that `cargo run --release -p ratchet-bench -- all` works from a
+/// fresh checkout.
+fn build_the_others() {
+    let Ok(cargo) = std::env::var("CARGO") else {
+        return; // run directly: the binaries are wherever they were built
+    };
+    let release = bin_dir().ends_with("release");
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", "ratchet-bench", "--bins"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "building the benchmark binaries failed");
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "all" {
+        build_the_others(); // (`cargo test` builds them for the smoke run)
+    }
     let plan = match mode.as_str() {
         "all" => Plan {
             rounds: 3,

@@ -56,6 +56,14 @@ impl<S> Phase<S> {
         }
     }
 
+    /// The protocol's state, if messages may still be queued for the connection.
+    pub fn messages_state_mut(&mut self) -> Option<&mut S> {
+        match self {
+            Phase::Open(s) | Phase::PeerClosed(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Whether messages may still be queued for it.
     pub fn takes_messages(&self) -> bool {
         matches!(self, Phase::Open(_) | Phase::PeerClosed(_))

@@ -7,10 +7,10 @@ use super::config::{Valid, BUSY_RESERVE};
 use super::connection::{Backlog, Connection, Phase};
 use super::execute::Frames;
 use super::output::Pool;
-use super::timers::{AppTimers, Deadlines, TIMERS_PER_TURN};
+use super::timers::{AppTimers, Deadlines};
 use super::topics::Topics;
 use super::transport::Transport;
-use crate::command::{Command, TimerScope};
+use crate::command::Command;
 use crate::conn::ConnId;
 use crate::handle::{Handle, Request};
 use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
@@ -39,10 +39,10 @@ pub(crate) struct Core<P: Protocol, T> {
     /// Connections back under their output budget: their held-back input is fed again.
     pub(super) resume: Vec<usize>,
     /// Each connection's deadline (the protocol's, or the server's while it closes).
-    deadlines: Deadlines<usize>,
+    pub(super) deadlines: Deadlines<usize>,
     /// When each connection over its output budget counts as a slow reader.
-    slow: Deadlines<usize>,
-    timers: AppTimers,
+    pub(super) slow: Deadlines<usize>,
+    pub(super) timers: AppTimers,
     pub(super) pool: Pool,
     pub(super) topics: Topics,
     /// Scratch list of a publish's recipients.
@@ -250,8 +250,14 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         if c.control.shutdown && c.phase.is_open() {
             c.phase.close();
             c.input = Vec::new(); // nothing more is fed
-                                  // Time to write what is left: as long as a slow reader gets.
-            c.control.deadline = Some(deadline_after(self.now, self.config.slow_reader_timeout()));
+                                  // Time to write what is left: as long as a slow reader gets, or, for one closed
+                                  // for not keeping up, a linger.
+            let flush = if c.backlog.is_over() {
+                self.config.linger()
+            } else {
+                self.config.slow_reader_timeout()
+            };
+            c.control.deadline = Some(deadline_after(self.now, flush));
         }
         if c.control.deadline != c.armed {
             c.armed = c.control.deadline;
@@ -262,7 +268,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 }
             }
         }
-        let over = c.output.len() > self.config.output_budget();
+        let waiting = c.output.len();
+        let over = waiting > self.config.output_budget();
         if over != c.backlog.is_over() {
             c.backlog = if over { Backlog::Over } else { Backlog::Within };
             if over {
@@ -277,15 +284,17 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 }
             }
         }
+        if c.scheduled {
+            return;
+        }
         // Output waits for a socket that takes it; a closing connection with nothing left
         // to write goes on to linger at once.
-        let closing = matches!(c.phase, Phase::Closing(_) | Phase::Refused);
-        let due = if c.output.is_empty() {
-            closing
+        let due = if waiting == 0 {
+            matches!(c.phase, Phase::Closing(_) | Phase::Refused)
         } else {
             c.writable
         };
-        if due && !c.scheduled {
+        if due {
             c.scheduled = true;
             self.flush_list.push(slot);
         }
@@ -337,97 +346,6 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             .counters()
             .connections
             .store(self.conns.len(), Ordering::Relaxed);
-    }
-
-    /// How long the loop may sleep.
-    pub fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.ready.is_empty() || !self.resume.is_empty() || !self.flush_list.is_empty() {
-            return Some(Duration::ZERO);
-        }
-        [self.deadlines.next(), self.slow.next(), self.timers.next()]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| at.saturating_duration_since(now))
-    }
-
-    /// One loop turn's work after the sockets' events: held-back input, leftover reads,
-    /// deadlines, slow readers, timers, and every pending write.
-    pub fn turn(&mut self) {
-        for slot in std::mem::take(&mut self.resume) {
-            self.wake_slot(slot);
-        }
-        for slot in std::mem::take(&mut self.ready) {
-            self.readable(slot);
-        }
-        self.expire_deadlines();
-        self.expire_slow_readers();
-        self.expire_timers();
-        self.flush_all();
-    }
-
-    fn expire_deadlines(&mut self) {
-        while let Some((slot, _, ())) = self.deadlines.pop_due(self.now) {
-            let Some(c) = self.conns.get_mut(slot) else {
-                continue;
-            };
-            c.armed = None;
-            c.control.deadline = None;
-            if c.phase.is_open() {
-                self.call(slot, |protocol, state, out| protocol.timeout(state, out));
-                self.execute();
-            } else {
-                // Closing, half-closed, refused or lingering: its time is up.
-                self.drop_conn(slot);
-            }
-        }
-    }
-
-    /// Connections over their budget for the slow-reader time: the `Close` policy.
-    fn expire_slow_readers(&mut self) {
-        while let Some((slot, _, ())) = self.slow.pop_due(self.now) {
-            let Some(c) = self.conns.get_mut(slot) else {
-                continue;
-            };
-            if !c.backlog.is_over() || !c.phase.takes_messages() {
-                continue;
-            }
-            log::debug!("connection {} does not read; closing it", c.id);
-            self.handle
-                .counters()
-                .slow_closed
-                .fetch_add(1, Ordering::Relaxed);
-            c.output.drop_unsent(&mut self.pool);
-            self.call(slot, |protocol, state, out| {
-                protocol.overflow(state, Overflow::Close, out);
-            });
-            self.execute();
-        }
-    }
-
-    /// Fires the application's timers that are due, at most [`TIMERS_PER_TURN`].
-    fn expire_timers(&mut self) {
-        for _ in 0..TIMERS_PER_TURN {
-            let Some((scope, key)) = self.timers.pop_due(self.now) else {
-                return;
-            };
-            let cmds = self.protocol.timer(scope, key);
-            self.commands.extend(cmds);
-            self.execute();
-        }
-    }
-
-    /// Starts or stops an application timer.
-    pub(super) fn set_timer(
-        &mut self,
-        scope: TimerScope,
-        key: u64,
-        timing: Option<(Duration, Option<Duration>)>,
-    ) {
-        match timing {
-            Some((after, every)) => self.timers.start(self.now, scope, key, after, every),
-            None => self.timers.cancel(scope, key),
-        }
     }
 
     /// A request from a [`Handle`].

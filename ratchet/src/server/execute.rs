@@ -3,7 +3,8 @@
 //! recipients rather than copied; every byte queued counts against its connection's
 //! output budget.
 
-use super::connection::Backlog;
+use super::config::Valid;
+use super::connection::{Backlog, Connection};
 use super::core::{lookup, Core};
 use super::output::SHARE_MIN;
 use super::transport::Transport;
@@ -31,6 +32,32 @@ enum Frame {
     Small(Range<usize>),
     /// Large: one copy, shared.
     Shared(Bytes),
+}
+
+/// Whether a message of `len` bytes may join `pending` waiting ones. Under
+/// `Overflow::Drop` nothing is queued past the budget; under `Overflow::Close` anything
+/// is, up to the hard ceiling (the slow-reader clock judges the rest), so a client that
+/// reads at full speed is never refused a message however large.
+fn admission(config: &Valid, pending: usize, len: usize) -> Admit {
+    match config.overflow() {
+        Overflow::Drop if pending > config.output_budget() => Admit::Drop,
+        Overflow::Close if pending.saturating_add(len) > config.max_output() => Admit::Close,
+        _ => Admit::Yes,
+    }
+}
+
+/// Bytes were queued for `c`. Framing touches neither its deadline nor its life: only
+/// its budget and its place in the write list may change. Schedules its write; returns
+/// whether it just went over its budget (then it must be settled).
+fn queued<S, T>(c: &mut Connection<S, T>, budget: usize, flush_list: &mut Vec<usize>) -> bool {
+    if c.output.len() > budget && !c.backlog.is_over() {
+        return true;
+    }
+    if !c.scheduled && c.writable {
+        c.scheduled = true;
+        flush_list.push(c.id.slot());
+    }
+    false
 }
 
 /// What happens to a message for a connection, given its waiting output.
@@ -91,22 +118,22 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let Some(c) = lookup(&mut self.conns, id) else {
             return;
         };
-        if !c.phase.takes_messages() {
-            return;
-        }
         let pending = c.output.len();
+        let Some(state) = c.phase.messages_state_mut() else {
+            return;
+        };
         let tail = c.output.tail(&mut self.pool);
         let before = tail.len();
-        if let Some(state) = c.phase.state_mut() {
-            self.protocol.encode(state, msg, tail);
-        }
+        self.protocol.encode(state, msg, tail);
         let len = tail.len() - before;
-        match self.admission(pending, len) {
-            Admit::Yes => self.settle(id.slot()),
-            refused => {
-                if let Some(c) = self.get_mut(id) {
-                    c.output.truncate_tail(before);
+        match admission(&self.config, pending, len) {
+            Admit::Yes => {
+                if queued(c, self.config.output_budget(), &mut self.flush_list) {
+                    self.settle(id.slot());
                 }
+            }
+            refused => {
+                c.output.truncate_tail(before);
                 self.refuse_message(id, refused);
             }
         }
@@ -121,11 +148,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let Some(c) = lookup(&mut self.conns, id) else {
                 continue;
             };
-            if !c.phase.takes_messages() {
-                continue;
-            }
-            let pending = c.output.len();
-            let Some(state) = c.phase.state_mut() else {
+            let Some(state) = c.phase.messages_state_mut() else {
                 continue;
             };
             let Some(encoding) = self.protocol.encoding(state) else {
@@ -152,11 +175,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 Frame::Small(range) => range.len(),
                 Frame::Shared(bytes) => bytes.len(),
             };
-            match self.admission(pending, len) {
+            match admission(&self.config, c.output.len(), len) {
                 Admit::Yes => {
-                    let Some(c) = lookup(&mut self.conns, id) else {
-                        continue;
-                    };
                     match frame {
                         Frame::Small(range) => c
                             .output
@@ -164,7 +184,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                             .extend_from_slice(&frames.scratch[range]),
                         Frame::Shared(bytes) => c.output.push_shared(bytes, &mut self.pool),
                     }
-                    self.settle(id.slot());
+                    if queued(c, self.config.output_budget(), &mut self.flush_list) {
+                        self.settle(id.slot());
+                    }
                 }
                 refused => self.refuse_message(id, refused),
             }
@@ -174,20 +196,6 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
         frames.cache.clear();
         self.frames = frames;
-    }
-
-    /// Whether a message of `len` bytes may join `pending` waiting ones. Under
-    /// `Overflow::Drop` nothing is queued past the budget; under `Overflow::Close`
-    /// anything is, up to the hard ceiling (the slow-reader clock judges the rest), so a
-    /// client that reads at full speed is never refused a message however large.
-    fn admission(&self, pending: usize, len: usize) -> Admit {
-        match self.config.overflow() {
-            Overflow::Drop if pending > self.config.output_budget() => Admit::Drop,
-            Overflow::Close if pending.saturating_add(len) > self.config.max_output() => {
-                Admit::Close
-            }
-            _ => Admit::Yes,
-        }
     }
 
     /// A message did not fit: the overflow policy acts.

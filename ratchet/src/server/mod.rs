@@ -4,14 +4,15 @@
 //! One file per concept: the loop (here), [`Config`] and its checks, the connection and
 //! its lifecycle (`connection.rs`), the core that calls into the protocol (`core.rs`),
 //! reading and writing under the output budget (`flow.rs`), carrying out commands
-//! (`execute.rs`), output buffers (`output.rs`), topics, timers, and the [`Bridge`] to
-//! other processes. The cross-thread [`Handle`] is a core type of its own
+//! (`execute.rs`), what falls due at each turn (`due.rs`), output buffers (`output.rs`),
+//! topics, timers, and the [`Bridge`] to other processes. The cross-thread [`Handle`] is a core type of its own
 //! ([`crate::handle`]), as decorators and applications hold it too.
 
 mod bridge;
 mod config;
 mod connection;
 mod core;
+mod due;
 mod execute;
 mod flow;
 mod output;

@@ -1,0 +1,283 @@
+//! Topics across server processes, through Redis pub/sub.
+//!
+//! ```no_run
+//! use ratchet::cluster::RedisBridge;
+//! use ratchet::{Component, Server, WebSocket};
+//! # struct Chat;
+//! # impl Component for Chat {
+//! #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+//! #         ratchet::Commands::none()
+//! #     }
+//! # }
+//!
+//! Server::new(WebSocket::new(Chat))
+//!     .bridge(RedisBridge::new("redis://127.0.0.1:6379/"))
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//! # ; Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Every [`Command::publish`](crate::Command::publish) then reaches the subscribers of its
+//! topic in every process bridged to the same Redis, each exactly once: a process ignores
+//! the envelopes it published itself, having delivered them locally already.
+//!
+//! # Delivery: at most once
+//!
+//! Redis pub/sub keeps nothing: a message published while a process is disconnected from
+//! Redis never reaches that process's subscribers, and is not replayed later (as with
+//! Socket.IO's Redis adapter). Local subscribers are never affected: they hear a publish
+//! from their own process whatever state Redis is in. Concretely:
+//!
+//! - **Redis down or unreachable**: local delivery goes on; publishes meant for other
+//!   processes are dropped (counted in [`BridgeStatus::dropped`], logged once per outage);
+//!   the bridge reconnects and resubscribes with backoff (100 ms doubling to 2 s), and
+//!   cross-process delivery resumes by itself.
+//! - **Redis slow**: the event loop never waits for Redis. Publishes queue for a publisher
+//!   thread, up to [`queue_capacity`](RedisBridge::queue_capacity) (default 65,536
+//!   messages) and [`queue_bytes`](RedisBridge::queue_bytes) (default 16 MiB); past that
+//!   they are dropped and counted.
+//! - **A process reading too slowly**: the subscriber hands messages to the event loop
+//!   through the server's bounded [`Handle`] queue and waits while it is full, so it reads
+//!   from Redis no faster than this process delivers; the backlog stays in Redis, which
+//!   disconnects a subscriber whose output buffer passes `client-output-buffer-limit
+//!   pubsub` (by default 32 MB at once, or 8 MB for 60 s). Everything in that buffer is
+//!   lost; the bridge reconnects as above.
+//!
+//! # The envelope
+//!
+//! A publish goes to the Redis channel `<prefix><topic>` (prefix `ratchet:` by default;
+//! one `PSUBSCRIBE <prefix>*` per process) as a binary-safe envelope:
+//! `RBR1`, the 16-byte id of the publishing process, a kind byte (0 text, 1 binary), the
+//! topic's length (4 bytes, big-endian), the topic, then the message bytes.
+
+mod envelope;
+mod threads;
+
+pub use envelope::{envelope, open_envelope, Envelope};
+pub(crate) use threads::connect;
+
+use crate::message::Payload;
+use crate::server::{Bridge, Handle};
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::Arc;
+use threads::{Publisher, Subscriber};
+
+/// A [`Bridge`] through Redis pub/sub: one connection publishing and one subscription per
+/// process, each on its own thread. See the [module](self) for the guarantees.
+#[derive(Debug)]
+pub struct RedisBridge {
+    url: String,
+    prefix: String,
+    capacity: usize,
+    max_bytes: usize,
+    origin: [u8; 16],
+    outgoing: Option<SyncSender<(String, Vec<u8>)>>,
+    status: BridgeStatus,
+}
+
+/// What a [`RedisBridge`] has been doing, readable from any thread.
+#[derive(Debug, Clone, Default)]
+pub struct BridgeStatus(pub(super) Arc<Counters>);
+
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    pub subscribed: AtomicBool,
+    pub published: AtomicU64,
+    pub received: AtomicU64,
+    pub dropped: AtomicU64,
+    /// Bytes of envelopes waiting for the publisher.
+    pub queued_bytes: AtomicUsize,
+    /// Times the subscription was lost.
+    pub lost: AtomicU64,
+    pub stop: AtomicBool,
+}
+
+impl BridgeStatus {
+    /// Whether the subscription is up (messages from other processes arrive).
+    pub fn is_subscribed(&self) -> bool {
+        self.0.subscribed.load(Ordering::Relaxed)
+    }
+
+    /// Publishes handed to Redis.
+    pub fn published(&self) -> u64 {
+        self.0.published.load(Ordering::Relaxed)
+    }
+
+    /// Messages from other processes delivered here.
+    pub fn received(&self) -> u64 {
+        self.0.received.load(Ordering::Relaxed)
+    }
+
+    /// Publishes that did not reach Redis (down, slow, or the queue full).
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Times the subscription was lost (Redis down, or Redis disconnecting a subscriber
+    /// that fell behind); each is followed by a reconnection.
+    pub fn subscriptions_lost(&self) -> u64 {
+        self.0.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl RedisBridge {
+    /// A bridge to the Redis at `url` (`redis://host:port/db`), connected when the server
+    /// starts.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisBridge {
+            url: url.into(),
+            prefix: "ratchet:".into(),
+            capacity: 1 << 16,
+            max_bytes: 16 << 20,
+            origin: process_id(),
+            outgoing: None,
+            status: BridgeStatus::default(),
+        }
+    }
+
+    /// The prefix of the Redis channels used (`<prefix><topic>`). Default: `ratchet:`.
+    #[must_use]
+    pub fn channel_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// How many publishes may wait for Redis before new ones are dropped. Default: 65,536.
+    #[must_use]
+    pub fn queue_capacity(mut self, messages: usize) -> Self {
+        self.capacity = messages.max(1);
+        self
+    }
+
+    /// How many bytes of publishes may wait for Redis before new ones are dropped.
+    /// Default: 16 MiB.
+    #[must_use]
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// The bridge's counters, to watch from any thread.
+    pub fn status(&self) -> BridgeStatus {
+        self.status.clone()
+    }
+
+    /// The id this process puts in its envelopes.
+    pub fn origin(&self) -> [u8; 16] {
+        self.origin
+    }
+}
+
+impl Bridge for RedisBridge {
+    fn start(&mut self, handle: &Handle) {
+        let client = match redis::Client::open(self.url.as_str()) {
+            Ok(client) => client,
+            Err(e) => {
+                log::error!("redis bridge: bad URL {}: {e}; topics stay local", self.url);
+                return;
+            }
+        };
+        let (tx, rx) = mpsc::sync_channel(self.capacity);
+        self.outgoing = Some(tx);
+        let publisher = Publisher {
+            client: client.clone(),
+            status: self.status.clone(),
+        };
+        let subscriber = Subscriber {
+            client,
+            pattern: format!("{}*", escape_glob(&self.prefix)),
+            prefix: self.prefix.clone(),
+            origin: self.origin,
+            status: self.status.clone(),
+            handle: handle.clone(),
+        };
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
+                log::error!("redis bridge: cannot start {name}: {e}");
+            }
+        };
+        spawn("ratchet-redis-pub", Box::new(move || publisher.run(rx)));
+        spawn("ratchet-redis-sub", Box::new(move || subscriber.run()));
+    }
+
+    fn publish(&mut self, topic: &str, msg: &Payload) {
+        let Some(tx) = &self.outgoing else {
+            return;
+        };
+        let channel = format!("{}{topic}", self.prefix);
+        let envelope = envelope(&self.origin, topic, msg);
+        let size = channel.len() + envelope.len();
+        let counters = &self.status.0;
+        let queued = counters.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        let sent = if queued + size > self.max_bytes && queued > 0 {
+            Err(TrySendError::Full(()))
+        } else {
+            tx.try_send((channel, envelope)).map_err(|e| match e {
+                TrySendError::Full(_) => TrySendError::Full(()),
+                TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+            })
+        };
+        match sent {
+            Ok(()) => {}
+            Err(full_or_gone) => {
+                counters.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                let dropped = counters.dropped.fetch_add(1, Ordering::Relaxed);
+                if matches!(full_or_gone, TrySendError::Full(())) && dropped.is_power_of_two() {
+                    log::warn!(
+                        "redis bridge: publish queue full; {} dropped so far",
+                        dropped + 1
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RedisBridge {
+    fn drop(&mut self) {
+        self.status.0.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A random id for this process's envelopes (the process id alone repeats across hosts).
+fn process_id() -> [u8; 16] {
+    let mut id = [0; 16];
+    for (i, half) in id.chunks_mut(8).enumerate() {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.write_usize(i);
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        half.copy_from_slice(&hasher.finish().to_be_bytes());
+    }
+    id
+}
+
+/// `*`, `?`, `[`, `]` and `\` taken literally in a Redis glob pattern.
+fn escape_glob(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len());
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_differ_and_globs_are_escaped() {
+        assert_ne!(process_id(), process_id());
+        assert_eq!(escape_glob("app*[1]:"), "app\\*\\[1\\]:");
+    }
+}

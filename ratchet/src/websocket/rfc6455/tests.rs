@@ -1,0 +1,279 @@
+//! The decoder and encoder against the RFC: every split of a stream decodes the same,
+//! every rule is refused with its error.
+
+use super::super::mask::apply_mask;
+use super::*;
+use crate::error::ProtocolError;
+use crate::message::{Kind, Message};
+
+/// A masked client frame.
+pub fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![(if fin { 0x80 } else { 0 }) | opcode];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    apply_mask(&mut out[start..], mask, 0);
+    out
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Owned {
+    Text(String),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(Option<(u16, String)>),
+    Error(ProtocolError),
+}
+
+/// Feeds `stream` in pieces cut at `cuts`, the way the server does (keeping the
+/// unconsumed rest), and collects what comes out.
+pub fn decode_split(stream: &[u8], cuts: &[usize], max: usize) -> Vec<Owned> {
+    let mut dec = Decoder::new(max);
+    let mut out = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut bounds: Vec<usize> = cuts.to_vec();
+    bounds.push(stream.len());
+    let mut last = 0;
+    for &b in &bounds {
+        pending.extend_from_slice(&stream[last..b]);
+        last = b;
+        let mut pos = 0;
+        loop {
+            match dec.decode(&mut pending, &mut pos, usize::MAX) {
+                Ok(Some(frame)) => out.push(match frame {
+                    Frame::Message(Message::Text(t)) => Owned::Text(t.to_owned()),
+                    Frame::Message(Message::Binary(b)) => Owned::Binary(b.to_vec()),
+                    Frame::Ping(p) => Owned::Ping(p.to_vec()),
+                    Frame::Pong(p) => Owned::Pong(p.to_vec()),
+                    Frame::Close(c) => Owned::Close(c.map(|(code, r)| (code, r.to_owned()))),
+                }),
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(Owned::Error(e));
+                    return out;
+                }
+            }
+        }
+        pending.drain(..pos);
+    }
+    out
+}
+
+fn stream() -> Vec<u8> {
+    let mut s = client_frame(true, OP_TEXT, "Hello, κόσμε".as_bytes());
+    s.extend(client_frame(false, OP_BINARY, &[1, 2, 3]));
+    s.extend(client_frame(true, OP_PING, b"ping!"));
+    s.extend(client_frame(false, OP_CONTINUATION, &[4; 300]));
+    s.extend(client_frame(true, OP_CONTINUATION, &[]));
+    s.extend(client_frame(false, OP_TEXT, "€".as_bytes()));
+    s.extend(client_frame(true, OP_CONTINUATION, "𝄞".as_bytes()));
+    s.extend(client_frame(true, OP_BINARY, &vec![9; 70_000]));
+    s.extend(client_frame(true, OP_CLOSE, &[0x03, 0xe8, b'o', b'k']));
+    s
+}
+
+fn expected() -> Vec<Owned> {
+    let mut bin = vec![1, 2, 3];
+    bin.extend([4; 300]);
+    vec![
+        Owned::Text("Hello, κόσμε".into()),
+        Owned::Ping(b"ping!".to_vec()),
+        Owned::Binary(bin),
+        Owned::Text("€𝄞".into()),
+        Owned::Binary(vec![9; 70_000]),
+        Owned::Close(Some((1000, "ok".into()))),
+    ]
+}
+
+#[test]
+fn decodes_a_stream_in_one_read() {
+    assert_eq!(decode_split(&stream(), &[], 1 << 20), expected());
+}
+
+#[test]
+fn decodes_every_two_way_split_the_same() {
+    let s = stream();
+    for cut in (0..s.len()).step_by(7).chain(0..40) {
+        assert_eq!(
+            decode_split(&s, &[cut], 1 << 20),
+            expected(),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn decodes_byte_by_byte() {
+    let s = stream();
+    let cuts: Vec<usize> = (1..s.len()).collect();
+    assert_eq!(decode_split(&s, &cuts, 1 << 20), expected());
+}
+
+#[test]
+fn refuses_rule_breakers() {
+    let err = |bytes: Vec<u8>| decode_split(&bytes, &[], 1024).pop();
+    let mut unmasked = client_frame(true, OP_TEXT, b"x");
+    unmasked[1] &= 0x7F;
+    assert_eq!(
+        err(unmasked),
+        Some(Owned::Error(ProtocolError::UnmaskedFrame))
+    );
+    assert_eq!(
+        err(client_frame(true, 0x40 | OP_TEXT, b"x")),
+        Some(Owned::Error(ProtocolError::ReservedBits))
+    );
+    assert_eq!(
+        err(client_frame(true, 0x3, b"x")),
+        Some(Owned::Error(ProtocolError::ReservedOpcode))
+    );
+    assert_eq!(
+        err(client_frame(true, 0xB, b"x")),
+        Some(Owned::Error(ProtocolError::ReservedOpcode))
+    );
+    assert_eq!(
+        err(client_frame(false, OP_PING, b"x")),
+        Some(Owned::Error(ProtocolError::FragmentedControlFrame))
+    );
+    assert_eq!(
+        err(client_frame(true, OP_PING, &[0; 126])),
+        Some(Owned::Error(ProtocolError::ControlFrameTooLong))
+    );
+    assert_eq!(
+        err(client_frame(true, OP_CONTINUATION, b"x")),
+        Some(Owned::Error(ProtocolError::UnexpectedContinuation))
+    );
+    let mut two_starts = client_frame(false, OP_TEXT, b"a");
+    two_starts.extend(client_frame(true, OP_TEXT, b"b"));
+    assert_eq!(
+        err(two_starts),
+        Some(Owned::Error(ProtocolError::ExpectedContinuation))
+    );
+    assert_eq!(
+        err(client_frame(true, OP_CLOSE, &[3])),
+        Some(Owned::Error(ProtocolError::InvalidClosePayload))
+    );
+    assert_eq!(
+        err(client_frame(true, OP_CLOSE, &[0x03, 0xed])),
+        Some(Owned::Error(ProtocolError::InvalidCloseCode))
+    );
+    assert_eq!(
+        err(client_frame(true, OP_CLOSE, &[0x03, 0xe8, 0xff])),
+        Some(Owned::Error(ProtocolError::InvalidUtf8))
+    );
+    assert_eq!(
+        err(client_frame(true, OP_TEXT, &[0xff])),
+        Some(Owned::Error(ProtocolError::InvalidUtf8))
+    );
+}
+
+#[test]
+fn refuses_oversize_from_the_header_alone() {
+    // Only the header of a 2 GiB frame: refused before any payload arrives.
+    let mut header = vec![0x82, 0x80 | 127];
+    header.extend_from_slice(&(2u64 << 30).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    assert_eq!(
+        decode_split(&header, &[], 16 << 20),
+        [Owned::Error(ProtocolError::MessageTooBig)]
+    );
+    // Fragments that add up past the limit are refused at the frame that crosses it.
+    let mut s = client_frame(false, OP_BINARY, &[0; 600]);
+    s.extend(client_frame(true, OP_CONTINUATION, &[0; 600]));
+    assert_eq!(
+        decode_split(&s, &[], 1000),
+        [Owned::Error(ProtocolError::MessageTooBig)]
+    );
+    let mut huge_len = vec![0x82, 0x80 | 127];
+    huge_len.extend_from_slice(&u64::MAX.to_be_bytes());
+    huge_len.extend_from_slice(&[1, 2, 3, 4]);
+    assert_eq!(
+        decode_split(&huge_len, &[], 1000),
+        [Owned::Error(ProtocolError::InvalidLength)]
+    );
+}
+
+#[test]
+fn fails_fast_on_invalid_utf8_inside_a_frame() {
+    // A 1000-byte text frame whose 3rd byte is invalid: refused with only 10 bytes in.
+    let mut payload = vec![b'a'; 1000];
+    payload[2] = 0xff;
+    let frame = client_frame(true, OP_TEXT, &payload);
+    assert_eq!(
+        decode_split(&frame[..16], &[], 1 << 20),
+        [Owned::Error(ProtocolError::InvalidUtf8)]
+    );
+}
+
+#[test]
+fn encodes_lengths_at_each_boundary() {
+    for len in [0, 125, 126, 65535, 65536] {
+        let mut buf = Vec::new();
+        write_message(&mut buf, Kind::Binary, &vec![7; len]);
+        let header = match len {
+            0..=125 => 2,
+            126..=65535 => 4,
+            _ => 10,
+        };
+        assert_eq!(buf.len(), header + len);
+        assert_eq!(buf[0], 0x82);
+    }
+    let mut buf = Vec::new();
+    write_close(&mut buf, Some(1000), &"é".repeat(100));
+    assert_eq!(buf[1] as usize, buf.len() - 2);
+    assert!(buf.len() - 4 <= 123);
+    assert!(std::str::from_utf8(&buf[4..]).is_ok());
+}
+
+#[test]
+fn a_held_message_counts_against_the_allowance_from_its_header() {
+    // A frame of 1000 bytes, 100 of them here: 1000 are reserved at once.
+    let frame = client_frame(false, OP_BINARY, &[7; 1000]);
+    let mut dec = Decoder::new(1 << 20);
+    let mut part = frame[..108].to_vec();
+    let mut pos = 0;
+    assert_eq!(dec.decode(&mut part, &mut pos, 1000), Ok(None));
+    assert!(dec.in_progress());
+    assert_eq!(dec.held(), 1000);
+    // With less allowance than the frame announces, it is refused at the header.
+    let mut dec = Decoder::new(1 << 20);
+    let mut part = frame[..108].to_vec();
+    let mut pos = 0;
+    assert_eq!(
+        dec.decode(&mut part, &mut pos, 999),
+        Err(ProtocolError::Busy)
+    );
+    // A whole message in one read is delivered in place and holds nothing.
+    let mut whole = client_frame(true, OP_BINARY, &[7; 1000]);
+    let mut dec = Decoder::new(1 << 20);
+    let mut pos = 0;
+    assert!(matches!(
+        dec.decode(&mut whole, &mut pos, 0),
+        Ok(Some(Frame::Message(_)))
+    ));
+    assert_eq!(dec.held(), 0);
+}
+
+#[test]
+fn frames_over_the_frame_limit_are_refused() {
+    let mut two = client_frame(false, OP_TEXT, &[b'a'; 600]);
+    two.extend(client_frame(true, OP_CONTINUATION, &[b'a'; 600]));
+    let mut dec = Decoder::new(10_000).max_frame(500);
+    let mut pos = 0;
+    assert_eq!(
+        dec.decode(&mut two, &mut pos, usize::MAX),
+        Err(ProtocolError::FrameTooBig)
+    );
+}

@@ -8,24 +8,28 @@
 //! - timers reach the application that set them, with the key it set;
 //! - every handshake that opened passed the origin check, whatever came before it on
 //!   its keep-alive connection;
-//! - every response is whole HTTP, and everything is let go at the end.
+//! - every response is whole HTTP, and everything is let go at the end;
+//! - with sessions read from a real Redis (when one is installed; `scripts/test` installs
+//!   it), every connection opens with the session its cookie names, or none.
 
 use proptest::prelude::*;
-use ratchet::http::{OriginCheck, Router, Static};
+use ratchet::http::{NoRoute, OriginCheck, Route, Router, Static};
 use ratchet::server::Config as ServerConfig;
+use ratchet::session::{Session, SessionExt};
 use ratchet::testing::{Client, Simulation};
-use ratchet::{Command, Commands, Component, Conn, ConnId, Error, Message, WebSocket};
+use ratchet::{Command, Commands, Component, Conn, ConnId, Error, Message, Protocol, WebSocket};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use std::time::Duration;
-use suite::{client_frame, responses};
+use std::time::{Duration, Instant};
+use suite::{client_frame, responses, RedisServer};
 
 /// What the applications did, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Event {
-    /// An application opened a connection; whether its handshake's origin was allowed.
-    Open(&'static str, ConnId, bool),
+    /// An application opened a connection: whether its handshake's origin was allowed,
+    /// the session id its cookie named, and the session's user.
+    Open(&'static str, ConnId, bool, Option<String>, Option<String>),
     Message(&'static str, ConnId),
     /// The application asked to close the connection.
     Bye(&'static str, ConnId),
@@ -45,9 +49,11 @@ impl Component for App {
     fn on_open(&mut self, conn: &Conn) -> Commands {
         let origin = conn.request().and_then(|r| r.header("Origin"));
         let good = origin == Some("https://good.example");
+        let cookie = conn.cookie("PHPSESSID").map(str::to_owned);
+        let user = conn.session().and_then(|s| s.get::<String>("user"));
         self.log
             .borrow_mut()
-            .push(Event::Open(self.name, conn.id(), good));
+            .push(Event::Open(self.name, conn.id(), good, cookie, user));
         Commands::none()
     }
     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
@@ -86,11 +92,13 @@ impl Component for App {
 #[derive(Debug, Clone)]
 enum Op {
     Connect,
-    /// Upgrade on /chat or /room, with an allowed origin or not.
+    /// Upgrade on /chat or /room, with an allowed origin or not, and a session cookie
+    /// (none, one of two users, an unknown id, a session over the size cap).
     Upgrade {
         client: usize,
         room: bool,
         good: bool,
+        cookie: usize,
         split: usize,
     },
     /// Pipelined static requests (some for files that are not there), the last one maybe
@@ -127,8 +135,8 @@ fn op() -> impl Strategy<Value = Op> {
     let split = 0usize..400;
     prop_oneof![
         2 => Just(Op::Connect),
-        3 => (client.clone(), any::<bool>(), prop::bool::weighted(0.8), split.clone())
-            .prop_map(|(client, room, good, split)| Op::Upgrade { client, room, good, split }),
+        3 => (client.clone(), any::<bool>(), prop::bool::weighted(0.8), 0usize..5, split.clone())
+            .prop_map(|(client, room, good, cookie, split)| Op::Upgrade { client, room, good, cookie, split }),
         3 => (client.clone(), 1usize..5, prop::bool::weighted(0.2), split.clone())
             .prop_map(|(client, count, close, split)| Op::Get { client, count, close, split }),
         4 => (client.clone(), prop::collection::vec(0u8..3, 1..4), 0u64..4, split)
@@ -140,16 +148,26 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-struct World {
-    sim: Simulation<Router<StackRoutes>>,
-    clients: Vec<(Client, Vec<u8>)>,
+/// The session ids a client may present, and whose they are.
+const COOKIES: [Option<&str>; 5] = [None, Some("s1"), Some("s2"), Some("nobody"), Some("big")];
+
+fn user_of(cookie: Option<&str>) -> Option<&'static str> {
+    match cookie {
+        Some("s1") => Some("alice"),
+        Some("s2") => Some("bob"),
+        _ => None,
+    }
 }
 
-type Chat = OriginCheck<WebSocket<App>>;
-type StackRoutes = ratchet::http::Route<
-    Chat,
-    ratchet::http::Route<Chat, ratchet::http::Route<Static, ratchet::http::NoRoute>>,
->;
+/// A router whose two socket routes are `C`, beside static files.
+type Stack<C> = Router<Route<C, Route<C, Route<Static, NoRoute>>>>;
+
+struct World<C: Protocol> {
+    sim: Simulation<Stack<C>>,
+    clients: Vec<(Client, Vec<u8>)>,
+    /// Session lookups answer from other threads: wait for them in real time.
+    sessions: bool,
+}
 
 fn site() -> std::path::PathBuf {
     let big = "b".repeat(20_000); // streamed: five times the output budget
@@ -163,15 +181,15 @@ fn site() -> std::path::PathBuf {
     )
 }
 
-impl World {
-    fn new(log: &Log) -> Self {
-        let chat = |name| {
-            let app = App {
-                name,
-                log: log.clone(),
-            };
-            OriginCheck::new(WebSocket::new(app), ["https://good.example"])
-        };
+fn app(name: &'static str, log: &Log) -> WebSocket<App> {
+    WebSocket::new(App {
+        name,
+        log: log.clone(),
+    })
+}
+
+impl<C: Protocol> World<C> {
+    fn new(chat: impl Fn(&'static str) -> C, sessions: bool) -> Self {
         let router = Router::new()
             .route("/*", Static::new(site()))
             .route("/chat", chat("chat"))
@@ -180,6 +198,26 @@ impl World {
         World {
             sim: Simulation::new(router, config).expect("valid"),
             clients: Vec::new(),
+            sessions,
+        }
+    }
+
+    /// With sessions: gives a handshake's lookup a moment (real time, at most 200 ms) to
+    /// be answered, so that most connections open with a session. Correctness does not
+    /// depend on it: lookups cannot time out in these runs (see the test).
+    fn await_answer(&mut self, client: usize, answers_before: usize) {
+        if !self.sessions || client >= self.clients.len() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < deadline {
+            self.sim.step();
+            self.collect();
+            let (c, got) = &self.clients[client];
+            if answers(got) > answers_before || self.sim.is_closed(c) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -215,6 +253,7 @@ impl World {
                 client,
                 room,
                 good,
+                cookie,
                 split,
             } => {
                 let origin = if good {
@@ -223,8 +262,14 @@ impl World {
                     "https://evil.example"
                 };
                 let path = if room { "/room" } else { "/chat" };
-                let request = suite::upgrade_request(path, &format!("Origin: {origin}\r\n"));
+                let mut headers = format!("Origin: {origin}\r\n");
+                if let Some(id) = COOKIES[cookie] {
+                    headers.push_str(&format!("Cookie: PHPSESSID={id}\r\n"));
+                }
+                let request = suite::upgrade_request(path, &headers);
+                let before = self.clients.get(client).map_or(0, |(_, got)| answers(got));
                 self.send(client, request.as_bytes(), split);
+                self.await_answer(client, before);
             }
             Op::Get {
                 client,
@@ -296,16 +341,34 @@ impl World {
     }
 }
 
-fn check(log: &[Event], world: &World) -> Result<(), TestCaseError> {
+/// How many answers to handshakes (a `101` or a refusal) `got` holds.
+fn answers(got: &[u8]) -> usize {
+    got.windows(11)
+        .filter(|w| w.starts_with(b"HTTP/1.1 101") || w.starts_with(b"HTTP/1.1 4"))
+        .count()
+}
+
+fn check<C: Protocol>(log: &[Event], world: &World<C>) -> Result<(), TestCaseError> {
     let mut state: BTreeMap<ConnId, &str> = BTreeMap::new();
     let mut set: HashMap<(&str, u64), usize> = HashMap::new();
     let mut fired: HashMap<(&str, u64), usize> = HashMap::new();
     for event in log {
         match *event {
-            Event::Open(app, id, good) => {
+            Event::Open(app, id, good, ref cookie, ref user) => {
                 prop_assert!(!state.contains_key(&id), "{id} opened twice");
                 state.insert(id, "open");
                 prop_assert!(good, "{app} opened {id} from a forbidden origin");
+                if world.sessions {
+                    prop_assert_eq!(
+                        user.as_deref(),
+                        user_of(cookie.as_deref()),
+                        "{} opened with another session than its cookie's ({:?})",
+                        id,
+                        cookie
+                    );
+                } else {
+                    prop_assert_eq!(user, &None);
+                }
             }
             Event::Message(app, id) => {
                 prop_assert_eq!(
@@ -372,12 +435,60 @@ proptest! {
     #[test]
     fn whatever_clients_do_the_invariants_hold(ops in prop::collection::vec(op(), 1..60)) {
         let log = Log::default();
-        let mut world = World::new(&log);
+        let chat = |name| OriginCheck::new(app(name, &log), ["https://good.example"]);
+        let mut world = World::new(chat, false);
         world.run(&Op::Connect);
         for op in &ops {
             world.run(op);
         }
         world.finish();
         check(&log.borrow(), &world)?;
+    }
+}
+
+#[test]
+fn with_sessions_from_redis_every_connection_opens_with_its_own() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    for (id, session) in [
+        ("s1", "user|s:5:\"alice\";".to_owned()),
+        ("s2", "user|s:3:\"bob\";".to_owned()),
+        (
+            "big",
+            format!("user|s:4:\"huge\";pad|s:2000:\"{}\";", "p".repeat(2000)),
+        ),
+    ] {
+        let key = format!("PHPREDIS_SESSION:{id}");
+        let set = redis.run(&[b"SET", key.as_bytes(), session.as_bytes()]);
+        assert_eq!(set.as_deref(), Some("+OK"));
+    }
+    let config = ProptestConfig {
+        cases: 32,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let ops = prop::collection::vec(op(), 1..30);
+    let result = runner.run(&ops, |ops| {
+        let log = Log::default();
+        let chat = |name| {
+            // A lookup never times out here (a day, against minutes of simulated time):
+            // one that opens has its cookie's session, however slowly Redis answered.
+            let session = Session::new(app(name, &log), redis.url())
+                .max_size(1024)
+                .lookup_timeout(Duration::from_secs(24 * 3600));
+            OriginCheck::new(session, ["https://good.example"])
+        };
+        let mut world = World::new(chat, true);
+        world.run(&Op::Connect);
+        for op in &ops {
+            world.run(op);
+        }
+        world.finish();
+        let events = log.borrow().clone();
+        check(&events, &world)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }

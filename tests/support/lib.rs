@@ -177,6 +177,7 @@ impl RedisServer {
             ])
             .args(["--enable-debug-command", "yes", "--loglevel", "warning"])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
         self.child = Some(child);
@@ -781,10 +782,12 @@ pub fn responses(mut bytes: &[u8], head_requests: bool) -> (Vec<Response>, Vec<u
     (all, bytes.to_vec())
 }
 
-/// A fresh folder `name` (in the system's temporary folder, one per test process),
-/// holding `files` (relative paths and contents).
+/// A fresh folder named after `name` (in the system's temporary folder, a new one each
+/// call), holding `files` (relative paths and contents).
 pub fn folder(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let base = std::env::temp_dir().join(format!("ratchet-{name}-{}", std::process::id()));
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let n = MADE.fetch_add(1, Ordering::Relaxed);
+    let base = std::env::temp_dir().join(format!("ratchet-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     for (path, contents) in files {
         let path = base.join(path);

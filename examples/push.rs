@@ -2,6 +2,7 @@
 //! through the server's `Handle`: `cargo run --example push`.
 
 use ratchet::prelude::*;
+use ratchet::SendError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,8 +45,9 @@ pub fn start_clock(chat: &Chat, handle: ratchet::Handle, every: Duration) {
             .lock()
             .expect("clients")
             .send(format!("time {secs}"));
-        if handle.send(tick).is_err() {
-            return; // the server has stopped
+        match handle.send(tick) {
+            Ok(()) | Err(SendError::Full) => {} // behind: this tick is skipped
+            Err(SendError::Stopped) => return,
         }
     });
 }

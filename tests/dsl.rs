@@ -282,7 +282,7 @@ mod clock {
             std::thread::spawn(move || loop {
                 std::thread::sleep(Duration::from_millis(50));
                 let tick = clients.lock().unwrap().send("tick");
-                if handle.send(tick).is_err() {
+                if handle.send(tick) == Err(ratchet::SendError::Stopped) {
                     return;
                 }
             });

@@ -1,0 +1,312 @@
+//! `#[ratchet::app(...)]`: the protocols and keys it takes, and the model it yields.
+
+use super::values::{origin_problem, path_problem, resolve_dir, valid_bind, valid_token};
+use super::{list, string_list, string_value, suggest, Errors};
+use crate::parse::{AppArgs, Entry};
+use proc_macro2::Span;
+use syn::{Expr, ExprLit, Item, ItemStruct, Lit};
+
+/// A protocol the struct attribute can serve.
+pub struct ProtocolChoice {
+    /// The name users write: `protocol = "websocket"`.
+    pub name: &'static str,
+    /// The decorator type in `ratchet` that wraps the app.
+    pub decorator: &'static str,
+    /// The URL scheme printed at start-up.
+    pub scheme: &'static str,
+    /// Whether it is served over HTTP, so that the keys `deflate`, `path`, `static_dir`,
+    /// `origins` and `subprotocols` apply.
+    pub http: bool,
+}
+
+/// Every protocol the DSL knows; a new one is a line here and a decorator in `ratchet`.
+pub const PROTOCOLS: &[ProtocolChoice] = &[
+    ProtocolChoice {
+        name: "websocket",
+        decorator: "WebSocket",
+        scheme: "ws",
+        http: true,
+    },
+    ProtocolChoice {
+        name: "line",
+        decorator: "Line",
+        scheme: "tcp",
+        http: false,
+    },
+];
+
+const KEYS: &[&str] = &[
+    "protocol",
+    "bind",
+    "main",
+    "deflate",
+    "path",
+    "static_dir",
+    "origins",
+    "subprotocols",
+    "blacklist",
+    "redis",
+    "session",
+];
+/// The keys that only an HTTP-based protocol takes.
+const HTTP_KEYS: &[&str] = &[
+    "deflate",
+    "path",
+    "static_dir",
+    "origins",
+    "subprotocols",
+    "session",
+];
+/// The values `session` takes.
+const SESSION_FORMATS: &[(&str, &str)] = &[
+    ("php", "Php"),
+    ("php_serialize", "PhpSerialize"),
+    ("json", "Json"),
+];
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// `#[ratchet::app]`, validated.
+pub struct AppModel {
+    pub item: ItemStruct,
+    pub protocol: &'static ProtocolChoice,
+    pub bind: String,
+    pub main: bool,
+    /// permessage-deflate on.
+    pub deflate: bool,
+    /// The socket's path, behind a router.
+    pub path: Option<String>,
+    /// The static folder, resolved to an absolute path, served at `/*`.
+    pub static_dir: Option<String>,
+    /// Allowed origins (an `OriginCheck` around the socket).
+    pub origins: Vec<String>,
+    /// Subprotocols the app speaks.
+    pub subprotocols: Vec<String>,
+    /// Blacklisted addresses (an `IpBlacklist` around everything).
+    pub blacklist: Vec<String>,
+    /// The Redis URL: topics bridged across processes.
+    pub redis: Option<String>,
+    /// The session format's variant name in `ratchet::session::Format`.
+    pub session: Option<&'static str>,
+}
+
+pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
+    let mut errors = Errors::default();
+    let item = match item {
+        Item::Struct(item) => Some(item),
+        Item::Enum(e) => {
+            errors.at(
+                e.enum_token,
+                "#[ratchet::app] goes on a struct, not an enum",
+            );
+            None
+        }
+        Item::Union(u) => {
+            errors.at(
+                u.union_token,
+                "#[ratchet::app] goes on a struct, not a union",
+            );
+            None
+        }
+        other => {
+            errors.at(other, "#[ratchet::app] goes on a struct");
+            None
+        }
+    };
+
+    let mut protocol = &PROTOCOLS[0];
+    let mut bind = DEFAULT_BIND.to_owned();
+    let mut main = true;
+    let mut deflate: Option<(bool, Span)> = None;
+    let mut path: Option<(String, Span)> = None;
+    let mut static_dir: Option<(String, Span)> = None;
+    let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
+    let mut redis: Option<String> = None;
+    let mut session: Option<(&'static str, Span)> = None;
+    let mut http_keys: Vec<&syn::Ident> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for Entry { key, value } in &args.entries {
+        let name = key.to_string();
+        if seen.contains(&name) {
+            errors.at(key, format!("duplicate key `{name}`"));
+            continue;
+        }
+        seen.push(name.clone());
+        if HTTP_KEYS.contains(&name.as_str()) && name != "deflate" {
+            http_keys.push(key);
+        }
+        match name.as_str() {
+            "protocol" => match string_value(value) {
+                Some((text, span)) => match PROTOCOLS.iter().find(|p| p.name == text) {
+                    Some(found) => protocol = found,
+                    None => {
+                        let names: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
+                        let hint = suggest(&text, &names).map(|s| format!("did you mean \"{s}\"? ")).unwrap_or_default();
+                        let valid = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+                        errors.at(span, format!("unknown protocol \"{text}\"; {hint}valid protocols: {valid}"));
+                    }
+                },
+                None => errors.at(value, "`protocol` takes a string, e.g. `protocol = \"websocket\"`"),
+            },
+            "bind" => match string_value(value) {
+                Some((text, _)) if valid_bind(&text) => bind = text,
+                Some((text, span)) => errors.at(
+                    span,
+                    format!("cannot bind to \"{text}\": expected `host:port`, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""),
+                ),
+                None => errors.at(value, "`bind` takes a string, e.g. `bind = \"127.0.0.1:8080\"`"),
+            },
+            "main" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => main = b.value,
+                _ => errors.at(value, "`main` takes `true` or `false`"),
+            },
+            "deflate" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => deflate = Some((b.value, b.span())),
+                _ => errors.at(value, "`deflate` takes `true` or `false`"),
+            },
+            "path" => match string_value(value) {
+                Some((text, span)) => match path_problem(&text) {
+                    Some(problem) => errors.at(span, format!("{problem}: \"{text}\"")),
+                    None => path = Some((text, span)),
+                },
+                None => errors.at(value, "`path` takes a string, e.g. `path = \"/chat\"`"),
+            },
+            "static_dir" => match string_value(value) {
+                Some((text, span)) => match resolve_dir(&text) {
+                    Some(full) => static_dir = Some((full, span)),
+                    None => errors.at(
+                        span,
+                        format!("static folder \"{text}\" not found (a relative path starts at the folder of Cargo.toml)"),
+                    ),
+                },
+                None => errors.at(value, "`static_dir` takes a string, e.g. `static_dir = \"public\"`"),
+            },
+            "origins" => match string_list(value) {
+                Some(list) if list.is_empty() => errors.at(value, "an empty `origins` list would refuse every handshake; leave the key out to allow any origin"),
+                Some(list) => {
+                    for (origin, span) in list {
+                        match origin_problem(&origin) {
+                            Some(problem) => errors.at(span, format!("{problem}: \"{origin}\"")),
+                            None => origins.push(origin),
+                        }
+                    }
+                }
+                None => errors.at(value, "`origins` takes a list of strings, e.g. `origins = [\"https://chat.example\", \"localhost\"]`"),
+            },
+            "subprotocols" => match string_list(value) {
+                Some(list) => {
+                    for (name, span) in list {
+                        if valid_token(&name) {
+                            subprotocols.push(name);
+                        } else {
+                            errors.at(span, format!("\"{name}\" is not a subprotocol name: letters, digits and `!#$%&'*+-.^_`|~` only"));
+                        }
+                    }
+                }
+                None => errors.at(value, "`subprotocols` takes a list of strings, e.g. `subprotocols = [\"v2\", \"v1\"]`"),
+            },
+            "blacklist" => match string_list(value) {
+                Some(list) => {
+                    for (address, span) in list {
+                        match address.parse::<std::net::IpAddr>() {
+                            Ok(_) => blacklist.push(address),
+                            Err(_) => errors.at(span, format!("\"{address}\" is not an IP address, e.g. \"192.0.2.7\" or \"2001:db8::7\"")),
+                        }
+                    }
+                }
+                None => errors.at(value, "`blacklist` takes a list of IP addresses, e.g. `blacklist = [\"192.0.2.7\"]`"),
+            },
+            "redis" => match string_value(value) {
+                Some((url, _)) if ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|s| url.starts_with(s)) => redis = Some(url),
+                Some((url, span)) => errors.at(span, format!("\"{url}\" is not a Redis URL, e.g. \"redis://127.0.0.1:6379/\"")),
+                None => errors.at(value, "`redis` takes a URL string, e.g. `redis = \"redis://127.0.0.1:6379/\"`"),
+            },
+            "session" => match string_value(value) {
+                Some((text, span)) => match SESSION_FORMATS.iter().find(|(name, _)| *name == text) {
+                    Some((_, variant)) => session = Some((variant, span)),
+                    None => {
+                        let names: Vec<&str> = SESSION_FORMATS.iter().map(|(n, _)| *n).collect();
+                        let hint = suggest(&text, &names).map(|s| format!("did you mean \"{s}\"? ")).unwrap_or_default();
+                        errors.at(span, format!("unknown session format \"{text}\"; {hint}formats: \"php\", \"php_serialize\", \"json\""));
+                    }
+                },
+                None => errors.at(value, "`session` takes a format, e.g. `session = \"php\"`"),
+            },
+            _ => {
+                let hint = suggest(&name, KEYS).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+                errors.at(key, format!("unknown key `{name}`; {hint}valid keys: {}", list(KEYS)));
+            }
+        }
+    }
+
+    if let Some(item) = &item {
+        if main && !item.generics.params.is_empty() {
+            errors.at(
+                &item.generics,
+                "a served app cannot be generic: `main` would not know which type to serve; use `main = false` and serve it yourself",
+            );
+        }
+    }
+    if !protocol.http {
+        for key in http_keys {
+            errors.at(
+                key,
+                format!(
+                    "`{key}` is for protocol = \"websocket\"; protocol \"{}\" is not served over HTTP",
+                    protocol.name
+                ),
+            );
+        }
+    }
+    if let (Some((_, span)), None) = (&session, &redis) {
+        errors.at(
+            *span,
+            "`session` reads sessions from Redis: add `redis = \"redis://...\"`",
+        );
+    }
+    match (&path, &static_dir) {
+        (None, Some((_, span))) => errors.at(
+            *span,
+            "`static_dir` needs the socket's own `path`, e.g. `path = \"/chat\"`: the folder is served at `/`",
+        ),
+        (Some((p, span)), Some(_)) if p == "/" => errors.at(
+            *span,
+            "with `static_dir`, `/` is the folder's: give the socket its own path, e.g. \"/chat\"",
+        ),
+        _ => {}
+    }
+    if let Some((true, span)) = deflate {
+        if !protocol.http {
+            errors.at(
+                span,
+                format!(
+                    "`deflate` is for protocol = \"websocket\"; protocol \"{}\" has no compression",
+                    protocol.name
+                ),
+            );
+        }
+    }
+    let deflate = deflate.is_some_and(|(on, _)| on);
+    match item {
+        Some(item) => errors.finish(AppModel {
+            item,
+            protocol,
+            bind,
+            main,
+            deflate,
+            path: path.map(|(p, _)| p),
+            static_dir: static_dir.map(|(d, _)| d),
+            origins,
+            subprotocols,
+            blacklist,
+            redis,
+            session: session.map(|(s, _)| s),
+        }),
+        None => Err(errors
+            .0
+            .unwrap_or_else(|| syn::Error::new(Span::call_site(), "expected a struct"))),
+    }
+}

@@ -2,11 +2,9 @@
 //! written against the RFC (for tests that need nothing outside Rust), and line-driven
 //! third-party client processes.
 
-use ratchet::conn::ConnId;
 use ratchet::message::Payload;
-use ratchet::protocol::{Outbox, Protocol};
+use ratchet::protocol::Protocol;
 use ratchet::server::Config;
-use ratchet::CloseCode;
 use ratchet::Server;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -681,39 +679,11 @@ pub struct CountEncodes<P> {
 
 impl<P: Protocol> Protocol for CountEncodes<P> {
     type ConnState = P::ConnState;
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
-        self.inner.connect(id, peer, out)
-    }
-    fn data(
-        &mut self,
-        state: &mut Self::ConnState,
-        data: &mut [u8],
-        out: &mut Outbox<'_>,
-    ) -> usize {
-        self.inner.data(state, data, out)
-    }
-    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.timeout(state, out);
-    }
-    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>) {
-        self.inner.disconnect(state, out);
-    }
-    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
-        self.inner.encoding(state)
-    }
     fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
         self.encodes.fetch_add(1, Ordering::SeqCst);
         self.inner.encode(state, msg, buf);
     }
-    fn close(
-        &mut self,
-        state: &mut Self::ConnState,
-        code: CloseCode,
-        reason: &str,
-        out: &mut Outbox<'_>,
-    ) {
-        self.inner.close(state, code, reason, out);
-    }
+    ratchet::delegate_protocol!(inner; except encode);
 }
 
 /// The frames in `bytes` (what a server wrote), and what is left after the last whole one.

@@ -77,8 +77,17 @@ pub fn app(model: &AppModel) -> TokenStream {
             }
         }
     });
+    // The handlers must take the state named here: a mismatch is reported on its name.
+    let conn_state = model.conn_state.as_ref().map(|ty| {
+        let check = quote_spanned!(ty.span()=> |state| state);
+        quote! {
+            const _: fn(<#ident as ::ratchet::StatefulComponent>::State) -> #ty = #check;
+        }
+    });
     quote! {
         #item
+
+        #conn_state
 
         impl ::ratchet::app::App for #ident {
             type Protocol = #ty;
@@ -102,13 +111,25 @@ pub fn handlers(model: &HandlersModel) -> TokenStream {
     let item = &model.item;
     let self_ty = &item.self_ty;
     let find = |kind| model.handlers.iter().find(|h: &&Handler| h.kind == kind);
+    let shape = Shape {
+        self_ty,
+        state: model.state.as_ref(),
+    };
     let methods = HandlerKind::ALL
         .into_iter()
-        .filter_map(|kind| method(kind, find(kind), self_ty));
+        .filter_map(|kind| shape.method(kind, find(kind)));
+    let (component, state) = match &model.state {
+        Some(ty) => (
+            quote!(::ratchet::StatefulComponent),
+            Some(quote!(type State = #ty;)),
+        ),
+        None => (quote!(::ratchet::Component), None),
+    };
     quote! {
         #item
 
-        impl ::ratchet::Component for #self_ty {
+        impl #component for #self_ty {
+            #state
             #(#methods)*
         }
     }
@@ -138,89 +159,171 @@ fn output_span(handler: &Handler) -> Span {
         .map_or_else(|| handler.ident.span(), Spanned::span)
 }
 
-fn method(kind: HandlerKind, handler: Option<&Handler>, self_ty: &Type) -> Option<TokenStream> {
-    let conn = quote!(&::ratchet::Conn);
-    let commands = quote!(::ratchet::Commands);
-    let Some(handler) = handler else {
-        return match kind {
-            HandlerKind::Message => Some(quote! {
-                fn on_message(&mut self, _from: #conn, _msg: ::ratchet::Message<'_>) -> #commands {
-                    ::ratchet::Commands::none()
-                }
-            }),
-            HandlerKind::Error => Some(quote! {
-                fn on_error(&mut self, conn: #conn, err: ::ratchet::Error) -> #commands {
-                    ::ratchet::app::unhandled_error(conn, err)
-                }
-            }),
-            HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer | HandlerKind::Start => {
-                None
+/// What the generated methods look like: which trait, and the state they pass on.
+struct Shape<'a> {
+    self_ty: &'a Type,
+    state: Option<&'a Type>,
+}
+
+impl Shape<'_> {
+    /// `state: &mut T, ` in a stateful component's signature.
+    fn state_param(&self) -> TokenStream {
+        match self.state {
+            Some(ty) => quote!(state: &mut #ty,),
+            None => TokenStream::new(),
+        }
+    }
+
+    /// The state as the user's handler takes it (nothing if it does not).
+    fn state_arg(&self, handler: &Handler) -> TokenStream {
+        match &handler.state {
+            Some(_) => quote!(state,),
+            None => TokenStream::new(),
+        }
+    }
+
+    /// Hands `err` to the component's `on_error`.
+    fn on_error(&self, err: TokenStream) -> TokenStream {
+        let self_ty = self.self_ty;
+        match self.state {
+            Some(_) => {
+                quote!(<#self_ty as ::ratchet::StatefulComponent>::on_error(self, conn, state, #err))
             }
+            None => quote!(<#self_ty as ::ratchet::Component>::on_error(self, conn, #err)),
+        }
+    }
+
+    /// The handler's output as commands; an error goes to `on_error`.
+    fn finish(&self, handler: &Handler) -> TokenStream {
+        let outcome =
+            quote_spanned!(output_span(handler)=> ::ratchet::app::HandlerOutput::into_outcome(out));
+        let on_error = self.on_error(quote!(err));
+        quote! {
+            match #outcome {
+                ::core::result::Result::Ok(cmds) => cmds,
+                ::core::result::Result::Err(err) => #on_error,
+            }
+        }
+    }
+
+    fn method(&self, kind: HandlerKind, handler: Option<&Handler>) -> Option<TokenStream> {
+        let self_ty = self.self_ty;
+        let conn = quote!(&::ratchet::Conn);
+        let commands = quote!(::ratchet::Commands);
+        let state = self.state_param();
+        let Some(handler) = handler else {
+            return match kind {
+                HandlerKind::Message => Some(quote! {
+                    fn on_message(&mut self, _from: #conn, #state _msg: ::ratchet::Message<'_>) -> #commands {
+                        ::ratchet::Commands::none()
+                    }
+                }),
+                HandlerKind::Error => Some(quote! {
+                    fn on_error(&mut self, conn: #conn, #state err: ::ratchet::Error) -> #commands {
+                        ::ratchet::app::unhandled_error(conn, err)
+                    }
+                }),
+                _ => None,
+            };
         };
-    };
-    let ident = &handler.ident;
-    let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish(self, conn, out));
-    Some(match kind {
-        HandlerKind::Open => quote! {
-            fn on_open(&mut self, conn: #conn) -> #commands {
-                let out = <#self_ty>::#ident(self, conn);
-                #finish
+        let ident = &handler.ident;
+        let pass = self.state_arg(handler);
+        let finish = self.finish(handler);
+        Some(match kind {
+            HandlerKind::Request => {
+                let door =
+                    quote_spanned!(output_span(handler)=> ::ratchet::app::IntoDoor::into_door(out));
+                quote! {
+                    fn on_request(&mut self, conn: #conn, #state) -> ::ratchet::Door {
+                        let out = <#self_ty>::#ident(self, conn, #pass);
+                        #door
+                    }
+                }
             }
-        },
-        HandlerKind::Close => quote! {
-            fn on_close(&mut self, conn: #conn) -> #commands {
-                let out = <#self_ty>::#ident(self, conn);
-                #finish
-            }
-        },
-        HandlerKind::Message => {
-            let ty = handler.arg.as_ref()?;
-            let convert =
-                quote_spanned!(ty.span()=> <#ty as ::ratchet::app::FromMessage>::from_message(msg));
-            quote! {
-                fn on_message(&mut self, conn: #conn, msg: ::ratchet::Message<'_>) -> #commands {
-                    let ::core::option::Option::Some(msg) = #convert else {
-                        return ::ratchet::app::unsupported(conn);
+            HandlerKind::Open => quote! {
+                fn on_open(&mut self, conn: #conn, #state) -> #commands {
+                    let out = <#self_ty>::#ident(self, conn, #pass);
+                    #finish
+                }
+            },
+            HandlerKind::Close => match (self.state, &handler.state) {
+                // The state is gone with the connection: an error is logged.
+                (Some(ty), mine) => {
+                    let (bind, pass) = match mine {
+                        Some(s) if s.by_ref => (quote!(mut state: #ty), quote!(&mut state,)),
+                        Some(_) => (quote!(state: #ty), quote!(state,)),
+                        None => (quote!(_state: #ty), TokenStream::new()),
                     };
-                    let out = <#self_ty>::#ident(self, conn, msg);
-                    #finish
+                    let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_close", out));
+                    quote! {
+                        fn on_close(&mut self, conn: #conn, #bind) -> #commands {
+                            let out = <#self_ty>::#ident(self, conn, #pass);
+                            #finish
+                        }
+                    }
+                }
+                (None, _) => quote! {
+                    fn on_close(&mut self, conn: #conn) -> #commands {
+                        let out = <#self_ty>::#ident(self, conn);
+                        #finish
+                    }
+                },
+            },
+            HandlerKind::Message => {
+                let ty = handler.arg.as_ref()?;
+                let convert = quote_spanned!(ty.span()=> <#ty as ::ratchet::app::FromMessage>::from_message(msg));
+                let on_bad = self.on_error(quote!(err));
+                quote! {
+                    fn on_message(&mut self, conn: #conn, #state msg: ::ratchet::Message<'_>) -> #commands {
+                        let msg = match #convert {
+                            ::core::result::Result::Ok(msg) => msg,
+                            ::core::result::Result::Err(unfit) => {
+                                return match ::ratchet::app::unfit(conn, unfit) {
+                                    ::core::result::Result::Ok(cmds) => cmds,
+                                    ::core::result::Result::Err(err) => #on_bad,
+                                };
+                            }
+                        };
+                        let out = <#self_ty>::#ident(self, conn, #pass msg);
+                        #finish
+                    }
                 }
             }
-        }
-        HandlerKind::Error => {
-            let err = match handler.arg.as_ref()? {
-                Type::Reference(_) => quote!(&err),
-                _ => quote!(err),
-            };
-            let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_error", out));
-            quote! {
-                fn on_error(&mut self, conn: #conn, err: ::ratchet::Error) -> #commands {
-                    let out = <#self_ty>::#ident(self, conn, #err);
-                    #finish
+            HandlerKind::Error => {
+                let err = match handler.arg.as_ref()? {
+                    Type::Reference(_) => quote!(&err),
+                    _ => quote!(err),
+                };
+                let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_error", out));
+                quote! {
+                    fn on_error(&mut self, conn: #conn, #state err: ::ratchet::Error) -> #commands {
+                        let out = <#self_ty>::#ident(self, conn, #pass #err);
+                        #finish
+                    }
                 }
             }
-        }
-        HandlerKind::Timer => {
-            let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_timer", out));
-            quote! {
-                fn on_timer(&mut self, key: u64) -> #commands {
-                    let out = <#self_ty>::#ident(self, key);
-                    #finish
+            HandlerKind::Timer => {
+                let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_timer", out));
+                quote! {
+                    fn on_timer(&mut self, key: u64) -> #commands {
+                        let out = <#self_ty>::#ident(self, key);
+                        #finish
+                    }
                 }
             }
-        }
-        HandlerKind::Start => {
-            let handle = match handler.arg.as_ref()? {
-                Type::Reference(_) => quote!(handle),
-                _ => quote!(::core::clone::Clone::clone(handle)),
-            };
-            let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_start", out));
-            quote! {
-                fn on_start(&mut self, handle: &::ratchet::Handle) -> #commands {
-                    let out = <#self_ty>::#ident(self, #handle);
-                    #finish
+            HandlerKind::Start => {
+                let handle = match handler.arg.as_ref()? {
+                    Type::Reference(_) => quote!(handle),
+                    _ => quote!(::core::clone::Clone::clone(handle)),
+                };
+                let finish = quote_spanned!(output_span(handler)=> ::ratchet::app::finish_logged("on_start", out));
+                quote! {
+                    fn on_start(&mut self, handle: &::ratchet::Handle) -> #commands {
+                        let out = <#self_ty>::#ident(self, #handle);
+                        #finish
+                    }
                 }
             }
-        }
-    })
+        })
+    }
 }

@@ -15,14 +15,37 @@ use quote::ToTokens;
 
 /// Serves the annotated struct: `#[ratchet::app(protocol = "websocket", bind = "127.0.0.1:8080")]`.
 ///
-/// Keys (all optional):
-/// - `protocol`: `"websocket"` (default) or `"line"`; chooses the decorator stack.
-/// - `bind`: the default address (`127.0.0.1:8080`); `--bind ADDR` and `RATCHET_BIND`
-///   override it at run time.
-/// - `main`: `true` (default) generates `fn main`; `false` generates none.
-/// - `deflate`: `true` turns on permessage-deflate (WebSocket only; default `false`).
+/// Generates the decorator stack around the struct (`ratchet::app::App`) and, unless
+/// `main = false`, a `fn main` that builds it with `Default` and serves it. The handlers
+/// come from `#[ratchet::handlers]` on its `impl` block.
 ///
-/// The struct must implement `Default` (the generated `main` builds it that way).
+/// Keys, all optional:
+///
+/// | key | takes | example | what it does |
+/// |---|---|---|---|
+/// | `protocol` | a protocol's name | `protocol = "websocket"` | `"websocket"` (default: every WebSocket version) or `"line"` (newline-delimited TCP) |
+/// | `bind` | an address | `bind = "127.0.0.1:8080"` | the default address; `--bind ADDR` and `RATCHET_BIND` override it |
+/// | `main` | a bool | `main = false` | whether to generate `fn main` (default `true`) |
+/// | `conn_state` | a type | `conn_state = Player` | the state each connection carries; handlers take it as `me: &mut Player` (checked to agree) |
+/// | `deflate` | a bool | `deflate = true` | permessage-deflate (WebSocket only; default `false`) |
+/// | `path` | a path | `path = "/chat"` | the socket's path, behind a router that answers `404` elsewhere |
+/// | `static_dir` | a folder | `static_dir = "public"` | serves the folder at `/` beside the socket (needs `path`); `RATCHET_STATIC_DIR` overrides it |
+/// | `origins` | a list of origins | `origins = ["https://chat.example"]` | refuses handshakes from other origins with `403` |
+/// | `subprotocols` | a list of names | `subprotocols = ["v2", "v1"]` | the subprotocols spoken, the client's first offer among them chosen |
+/// | `blacklist` | a list of IP addresses | `blacklist = ["192.0.2.7"]` | drops connections from these addresses |
+/// | `redis` | a Redis URL | `redis = "redis://127.0.0.1:6379/"` | bridges topics across processes; `RATCHET_REDIS_URL` overrides it |
+/// | `session` | a session format | `session = "php"` | loads the web application's session by cookie from `redis` (`"php"`, `"php_serialize"`, `"json"`) |
+///
+/// A served struct implements `Default`. Mistakes are compile errors on the offending
+/// token.
+///
+/// ```ignore
+/// #[ratchet::app(protocol = "websocket", path = "/chat", static_dir = "public")]
+/// #[derive(Default)]
+/// struct Chat {
+///     clients: ratchet::ConnSet,
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn app(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut item2 = TokenStream2::from(item.clone());
@@ -40,12 +63,37 @@ pub fn app(args: TokenStream, item: TokenStream) -> TokenStream {
     finish("app", item2, result)
 }
 
-/// Implements `ratchet::Component` from the handler methods of an `impl` block:
-/// `on_open`, `on_message`, `on_close`, `on_error`, `on_timer`, each optional.
+/// Implements `ratchet::Component` from the handler methods of an `impl` block, each
+/// optional:
 ///
-/// Messages may be taken as `&str`, `String`, `&[u8]`, `Vec<u8>`, `Message` or `Payload`;
-/// handlers may return nothing, a `Command`, `Commands`, `Option<_>`, `Vec<_>`, or
-/// `Result<_, E>` whose `Err` goes to `on_error`.
+/// | handler | runs |
+/// |---|---|
+/// | `fn on_start(&mut self, handle: &Handle)` | once, before serving; start timers here (return `Command::every(..)`), keep a `Handle` clone |
+/// | `fn on_request(&mut self, conn: &Conn) -> Result<(), Refuse>` | the door: before a connection opens, with its request and peer; `Err` refuses it with a status |
+/// | `fn on_open(&mut self, conn: &Conn)` | a connection opened |
+/// | `fn on_message(&mut self, from: &Conn, msg: &str)` | a message arrived |
+/// | `fn on_close(&mut self, conn: &Conn)` | a connection ended |
+/// | `fn on_error(&mut self, conn: &Conn, err: Error)` | something went wrong on a connection |
+/// | `fn on_timer(&mut self, key: u64)` | a timer fired |
+///
+/// Messages may be taken as `&str`, `String`, `&[u8]`, `Vec<u8>`, `Message`, `Payload`
+/// or `Json<T>` (any `serde::Deserialize`; a message that does not parse goes to
+/// `on_error` as `Error::BadMessage`). Handlers may return nothing, a `Command`,
+/// `Commands`, `Option<_>`, `Vec<_>`, or `Result<_, E>` whose `Err` goes to `on_error`;
+/// the door returns nothing, `Result<(), Refuse>` or a `Door`.
+///
+/// **Per-connection state**: a handler about a connection may take its state right after
+/// it, `me: &mut Player` (in `on_close`, `me: Player` keeps it). The server keeps one
+/// `Player` per connection, made with `Default` (the door may fill it in) and dropped
+/// with it; the block then implements `ratchet::StatefulComponent` with `State = Player`.
+///
+/// ```ignore
+/// #[ratchet::handlers]
+/// impl Poll {
+///     fn on_request(&mut self, conn: &Conn, me: &mut Voter) -> Result<(), Refuse> { .. }
+///     fn on_message(&mut self, from: &Conn, me: &mut Voter, vote: Json<Vote>) -> Commands { .. }
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn handlers(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut item2 = TokenStream2::from(item.clone());
@@ -78,4 +126,40 @@ fn finish(which: &str, item: TokenStream2, result: syn::Result<TokenStream2>) ->
         eprintln!("// ---- #[ratchet::{which}] expands to:\n{pretty}");
     }
     tokens.into()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The attribute's docs list every key the validator takes, as the table has it.
+    #[test]
+    fn the_docs_list_every_key() {
+        let docs = include_str!("lib.rs");
+        for key in crate::validate::KEYS {
+            let row = format!("/// | `{}` | {} | `{}` |", key.name, key.takes, key.example);
+            assert!(
+                docs.contains(&row),
+                "the docs of #[ratchet::app] lack: {row}"
+            );
+        }
+        let rows = docs.lines().filter(|l| l.starts_with("/// | `")).count();
+        assert_eq!(
+            rows,
+            crate::validate::KEYS.len() + 7,
+            "a row per key and per handler"
+        );
+    }
+
+    /// The handlers' docs list every handler.
+    #[test]
+    fn the_docs_list_every_handler() {
+        let docs = include_str!("lib.rs");
+        for kind in crate::validate::HandlerKind::ALL {
+            let row = format!("/// | `fn {}(", kind.name());
+            assert!(
+                docs.contains(&row),
+                "the docs of #[ratchet::handlers] lack {}",
+                kind.name()
+            );
+        }
+    }
 }

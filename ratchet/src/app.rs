@@ -134,56 +134,76 @@ pub fn static_dir(dir: &str) -> PathBuf {
 }
 
 /// A type a handler may take its message as: `&str`, `String`, `&[u8]`, `Vec<u8>`,
-/// [`Message`] or [`Payload`].
+/// [`Message`], [`Payload`] or (with the `json` feature) [`Json<T>`](crate::Json).
 ///
 /// Text types refuse binary messages that are not UTF-8 (the connection is closed with
-/// 1003, "unsupported data").
+/// 1003, "unsupported data"); a message a type cannot parse goes to `on_error` as
+/// [`Error::BadMessage`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a message type a handler can take",
     label = "unsupported message type",
-    note = "take the message as `&str`, `String`, `&[u8]`, `Vec<u8>`, `Message` or `Payload`"
+    note = "take the message as `&str`, `String`, `&[u8]`, `Vec<u8>`, `Message`, `Payload` or `Json<T>`"
 )]
 pub trait FromMessage<'a>: Sized {
-    /// The message as this type, if it can be.
-    fn from_message(msg: Message<'a>) -> Option<Self>;
+    /// The message as this type, or why it cannot be.
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit>;
+}
+
+/// Why a message does not fit the type a handler takes it as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfit {
+    /// Binary that is not UTF-8, for a text type: the connection is closed with 1003.
+    NotText,
+    /// The message does not parse as the type: `on_error` hears
+    /// [`Error::BadMessage`] with this reason; the connection stays open.
+    Bad(String),
+}
+
+/// What happens to a message that does not fit: 1003 for binary sent to text, else the
+/// error `on_error` gets.
+pub fn unfit(conn: &Conn, unfit: Unfit) -> Result<Commands, Error> {
+    match unfit {
+        Unfit::NotText => Ok(unsupported(conn)),
+        Unfit::Bad(reason) => Err(Error::BadMessage(reason)),
+    }
 }
 
 impl<'a> FromMessage<'a> for &'a str {
-    fn from_message(msg: Message<'a>) -> Option<Self> {
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit> {
         match msg {
-            Message::Text(text) => Some(text),
-            Message::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+            Message::Text(text) => Ok(text),
+            Message::Binary(bytes) => std::str::from_utf8(bytes).map_err(|_| Unfit::NotText),
         }
     }
 }
 
 impl<'a> FromMessage<'a> for String {
-    fn from_message(msg: Message<'a>) -> Option<Self> {
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit> {
         <&str>::from_message(msg).map(str::to_owned)
     }
 }
 
 impl<'a> FromMessage<'a> for &'a [u8] {
-    fn from_message(msg: Message<'a>) -> Option<Self> {
-        Some(msg.as_bytes())
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit> {
+        Ok(msg.as_bytes())
     }
 }
 
 impl<'a> FromMessage<'a> for Vec<u8> {
-    fn from_message(msg: Message<'a>) -> Option<Self> {
-        Some(msg.as_bytes().to_vec())
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit> {
+        Ok(msg.as_bytes().to_vec())
     }
 }
 
 impl<'a> FromMessage<'a> for Message<'a> {
-    fn from_message(msg: Message<'a>) -> Option<Self> {
-        Some(msg)
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit> {
+        Ok(msg)
     }
 }
 
 impl<'a> FromMessage<'a> for Payload {
-    fn from_message(msg: Message<'a>) -> Option<Self> {
-        Some(msg.to_payload())
+    fn from_message(msg: Message<'a>) -> Result<Self, Unfit> {
+        Ok(msg.to_payload())
     }
 }
 
@@ -213,6 +233,42 @@ where
     fn into_outcome(self) -> Result<Commands, Error> {
         self.map(IntoCommands::into_commands)
             .map_err(|e| Error::App(e.into()))
+    }
+}
+
+/// What the door (`on_request`) may return: `()` (come in), `Result<(), Refuse>`,
+/// [`Refuse`](crate::Refuse) or [`Door`](crate::Door).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an answer the door can give",
+    label = "unsupported return type",
+    note = "return nothing (everyone comes in), `Result<(), Refuse>`, a `Refuse` or a `Door`"
+)]
+pub trait IntoDoor {
+    /// The answer.
+    fn into_door(self) -> crate::Door;
+}
+
+impl IntoDoor for () {
+    fn into_door(self) -> crate::Door {
+        crate::Door::Open
+    }
+}
+
+impl IntoDoor for crate::Door {
+    fn into_door(self) -> crate::Door {
+        self
+    }
+}
+
+impl IntoDoor for crate::Refuse {
+    fn into_door(self) -> crate::Door {
+        self.into()
+    }
+}
+
+impl IntoDoor for Result<(), crate::Refuse> {
+    fn into_door(self) -> crate::Door {
+        self.into()
     }
 }
 

@@ -49,6 +49,35 @@ pub trait Component {
         Commands::none()
     }
 
+    /// The door: a connection is knocking, with its request (for WebSocket, the upgrade
+    /// request: path, query, headers, cookies) and peer, and the values decorators
+    /// attached (a session). Refuse it here ([`Refuse`](crate::Refuse): an HTTP status and
+    /// a reason) and it never opens; a line connection has no request and is refused by
+    /// closing. Runs before [`on_open`](Self::on_open). Default: everyone comes in.
+    ///
+    /// ```
+    /// use ratchet::{Commands, Component, Conn, Door, Message, Refuse};
+    ///
+    /// struct Members;
+    ///
+    /// impl Component for Members {
+    ///     fn on_request(&mut self, conn: &Conn) -> Door {
+    ///         match conn.cookie("token") {
+    ///             Some("s3cret") => Door::Open,
+    ///             _ => Refuse::forbidden("members only").into(),
+    ///         }
+    ///     }
+    ///
+    ///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    ///         from.send(msg).into()
+    ///     }
+    /// }
+    /// ```
+    fn on_request(&mut self, conn: &Conn) -> crate::Door {
+        let _ = conn;
+        crate::Door::Open
+    }
+
     /// A connection opened (for WebSocket: the handshake completed).
     fn on_open(&mut self, conn: &Conn) -> Commands {
         let _ = conn;
@@ -82,6 +111,9 @@ pub trait Component {
 impl<C: Component + ?Sized> Component for Box<C> {
     fn on_start(&mut self, handle: &crate::Handle) -> Commands {
         (**self).on_start(handle)
+    }
+    fn on_request(&mut self, conn: &Conn) -> crate::Door {
+        (**self).on_request(conn)
     }
     fn on_open(&mut self, conn: &Conn) -> Commands {
         (**self).on_open(conn)

@@ -14,6 +14,9 @@ pub enum Error {
     Panic(String),
     /// A handler returned an error (the DSL routes `Err` here).
     App(Box<dyn std::error::Error + Send + Sync>),
+    /// A message did not parse as the type its handler takes (a [`Json`](crate::Json)
+    /// that is not the JSON expected); the connection stays open.
+    BadMessage(String),
     /// A message to this connection was dropped: the client reads slower than it is sent
     /// to, and its pending output reached the server's limit.
     Overflow,
@@ -25,6 +28,7 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Panic(msg) => write!(f, "handler panicked: {msg}"),
             Error::App(e) => write!(f, "application error: {e}"),
+            Error::BadMessage(reason) => write!(f, "bad message: {reason}"),
             Error::Overflow => {
                 f.write_str("message dropped: the client is not reading fast enough")
             }
@@ -37,7 +41,7 @@ impl std::error::Error for Error {
         match self {
             Error::Protocol(e) => Some(e),
             Error::App(e) => Some(e.as_ref()),
-            Error::Panic(_) | Error::Overflow => None,
+            Error::Panic(_) | Error::BadMessage(_) | Error::Overflow => None,
         }
     }
 }

@@ -40,15 +40,35 @@ impl ConnId {
     }
 }
 
-impl fmt::Debug for ConnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+impl ConnId {
+    /// The number a person reads: the order in which the server accepted the connection
+    /// (1, 2, 3, ...), unique among a server's connections; for an id made with
+    /// [`from_raw`](ConnId::from_raw) and no sequence, the raw value.
+    ///
+    /// ```
+    /// use ratchet::ConnId;
+    ///
+    /// assert_eq!(ConnId::from_raw(7).number(), 7);
+    /// assert_eq!(format!("guest-{}", ConnId::from_raw(7)), "guest-7");
+    /// ```
+    pub const fn number(self) -> u64 {
+        match self.0 >> SLOT_BITS {
+            0 => self.0,
+            sequence => sequence,
+        }
     }
 }
 
+impl fmt::Debug for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.number())
+    }
+}
+
+/// The connection's [`number`](ConnId::number): `format!("guest-{id}")` reads `guest-4`.
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        write!(f, "{}", self.number())
     }
 }
 
@@ -69,5 +89,16 @@ mod tests {
             ConnId::new((1 << SLOT_BITS) - 1, 1).slot(),
             (1 << SLOT_BITS) - 1
         );
+    }
+
+    #[test]
+    fn conn_id_reads_as_its_sequence() {
+        assert_eq!(ConnId::new(5, 4).to_string(), "4");
+        assert_eq!(format!("{:?}", ConnId::new(5, 4)), "#4");
+        assert_eq!(
+            ConnId::new(5, 1 << 40).to_string(),
+            (1u64 << 40).to_string()
+        );
+        assert_eq!(ConnId::from_raw(3).to_string(), "3");
     }
 }

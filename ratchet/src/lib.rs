@@ -84,10 +84,13 @@ pub mod cluster;
 pub mod command;
 mod component;
 pub mod conn;
+mod door;
 mod error;
 pub mod handle;
 pub mod http;
 mod id;
+#[cfg(feature = "json")]
+mod json;
 pub mod line;
 pub mod message;
 pub mod protocol;
@@ -95,6 +98,7 @@ mod request;
 pub mod server;
 #[cfg(feature = "redis")]
 pub mod session;
+mod stateful;
 pub mod testing;
 pub mod websocket;
 
@@ -103,14 +107,18 @@ pub use close::CloseCode;
 pub use command::{Command, Commands, IntoCommands, To, Topic};
 pub use component::Component;
 pub use conn::{Conn, ConnId, ConnSet, Recipients};
+pub use door::{Door, Refuse};
 pub use error::{ConfigError, Error, ProtocolError};
 pub use handle::{Handle, SendError, Stats};
 pub use http::{OriginCheck, Router, Static};
+#[cfg(feature = "json")]
+pub use json::Json;
 pub use line::Line;
 pub use message::{Kind, Message, Payload};
 pub use protocol::{Limits, Outbox, Overflow, Protocol};
 pub use request::Request;
 pub use server::{Listening, Server};
+pub use stateful::StatefulComponent;
 pub use websocket::WebSocket;
 
 /// Turns an annotated struct into a served application; see the crate's README.
@@ -122,8 +130,11 @@ pub use ratchet_macros::handlers;
 pub mod prelude {
     #[cfg(feature = "redis")]
     pub use crate::session::SessionExt;
+    #[cfg(feature = "json")]
+    pub use crate::Json;
     pub use crate::{
-        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Error, Handle,
-        IntoCommands, IpBlacklist, Line, Message, Payload, Server, WebSocket,
+        CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Door, Error, Handle,
+        IntoCommands, IpBlacklist, Line, Message, Payload, Refuse, Server, StatefulComponent,
+        WebSocket,
     };
 }

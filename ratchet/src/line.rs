@@ -4,11 +4,13 @@
 //! otherwise. Each message sent goes out followed by `\n`.
 
 use crate::command::{Commands, TimerScope};
-use crate::component::{guard, guard_logged, Component};
+use crate::component::{guard, guard_logged};
 use crate::conn::{Conn, ConnId, Extensions};
+use crate::door::Door;
 use crate::error::{ConfigError, Error, ProtocolError};
 use crate::message::{Message, Payload};
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
+use crate::stateful::StatefulComponent;
 use crate::CloseCode;
 use std::net::SocketAddr;
 
@@ -75,16 +77,18 @@ impl<C> Line<C> {
     pub fn app(&self) -> &C {
         &self.app
     }
+}
 
+impl<C: StatefulComponent> Line<C> {
     /// Runs a handler; a panic closes the connection.
     fn call(
         &mut self,
-        state: &mut ConnState,
+        state: &mut ConnState<C::State>,
         out: &mut Outbox<'_>,
-        f: impl FnOnce(&mut C, &Conn) -> Commands,
+        f: impl FnOnce(&mut C, &Conn, &mut C::State) -> Commands,
     ) {
         let app = &mut self.app;
-        match guard(|| f(app, &state.conn)) {
+        match guard(|| f(app, &state.conn, &mut state.app)) {
             Ok(cmds) => out.commands(cmds),
             Err(_) => {
                 log::error!("handler panicked on connection {}", state.conn.id());
@@ -93,29 +97,30 @@ impl<C> Line<C> {
             }
         }
     }
-}
 
-impl<C: Component> Line<C> {
     /// A line longer than the limit: the application hears of it, the connection closes.
-    fn too_long(&mut self, state: &mut ConnState, out: &mut Outbox<'_>) {
+    fn too_long(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let err = ProtocolError::MessageTooBig;
-        self.call(state, out, |app, conn| {
-            app.on_error(conn, Error::Protocol(err))
+        self.call(state, out, |app, conn, me| {
+            app.on_error(conn, me, Error::Protocol(err))
         });
         state.closed = true;
         out.shutdown();
     }
 }
 
-/// One line connection's state.
+/// One line connection's state, and the application's (`S`).
 #[derive(Debug)]
-pub struct ConnState {
+pub struct ConnState<S = ()> {
     conn: Conn,
+    app: S,
+    /// The application saw `on_open` (and will see `on_close`).
+    opened: bool,
     closed: bool,
 }
 
-impl<C: Component> Protocol for Line<C> {
-    type ConnState = ConnState;
+impl<C: StatefulComponent> Protocol for Line<C> {
+    type ConnState = ConnState<C::State>;
 
     fn limits(&self) -> Result<Limits, ConfigError> {
         if self.config.max_line_length == 0 {
@@ -127,16 +132,44 @@ impl<C: Component> Protocol for Line<C> {
             .with_message(self.config.max_line_length))
     }
 
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> ConnState {
+    fn connect(
+        &mut self,
+        id: ConnId,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> ConnState<C::State> {
         let mut state = ConnState {
             conn: Conn::new(id, peer, None),
+            app: C::State::default(),
+            opened: false,
             closed: false,
         };
-        self.call(&mut state, out, |app, conn| app.on_open(conn));
+        let mut door = Door::Open;
+        self.call(&mut state, out, |app, conn, me| {
+            door = app.on_request(conn, me);
+            Commands::none()
+        });
+        if let Door::Refuse(refuse) = door {
+            // No HTTP here: the reason goes out as a line, and the connection closes.
+            log::debug!("{peer} refused at the door: {refuse}");
+            out.output()
+                .extend_from_slice(format!("refused: {}\n", refuse.reason()).as_bytes());
+            state.closed = true;
+            out.shutdown();
+        }
+        if !state.closed {
+            state.opened = true;
+            self.call(&mut state, out, |app, conn, me| app.on_open(conn, me));
+        }
         state
     }
 
-    fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+    fn data(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
         let mut pos = 0;
         // Nothing more is delivered once the application asked to close.
         while !state.closed && !out.close_requested() {
@@ -157,7 +190,7 @@ impl<C: Component> Protocol for Line<C> {
                 Ok(text) => Message::Text(text),
                 Err(_) => Message::Binary(line),
             };
-            self.call(state, out, |app, conn| app.on_message(conn, msg));
+            self.call(state, out, |app, conn, me| app.on_message(conn, me, msg));
         }
         if state.closed {
             data.len()
@@ -166,10 +199,17 @@ impl<C: Component> Protocol for Line<C> {
         }
     }
 
-    fn timeout(&mut self, _state: &mut ConnState, _out: &mut Outbox<'_>) {}
+    fn timeout(&mut self, _state: &mut ConnState<C::State>, _out: &mut Outbox<'_>) {}
 
-    fn overflow(&mut self, state: &mut ConnState, policy: Overflow, out: &mut Outbox<'_>) {
-        self.call(state, out, |app, conn| app.on_error(conn, Error::Overflow));
+    fn overflow(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        policy: Overflow,
+        out: &mut Outbox<'_>,
+    ) {
+        self.call(state, out, |app, conn, me| {
+            app.on_error(conn, me, Error::Overflow)
+        });
         if policy == Overflow::Close && !state.closed {
             log::debug!("connection {} does not read; closing it", state.conn.id());
             state.closed = true;
@@ -187,19 +227,29 @@ impl<C: Component> Protocol for Line<C> {
         guard_logged("on_timer", || app.on_timer(key))
     }
 
-    fn disconnect(&mut self, mut state: ConnState, out: &mut Outbox<'_>) {
-        self.call(&mut state, out, |app, conn| app.on_close(conn));
+    fn disconnect(&mut self, state: ConnState<C::State>, out: &mut Outbox<'_>) {
+        if !state.opened {
+            return;
+        }
+        let ConnState {
+            conn, app: mine, ..
+        } = state;
+        let app = &mut self.app;
+        match guard(|| app.on_close(&conn, mine)) {
+            Ok(cmds) => out.commands(cmds),
+            Err(panic) => log::error!("on_close panicked on connection {}: {panic}", conn.id()),
+        }
     }
 
-    fn extensions<'a>(&self, state: &'a mut ConnState) -> Option<&'a mut Extensions> {
+    fn extensions<'a>(&self, state: &'a mut ConnState<C::State>) -> Option<&'a mut Extensions> {
         Some(state.conn.extensions_mut())
     }
 
-    fn encoding(&self, state: &ConnState) -> Option<u8> {
+    fn encoding(&self, state: &ConnState<C::State>) -> Option<u8> {
         (!state.closed).then_some(0)
     }
 
-    fn encode(&mut self, state: &mut ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+    fn encode(&mut self, state: &mut ConnState<C::State>, msg: &Payload, buf: &mut Vec<u8>) {
         if !state.closed {
             buf.extend_from_slice(msg.as_bytes());
             buf.push(b'\n');
@@ -208,7 +258,7 @@ impl<C: Component> Protocol for Line<C> {
 
     fn close(
         &mut self,
-        state: &mut ConnState,
+        state: &mut ConnState<C::State>,
         _code: CloseCode,
         _reason: &str,
         out: &mut Outbox<'_>,

@@ -4,7 +4,7 @@ use super::values::{origin_problem, path_problem, resolve_dir, valid_bind, valid
 use super::{list, string_list, string_value, suggest, Errors};
 use crate::parse::{AppArgs, Entry};
 use proc_macro2::Span;
-use syn::{Expr, ExprLit, Item, ItemStruct, Lit};
+use syn::{Expr, ExprLit, Item, ItemStruct, Lit, Type};
 
 /// A protocol the struct attribute can serve.
 pub struct ProtocolChoice {
@@ -35,28 +35,93 @@ pub const PROTOCOLS: &[ProtocolChoice] = &[
     },
 ];
 
-const KEYS: &[&str] = &[
-    "protocol",
-    "bind",
-    "main",
-    "deflate",
-    "path",
-    "static_dir",
-    "origins",
-    "subprotocols",
-    "blacklist",
-    "redis",
-    "session",
+/// A key `#[ratchet::app]` takes: the table the validator uses and the attribute's docs
+/// are checked against (each key has a row `| `name` | takes | `example` |` there).
+pub struct Key {
+    pub name: &'static str,
+    /// What it takes, in words.
+    pub takes: &'static str,
+    /// The key written out.
+    pub example: &'static str,
+    /// Only for protocols served over HTTP.
+    pub http: bool,
+}
+
+pub const KEYS: &[Key] = &[
+    Key {
+        name: "protocol",
+        takes: "a protocol's name",
+        example: r#"protocol = "websocket""#,
+        http: false,
+    },
+    Key {
+        name: "bind",
+        takes: "an address",
+        example: r#"bind = "127.0.0.1:8080""#,
+        http: false,
+    },
+    Key {
+        name: "main",
+        takes: "a bool",
+        example: "main = false",
+        http: false,
+    },
+    Key {
+        name: "conn_state",
+        takes: "a type",
+        example: "conn_state = Player",
+        http: false,
+    },
+    Key {
+        name: "deflate",
+        takes: "a bool",
+        example: "deflate = true",
+        http: true,
+    },
+    Key {
+        name: "path",
+        takes: "a path",
+        example: r#"path = "/chat""#,
+        http: true,
+    },
+    Key {
+        name: "static_dir",
+        takes: "a folder",
+        example: r#"static_dir = "public""#,
+        http: true,
+    },
+    Key {
+        name: "origins",
+        takes: "a list of origins",
+        example: r#"origins = ["https://chat.example"]"#,
+        http: true,
+    },
+    Key {
+        name: "subprotocols",
+        takes: "a list of names",
+        example: r#"subprotocols = ["v2", "v1"]"#,
+        http: true,
+    },
+    Key {
+        name: "blacklist",
+        takes: "a list of IP addresses",
+        example: r#"blacklist = ["192.0.2.7"]"#,
+        http: false,
+    },
+    Key {
+        name: "redis",
+        takes: "a Redis URL",
+        example: r#"redis = "redis://127.0.0.1:6379/""#,
+        http: false,
+    },
+    Key {
+        name: "session",
+        takes: "a session format",
+        example: r#"session = "php""#,
+        http: true,
+    },
 ];
-/// The keys that only an HTTP-based protocol takes.
-const HTTP_KEYS: &[&str] = &[
-    "deflate",
-    "path",
-    "static_dir",
-    "origins",
-    "subprotocols",
-    "session",
-];
+
 /// The values `session` takes.
 const SESSION_FORMATS: &[(&str, &str)] = &[
     ("php", "Php"),
@@ -87,6 +152,8 @@ pub struct AppModel {
     pub redis: Option<String>,
     /// The session format's variant name in `ratchet::session::Format`.
     pub session: Option<&'static str>,
+    /// The connection state the handlers must agree on.
+    pub conn_state: Option<Type>,
 }
 
 pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
@@ -122,6 +189,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
     let mut redis: Option<String> = None;
     let mut session: Option<(&'static str, Span)> = None;
+    let mut conn_state: Option<Type> = None;
     let mut http_keys: Vec<&syn::Ident> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Entry { key, value } in &args.entries {
@@ -131,7 +199,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             continue;
         }
         seen.push(name.clone());
-        if HTTP_KEYS.contains(&name.as_str()) && name != "deflate" {
+        if KEYS.iter().any(|k| k.http && k.name == name) && name != "deflate" {
             http_keys.push(key);
         }
         match name.as_str() {
@@ -235,9 +303,19 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 },
                 None => errors.at(value, "`session` takes a format, e.g. `session = \"php\"`"),
             },
+            "conn_state" => match value {
+                Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
+                    conn_state = Some(Type::Path(syn::TypePath { qself: None, path: p.path.clone() }));
+                }
+                _ => errors.at(value, "`conn_state` takes a type's name, e.g. `conn_state = Player` (a generic type through a `type` alias)"),
+            },
             _ => {
-                let hint = suggest(&name, KEYS).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
-                errors.at(key, format!("unknown key `{name}`; {hint}valid keys: {}", list(KEYS)));
+                let names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
+                let hint = suggest(&name, &names)
+                    .and_then(|s| KEYS.iter().find(|k| k.name == s))
+                    .map(|k| format!("did you mean `{}` ({}, e.g. `{}`)? ", k.name, k.takes, k.example))
+                    .unwrap_or_default();
+                errors.at(key, format!("unknown key `{name}`; {hint}valid keys: {}", list(&names)));
             }
         }
     }
@@ -304,6 +382,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             blacklist,
             redis,
             session: session.map(|(s, _)| s),
+            conn_state,
         }),
         None => Err(errors
             .0

@@ -7,6 +7,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type};
 /// The handlers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum HandlerKind {
+    Request,
     Open,
     Message,
     Close,
@@ -16,7 +17,8 @@ pub enum HandlerKind {
 }
 
 impl HandlerKind {
-    pub const ALL: [HandlerKind; 6] = [
+    pub const ALL: [HandlerKind; 7] = [
+        HandlerKind::Request,
         HandlerKind::Open,
         HandlerKind::Message,
         HandlerKind::Close,
@@ -27,6 +29,7 @@ impl HandlerKind {
 
     pub fn name(self) -> &'static str {
         match self {
+            HandlerKind::Request => "on_request",
             HandlerKind::Open => "on_open",
             HandlerKind::Message => "on_message",
             HandlerKind::Close => "on_close",
@@ -38,6 +41,7 @@ impl HandlerKind {
 
     fn signature(self) -> &'static str {
         match self {
+            HandlerKind::Request => "fn on_request(&mut self, conn: &Conn) -> Result<(), Refuse>",
             HandlerKind::Open => "fn on_open(&mut self, conn: &Conn)",
             HandlerKind::Message => "fn on_message(&mut self, from: &Conn, msg: &str)",
             HandlerKind::Close => "fn on_close(&mut self, conn: &Conn)",
@@ -45,6 +49,11 @@ impl HandlerKind {
             HandlerKind::Timer => "fn on_timer(&mut self, key: u64)",
             HandlerKind::Start => "fn on_start(&mut self, handle: &Handle)",
         }
+    }
+
+    /// Whether the handler is about one connection, and so may take its state.
+    fn has_conn(self) -> bool {
+        !matches!(self, HandlerKind::Timer | HandlerKind::Start)
     }
 }
 
@@ -100,7 +109,9 @@ fn check_argument_types(kind: HandlerKind, args: &[&syn::PatType], errors: &mut 
         }
     };
     match kind {
-        HandlerKind::Open | HandlerKind::Close | HandlerKind::Message => conn(&args[0].ty, errors),
+        HandlerKind::Request | HandlerKind::Open | HandlerKind::Close | HandlerKind::Message => {
+            conn(&args[0].ty, errors)
+        }
         HandlerKind::Error => {
             conn(&args[0].ty, errors);
             let shape = shape(&args[1].ty);
@@ -147,12 +158,25 @@ pub struct Handler {
     pub arg: Option<Type>,
     /// The declared return type; `None` for `()`.
     pub output: Option<Type>,
+    /// The connection's state, if the handler takes it (after the connection).
+    pub state: Option<State>,
+}
+
+/// A handler's connection-state argument: `me: &mut Player` (or, in `on_close`, `me:
+/// Player` to keep it).
+pub struct State {
+    /// The state type, without the reference.
+    pub ty: Type,
+    /// Taken as `&mut T` (else by value).
+    pub by_ref: bool,
 }
 
 /// `#[ratchet::handlers]`, validated.
 pub struct HandlersModel {
     pub item: ItemImpl,
     pub handlers: Vec<Handler>,
+    /// The connection state every handler that takes one agrees on.
+    pub state: Option<Type>,
 }
 
 pub fn handlers(args: TokenStream, item: ItemImpl) -> syn::Result<HandlersModel> {
@@ -197,7 +221,75 @@ pub fn handlers(args: TokenStream, item: ItemImpl) -> syn::Result<HandlersModel>
             handlers.push(handler);
         }
     }
-    errors.finish(HandlersModel { item, handlers })
+    let state = agreed_state(&handlers, &mut errors);
+    errors.finish(HandlersModel {
+        item,
+        handlers,
+        state,
+    })
+}
+
+/// The state type the handlers take; an error on each that names another.
+fn agreed_state(handlers: &[Handler], errors: &mut Errors) -> Option<Type> {
+    let mut first: Option<(&Type, &str)> = None;
+    for handler in handlers {
+        let Some(state) = &handler.state else {
+            continue;
+        };
+        match first {
+            None => first = Some((&state.ty, handler.kind.name())),
+            Some((ty, name)) if shown(ty) != shown(&state.ty) => errors.on(
+                &state.ty,
+                format!(
+                    "a connection has one state: `{name}` takes `&mut {}`, so this must be `{}` too",
+                    shown(ty),
+                    shown(ty)
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    first.map(|(ty, _)| ty.clone())
+}
+
+/// Takes the connection-state argument out of `rest` (the arguments after `self`): the
+/// one right after the connection, if it is a `&mut` reference to something other than
+/// a `Conn` (or, in `on_close`, any extra argument).
+fn take_state(
+    kind: HandlerKind,
+    rest: &mut Vec<&syn::PatType>,
+    errors: &mut Errors,
+) -> Option<State> {
+    if !kind.has_conn() || rest.len() < 2 {
+        return None;
+    }
+    let candidate = rest[1];
+    let extra = kind == HandlerKind::Close;
+    let state = match &*candidate.ty {
+        Type::Reference(r)
+            if r.mutability.is_some() && shape(&r.elem).name.as_deref() != Some("Conn") =>
+        {
+            State {
+                ty: (*r.elem).clone(),
+                by_ref: true,
+            }
+        }
+        Type::Reference(r) if extra && r.mutability.is_none() => {
+            errors.on(
+                &candidate.ty,
+                "take the connection's state as `&mut T` (or by value in `on_close`, to keep it)",
+            );
+            rest.remove(1);
+            return None;
+        }
+        ty if extra => State {
+            ty: ty.clone(),
+            by_ref: false,
+        },
+        _ => return None,
+    };
+    rest.remove(1);
+    Some(state)
 }
 
 fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Handler> {
@@ -240,14 +332,19 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
             ),
         ),
     }
-    let rest: Vec<&syn::PatType> = inputs
+    let mut rest: Vec<&syn::PatType> = inputs
         .filter_map(|arg| match arg {
             FnArg::Typed(t) => Some(t),
             FnArg::Receiver(_) => None,
         })
         .collect();
+    let state = take_state(kind, &mut rest, errors);
     let wanted = match kind {
-        HandlerKind::Open | HandlerKind::Close | HandlerKind::Timer | HandlerKind::Start => 1,
+        HandlerKind::Request
+        | HandlerKind::Open
+        | HandlerKind::Close
+        | HandlerKind::Timer
+        | HandlerKind::Start => 1,
         HandlerKind::Message | HandlerKind::Error => 2,
     };
     if rest.len() != wanted {
@@ -280,5 +377,6 @@ fn handler(kind: HandlerKind, f: &ImplItemFn, errors: &mut Errors) -> Option<Han
         ident: sig.ident.clone(),
         arg: arg.map(|t| (*t.ty).clone()),
         output,
+        state,
     })
 }

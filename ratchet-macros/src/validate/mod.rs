@@ -6,6 +6,8 @@ mod app;
 mod handlers;
 mod values;
 
+#[cfg(test)]
+pub use app::KEYS;
 pub use app::{app, AppModel};
 pub use handlers::{handlers, Handler, HandlerKind, HandlersModel};
 

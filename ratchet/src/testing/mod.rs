@@ -1,7 +1,10 @@
 //! Drive applications and protocols without sockets.
 //!
-//! - [`Tester`] drives a [`Component`]: open connections, feed messages, and assert on
-//!   the commands it returns.
+//! - [`Tester`] drives a [`Component`] (or a [`StatefulComponent`]): knock at its door,
+//!   open connections, feed messages, move a virtual clock that fires its timers, and
+//!   assert on the commands it returns and what they deliver, topics included.
+//!   [`Schedule`] drives it through random opens, messages, closes and ticks from a seed,
+//!   for an app's own invariants.
 //! - [`Simulation`] drives a whole [`Protocol`](crate::Protocol) stack in the server's own
 //!   core, over in-memory connections, with a clock the test moves: handshakes, bytes on
 //!   the wire, budgets, deadlines and timers, deterministically.
@@ -23,78 +26,16 @@
 //! assert_eq!(t.message(&alice, "hi").sent_to(&alice), ["hi"]);
 //! ```
 
+mod output;
 mod pipe;
+mod schedule;
 mod simulation;
+mod tester;
 
+pub use output::Output;
+pub use schedule::{Schedule, Step};
 pub use simulation::{Client, Simulation};
+pub use tester::Tester;
 
-use crate::command::Commands;
-use crate::component::Component;
-use crate::conn::{Conn, ConnId, Request};
-use crate::error::Error;
-use crate::message::Payload;
-use std::net::{Ipv4Addr, SocketAddr};
-
-/// Holds a component and hands it events as a server would.
-#[derive(Debug)]
-pub struct Tester<C> {
-    app: C,
-    next_id: u64,
-}
-
-impl<C: Component> Tester<C> {
-    /// A tester around `app`.
-    pub fn new(app: C) -> Self {
-        Tester { app, next_id: 1 }
-    }
-
-    /// Opens a connection with a plain `GET /` request; returns it and `on_open`'s commands.
-    pub fn open(&mut self) -> (Conn, Commands) {
-        self.open_with(Request::new(
-            "GET",
-            "/",
-            vec![("Host".into(), "localhost".into())],
-        ))
-    }
-
-    /// Opens a connection that arrived with `request`.
-    pub fn open_with(&mut self, request: Request) -> (Conn, Commands) {
-        let id = ConnId::from_raw(self.next_id);
-        let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 40000 + (self.next_id % 20000) as u16));
-        self.next_id += 1;
-        let conn = Conn::new(id, peer, Some(request));
-        let cmds = self.app.on_open(&conn);
-        (conn, cmds)
-    }
-
-    /// Delivers a message from `from`.
-    pub fn message(&mut self, from: &Conn, msg: impl Into<Payload>) -> Commands {
-        let msg = msg.into();
-        self.app.on_message(from, msg.as_message())
-    }
-
-    /// Closes a connection.
-    pub fn close(&mut self, conn: &Conn) -> Commands {
-        self.app.on_close(conn)
-    }
-
-    /// Fires the application's timer `key`.
-    pub fn timer(&mut self, key: u64) -> Commands {
-        self.app.on_timer(key)
-    }
-
-    /// Reports an error on a connection.
-    pub fn error(&mut self, conn: &Conn, err: Error) -> Commands {
-        self.app.on_error(conn, err)
-    }
-
-    /// The component.
-    pub fn app(&self) -> &C {
-        &self.app
-    }
-
-    /// The component, mutably.
-    pub fn app_mut(&mut self) -> &mut C {
-        &mut self.app
-    }
-}
+#[cfg(doc)]
+use crate::{Component, StatefulComponent};

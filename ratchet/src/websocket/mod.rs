@@ -27,11 +27,12 @@ pub use deflate::Deflate;
 pub use handshake::Version;
 
 use crate::command::{Commands, TimerScope};
-use crate::component::{guard, guard_logged, Component};
+use crate::component::{guard, guard_logged};
 use crate::conn::{Conn, ConnId, Extensions};
 use crate::error::{ConfigError, Error};
 use crate::message::Payload;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
+use crate::stateful::StatefulComponent;
 use crate::CloseCode;
 use flate2::Compress;
 use std::net::SocketAddr;
@@ -91,10 +92,12 @@ impl<C> WebSocket<C> {
     }
 }
 
-/// One connection's WebSocket state.
+/// One connection's WebSocket state, and the application's (`S`).
 #[derive(Debug)]
-pub struct ConnState {
+pub struct ConnState<S = ()> {
     conn: Conn,
+    /// The application's state for this connection.
+    app: S,
     version: Option<Version>,
     phase: Phase,
     /// The application saw `on_open` (and will see `on_close`).
@@ -123,17 +126,17 @@ enum Phase {
     Done,
 }
 
-impl ConnState {
+impl<S> ConnState<S> {
     /// The protocol version, once the handshake chose one.
     pub fn version(&self) -> Option<Version> {
         self.version
     }
 }
 
-impl<C: Component> WebSocket<C> {
+impl<C: StatefulComponent> WebSocket<C> {
     /// Asks for the earliest deadline this connection has: the end of a handshake, or of
     /// the message in progress, or the next keepalive check.
-    fn arm(&self, state: &ConnState, out: &mut Outbox<'_>) {
+    fn arm(&self, state: &ConnState<C::State>, out: &mut Outbox<'_>) {
         let at = if matches!(state.phase, Phase::Handshake) || state.close_sent {
             state.until
         } else {
@@ -147,7 +150,7 @@ impl<C: Component> WebSocket<C> {
 
     /// After frames were read: the message in progress counts against the inbound budget
     /// and its clock runs.
-    fn account(&self, state: &mut ConnState, out: &mut Outbox<'_>) {
+    fn account(&self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let (held, busy) = match &state.phase {
             Phase::Hybi(d) => (d.held(), d.in_progress()),
             Phase::Hixie(d) => (d.held(), d.in_progress()),
@@ -160,7 +163,7 @@ impl<C: Component> WebSocket<C> {
         };
     }
 
-    fn keepalive(&self, state: &ConnState) -> Option<std::time::Duration> {
+    fn keepalive(&self, state: &ConnState<C::State>) -> Option<std::time::Duration> {
         match state.version {
             Some(v) if v.is_hybi() => self.config.ping_interval,
             _ => self.config.hixie_idle_timeout,
@@ -168,8 +171,8 @@ impl<C: Component> WebSocket<C> {
     }
 }
 
-impl<C: Component> Protocol for WebSocket<C> {
-    type ConnState = ConnState;
+impl<C: StatefulComponent> Protocol for WebSocket<C> {
+    type ConnState = ConnState<C::State>;
 
     fn limits(&self) -> Result<Limits, ConfigError> {
         self.config.limits()
@@ -179,9 +182,15 @@ impl<C: Component> Protocol for WebSocket<C> {
         crate::http::write_busy(out);
     }
 
-    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> ConnState {
+    fn connect(
+        &mut self,
+        id: ConnId,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> ConnState<C::State> {
         let state = ConnState {
             conn: Conn::new(id, peer, None),
+            app: C::State::default(),
             version: None,
             phase: Phase::Handshake,
             opened: false,
@@ -197,7 +206,12 @@ impl<C: Component> Protocol for WebSocket<C> {
         state
     }
 
-    fn data(&mut self, state: &mut ConnState, data: &mut [u8], out: &mut Outbox<'_>) -> usize {
+    fn data(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
         if data.is_empty() {
             return 0;
         }
@@ -219,7 +233,7 @@ impl<C: Component> Protocol for WebSocket<C> {
         consumed
     }
 
-    fn timeout(&mut self, state: &mut ConnState, out: &mut Outbox<'_>) {
+    fn timeout(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let open = !state.close_sent && matches!(state.phase, Phase::Hybi(_) | Phase::Hixie(_));
         if !open {
             // The handshake or the closing handshake took too long.
@@ -267,9 +281,14 @@ impl<C: Component> Protocol for WebSocket<C> {
         guard_logged("on_timer", || app.on_timer(key))
     }
 
-    fn overflow(&mut self, state: &mut ConnState, policy: Overflow, out: &mut Outbox<'_>) {
+    fn overflow(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        policy: Overflow,
+        out: &mut Outbox<'_>,
+    ) {
         let app = &mut self.app;
-        match guard(|| app.on_error(&state.conn, Error::Overflow)) {
+        match guard(|| app.on_error(&state.conn, &mut state.app, Error::Overflow)) {
             Ok(cmds) => out.commands(cmds),
             Err(panic) => log::error!(
                 "on_error panicked on connection {}: {panic}",
@@ -282,38 +301,38 @@ impl<C: Component> Protocol for WebSocket<C> {
         }
     }
 
-    fn disconnect(&mut self, state: ConnState, out: &mut Outbox<'_>) {
+    fn disconnect(&mut self, state: ConnState<C::State>, out: &mut Outbox<'_>) {
         if state.opened {
             let app = &mut self.app;
-            match guard(|| app.on_close(&state.conn)) {
+            let ConnState {
+                conn, app: mine, ..
+            } = state;
+            match guard(|| app.on_close(&conn, mine)) {
                 Ok(cmds) => out.commands(cmds),
-                Err(panic) => log::error!(
-                    "on_close panicked on connection {}: {panic}",
-                    state.conn.id()
-                ),
+                Err(panic) => log::error!("on_close panicked on connection {}: {panic}", conn.id()),
             }
         }
     }
 
-    fn awaits_request(&self, state: &ConnState) -> bool {
+    fn awaits_request(&self, state: &ConnState<C::State>) -> bool {
         matches!(state.phase, Phase::Handshake)
     }
 
-    fn extensions<'a>(&self, state: &'a mut ConnState) -> Option<&'a mut Extensions> {
+    fn extensions<'a>(&self, state: &'a mut ConnState<C::State>) -> Option<&'a mut Extensions> {
         Some(state.conn.extensions_mut())
     }
 
-    fn encoding(&self, state: &ConnState) -> Option<u8> {
+    fn encoding(&self, state: &ConnState<C::State>) -> Option<u8> {
         self.encoding_of(state)
     }
 
-    fn encode(&mut self, state: &mut ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+    fn encode(&mut self, state: &mut ConnState<C::State>, msg: &Payload, buf: &mut Vec<u8>) {
         self.frame(state, msg, buf);
     }
 
     fn close(
         &mut self,
-        state: &mut ConnState,
+        state: &mut ConnState<C::State>,
         code: CloseCode,
         reason: &str,
         out: &mut Outbox<'_>,
@@ -355,6 +374,7 @@ impl<C: Component> Protocol for WebSocket<C> {
 mod tests {
     use super::*;
     use crate::command::Command;
+    use crate::component::Component;
     use crate::message::Message;
     use crate::protocol::{Control, Inbound};
     use std::time::Instant;

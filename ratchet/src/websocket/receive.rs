@@ -5,23 +5,30 @@ use super::handshake::{self, Outcome, Rejection};
 use super::send::ConnDeflate;
 use super::{hixie, rfc6455, ConnState, Phase, WebSocket};
 use crate::command::Command;
-use crate::component::{guard, Component};
+use crate::component::guard;
 use crate::conn::Conn;
+use crate::door::Door;
 use crate::error::{Error, ProtocolError};
 use crate::http::{self, Head};
 use crate::message::Message;
 use crate::protocol::Outbox;
+use crate::stateful::StatefulComponent;
 use crate::CloseCode;
 
-impl<C: Component> WebSocket<C> {
+impl<C: StatefulComponent> WebSocket<C> {
     /// A handler panicked: tell the application, close with 1011.
-    pub(super) fn panicked(&mut self, state: &mut ConnState, panic: String, out: &mut Outbox<'_>) {
+    pub(super) fn panicked(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        panic: String,
+        out: &mut Outbox<'_>,
+    ) {
         log::error!(
             "handler panicked on connection {}: {panic}",
             state.conn.id()
         );
         let app = &mut self.app;
-        if let Ok(cmds) = guard(|| app.on_error(&state.conn, Error::Panic(panic))) {
+        if let Ok(cmds) = guard(|| app.on_error(&state.conn, &mut state.app, Error::Panic(panic))) {
             out.commands(cmds);
         }
         state.phase = Phase::Done;
@@ -34,7 +41,12 @@ impl<C: Component> WebSocket<C> {
 
     /// The peer broke a rule (or a limit): tell the application, close with the rule's
     /// code.
-    pub(super) fn fail(&mut self, state: &mut ConnState, err: ProtocolError, out: &mut Outbox<'_>) {
+    pub(super) fn fail(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        err: ProtocolError,
+        out: &mut Outbox<'_>,
+    ) {
         log::debug!("connection {} failed: {err}", state.conn.id());
         if state.close_sent {
             // Already closing; the peer's close frame is not coming in a readable form.
@@ -43,7 +55,7 @@ impl<C: Component> WebSocket<C> {
             return;
         }
         let app = &mut self.app;
-        match guard(|| app.on_error(&state.conn, Error::Protocol(err))) {
+        match guard(|| app.on_error(&state.conn, &mut state.app, Error::Protocol(err))) {
             Ok(cmds) => out.commands(cmds),
             Err(panic) => log::error!(
                 "on_error panicked on connection {}: {panic}",
@@ -61,7 +73,7 @@ impl<C: Component> WebSocket<C> {
     /// The opening handshake, parsed once (or taken from an outer layer that parsed it).
     pub(super) fn handshake(
         &mut self,
-        state: &mut ConnState,
+        state: &mut ConnState<C::State>,
         data: &mut [u8],
         out: &mut Outbox<'_>,
     ) -> usize {
@@ -100,7 +112,16 @@ impl<C: Component> WebSocket<C> {
                 subprotocol,
                 response,
             } => {
-                out.output().extend_from_slice(&response);
+                let extensions = std::mem::take(state.conn.extensions_mut());
+                state.conn = Conn::with_shared_request(state.conn.id(), state.conn.peer(), request)
+                    .with_subprotocol(subprotocol);
+                *state.conn.extensions_mut() = extensions;
+                if let Some(refusal) = self.door(state) {
+                    out.output().extend_from_slice(&refusal.response());
+                    out.shutdown();
+                    state.phase = Phase::Done;
+                    return data.len();
+                }
                 state.heard_from = false; // silence is counted from the handshake on
                 state.version = Some(version);
                 state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
@@ -113,13 +134,10 @@ impl<C: Component> WebSocket<C> {
                     Phase::Hixie(hixie::Decoder::new(max))
                 };
                 state.deflate = deflate.map(ConnDeflate::new);
-                let extensions = std::mem::take(state.conn.extensions_mut());
-                state.conn = Conn::with_shared_request(state.conn.id(), state.conn.peer(), request)
-                    .with_subprotocol(subprotocol);
-                *state.conn.extensions_mut() = extensions;
+                out.output().extend_from_slice(&response);
                 state.opened = true;
                 let app = &mut self.app;
-                match guard(|| app.on_open(&state.conn)) {
+                match guard(|| app.on_open(&state.conn, &mut state.app)) {
                     Ok(cmds) => out.commands(cmds),
                     Err(panic) => self.panicked(state, panic, out),
                 }
@@ -128,9 +146,32 @@ impl<C: Component> WebSocket<C> {
         }
     }
 
+    /// Asks the application's door; the refusal to send, if it refused (or panicked).
+    fn door(&mut self, state: &mut ConnState<C::State>) -> Option<Rejection> {
+        let app = &mut self.app;
+        let mut answer = Door::Open;
+        let panic = guard(|| {
+            answer = app.on_request(&state.conn, &mut state.app);
+            crate::Commands::none()
+        });
+        let (status, reason) = match (panic, answer) {
+            (Ok(_), Door::Open) => return None,
+            (Ok(_), Door::Refuse(refuse)) => (refuse.status(), refuse.reason().to_owned()),
+            (Err(panic), _) => {
+                log::error!("on_request panicked for {}: {panic}", state.conn.peer());
+                (500, "internal error".to_owned())
+            }
+        };
+        log::debug!(
+            "{} refused at the door: {status} {reason}",
+            state.conn.peer()
+        );
+        Some(Rejection::new(status, reason))
+    }
+
     pub(super) fn hybi_frames(
         &mut self,
-        state: &mut ConnState,
+        state: &mut ConnState<C::State>,
         data: &mut [u8],
         mut pos: usize,
         out: &mut Outbox<'_>,
@@ -157,7 +198,7 @@ impl<C: Component> WebSocket<C> {
                         continue;
                     }
                     let app = &mut self.app;
-                    match guard(|| app.on_message(&state.conn, msg)) {
+                    match guard(|| app.on_message(&state.conn, &mut state.app, msg)) {
                         Ok(cmds) => out.commands(cmds),
                         Err(panic) => {
                             self.panicked(state, panic, out);
@@ -187,7 +228,7 @@ impl<C: Component> WebSocket<C> {
 
     pub(super) fn hixie_frames(
         &mut self,
-        state: &mut ConnState,
+        state: &mut ConnState<C::State>,
         data: &[u8],
         mut pos: usize,
         out: &mut Outbox<'_>,
@@ -202,7 +243,8 @@ impl<C: Component> WebSocket<C> {
                         continue;
                     }
                     let app = &mut self.app;
-                    match guard(|| app.on_message(&state.conn, Message::Text(text))) {
+                    match guard(|| app.on_message(&state.conn, &mut state.app, Message::Text(text)))
+                    {
                         Ok(cmds) => out.commands(cmds),
                         Err(panic) => {
                             self.panicked(state, panic, out);

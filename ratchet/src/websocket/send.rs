@@ -37,7 +37,7 @@ impl std::fmt::Debug for ConnDeflate {
 
 impl<C> WebSocket<C> {
     /// Connections with the same encoding receive the same bytes for a message.
-    pub(super) fn encoding_of(&self, state: &ConnState) -> Option<u8> {
+    pub(super) fn encoding_of<S>(&self, state: &ConnState<S>) -> Option<u8> {
         if state.close_sent || !state.opened {
             return None;
         }
@@ -54,7 +54,7 @@ impl<C> WebSocket<C> {
     }
 
     /// Appends `msg` framed for this connection (nothing if it cannot take messages).
-    pub(super) fn frame(&mut self, state: &mut ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+    pub(super) fn frame<S>(&mut self, state: &mut ConnState<S>, msg: &Payload, buf: &mut Vec<u8>) {
         if state.close_sent || !state.opened {
             return;
         }

@@ -1,0 +1,123 @@
+//! Applications whose connections carry state: the interface the decorators call.
+
+use crate::command::Commands;
+use crate::component::Component;
+use crate::conn::Conn;
+use crate::door::Door;
+use crate::error::Error;
+use crate::handle::Handle;
+use crate::message::Message;
+
+/// A [`Component`] whose connections each carry a `State`, kept by the server next to
+/// the connection and handed to every handler by `&mut`: no `HashMap<ConnId, _>` to keep
+/// in step, and the state is dropped with the connection.
+///
+/// Every [`Component`] is one, with `State = ()`; [`WebSocket`](crate::WebSocket),
+/// [`Line`](crate::Line) and [`Tester`](crate::testing::Tester) serve either. The state
+/// starts as `State::default()`; the door ([`on_request`](Self::on_request)) may fill it
+/// in from the request before `on_open`.
+///
+/// ```
+/// use ratchet::testing::Tester;
+/// use ratchet::{Commands, Conn, Door, Message, Refuse, StatefulComponent};
+///
+/// #[derive(Default)]
+/// struct Player {
+///     name: String,
+///     moves: u32,
+/// }
+///
+/// struct Game;
+///
+/// impl StatefulComponent for Game {
+///     type State = Player;
+///
+///     fn on_request(&mut self, conn: &Conn, me: &mut Player) -> Door {
+///         match conn.request().and_then(|r| r.query_param("name")) {
+///             Some(name) => me.name = name,
+///             None => return Refuse::unauthorized("say ?name=").into(),
+///         }
+///         Door::Open
+///     }
+///
+///     fn on_message(&mut self, from: &Conn, me: &mut Player, msg: Message<'_>) -> Commands {
+///         me.moves += 1;
+///         from.send(format!("{} move {}: {}", me.name, me.moves, msg.as_text().unwrap_or("?"))).into()
+///     }
+/// }
+///
+/// let mut t = Tester::new(Game);
+/// let ann = t.connect("/?name=ann").unwrap();
+/// t.message(&ann, "e4");
+/// assert_eq!(t.message(&ann, "d4").sent_to(&ann), ["ann move 2: d4"]);
+/// assert_eq!(t.connect("/").unwrap_err().status(), 401);
+/// ```
+pub trait StatefulComponent {
+    /// What each connection carries.
+    type State: Default;
+
+    /// As [`Component::on_start`].
+    fn on_start(&mut self, handle: &Handle) -> Commands {
+        let _ = handle;
+        Commands::none()
+    }
+
+    /// As [`Component::on_request`]; may fill in the connection's state.
+    fn on_request(&mut self, conn: &Conn, state: &mut Self::State) -> Door {
+        let _ = (conn, state);
+        Door::Open
+    }
+
+    /// As [`Component::on_open`].
+    fn on_open(&mut self, conn: &Conn, state: &mut Self::State) -> Commands {
+        let _ = (conn, state);
+        Commands::none()
+    }
+
+    /// As [`Component::on_message`].
+    fn on_message(&mut self, from: &Conn, state: &mut Self::State, msg: Message<'_>) -> Commands;
+
+    /// As [`Component::on_close`]; the state is the application's to keep or drop.
+    fn on_close(&mut self, conn: &Conn, state: Self::State) -> Commands {
+        let _ = (conn, state);
+        Commands::none()
+    }
+
+    /// As [`Component::on_timer`].
+    fn on_timer(&mut self, key: u64) -> Commands {
+        let _ = key;
+        Commands::none()
+    }
+
+    /// As [`Component::on_error`].
+    fn on_error(&mut self, conn: &Conn, state: &mut Self::State, err: Error) -> Commands {
+        let _ = (conn, state, err);
+        Commands::none()
+    }
+}
+
+impl<C: Component> StatefulComponent for C {
+    type State = ();
+
+    fn on_start(&mut self, handle: &Handle) -> Commands {
+        Component::on_start(self, handle)
+    }
+    fn on_request(&mut self, conn: &Conn, (): &mut ()) -> Door {
+        Component::on_request(self, conn)
+    }
+    fn on_open(&mut self, conn: &Conn, (): &mut ()) -> Commands {
+        Component::on_open(self, conn)
+    }
+    fn on_message(&mut self, from: &Conn, (): &mut (), msg: Message<'_>) -> Commands {
+        Component::on_message(self, from, msg)
+    }
+    fn on_close(&mut self, conn: &Conn, (): ()) -> Commands {
+        Component::on_close(self, conn)
+    }
+    fn on_timer(&mut self, key: u64) -> Commands {
+        Component::on_timer(self, key)
+    }
+    fn on_error(&mut self, conn: &Conn, (): &mut (), err: Error) -> Commands {
+        Component::on_error(self, conn, err)
+    }
+}

@@ -1,0 +1,379 @@
+//! [`Tester`]: an application's handlers, driven as a server would, without sockets.
+
+use super::Output;
+use crate::command::{Command, Commands, Topic, MIN_TIMER_DELAY};
+use crate::conn::{Conn, ConnId, Request};
+use crate::door::{Door, Refuse};
+use crate::error::Error;
+use crate::handle::{self, Handle, Wake};
+use crate::message::Payload;
+use crate::stateful::StatefulComponent;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Holds an application and hands it events as a server would: `on_start` when it is
+/// made, the door and `on_open` for each connection, messages, closes, errors and timer
+/// ticks. The commands it returns are carried out here too: sends and publishes are
+/// delivered to the open connections (see [`Output::sent_to`]), subscriptions kept,
+/// timers run on a virtual clock that only [`advance`](Tester::advance) moves, and a
+/// close the application asks for closes the connection (`on_close` runs).
+///
+/// ```
+/// use ratchet::testing::Tester;
+/// use ratchet::{Command, Commands, Component, Conn, Message};
+/// use std::time::Duration;
+///
+/// struct Beat;
+///
+/// impl Component for Beat {
+///     fn on_start(&mut self, _: &ratchet::Handle) -> Commands {
+///         Command::every(Duration::from_secs(1), 0).into()
+///     }
+///     fn on_open(&mut self, conn: &Conn) -> Commands {
+///         conn.subscribe("beat").into()
+///     }
+///     fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+///         Commands::none()
+///     }
+///     fn on_timer(&mut self, _: u64) -> Commands {
+///         Command::publish("beat", "tick").into()
+///     }
+/// }
+///
+/// let mut t = Tester::new(Beat);
+/// let (ann, _) = t.open();
+/// assert!(t.advance(Duration::from_millis(999)).sent_to(&ann).is_empty());
+/// assert_eq!(t.advance(Duration::from_secs(2)).sent_to(&ann), ["tick", "tick"]);
+/// ```
+pub struct Tester<C: StatefulComponent> {
+    app: C,
+    next_id: u64,
+    conns: BTreeMap<ConnId, Open<C::State>>,
+    topics: BTreeMap<Topic, BTreeSet<ConnId>>,
+    /// Running timers by key: when they are due, their period, and the order in which
+    /// they were set (ties fire in that order).
+    timers: BTreeMap<u64, Timer>,
+    timers_set: u64,
+    now: Duration,
+    handle: Handle,
+    started: Output,
+}
+
+struct Open<S> {
+    conn: Conn,
+    state: S,
+}
+
+#[derive(Clone, Copy)]
+struct Timer {
+    due: Duration,
+    every: Option<Duration>,
+    order: u64,
+}
+
+impl<C: StatefulComponent> fmt::Debug for Tester<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tester")
+            .field("open", &self.conns.keys().collect::<Vec<_>>())
+            .field("topics", &self.topics)
+            .field("timers", &self.timers.keys().collect::<Vec<_>>())
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: StatefulComponent> Tester<C> {
+    /// A tester around `app`; runs its `on_start` (see [`started`](Tester::started)).
+    pub fn new(app: C) -> Self {
+        let wake: Wake = Box::new(|| Ok(()));
+        let mut t = Tester {
+            app,
+            next_id: 1,
+            conns: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            timers_set: 0,
+            now: Duration::ZERO,
+            handle: Handle::new(wake, 1 << 16, 64 << 20),
+            started: Output::default(),
+        };
+        let handle = t.handle.clone();
+        let cmds = t.app.on_start(&handle);
+        t.started = t.run(cmds);
+        t
+    }
+
+    /// What `on_start` produced.
+    pub fn started(&self) -> &Output {
+        &self.started
+    }
+
+    /// Opens a connection with a plain `GET /` request; returns it and what `on_open`
+    /// produced.
+    ///
+    /// # Panics
+    ///
+    /// If the application's door refuses it (use [`request`](Tester::request) to test
+    /// the door).
+    pub fn open(&mut self) -> (Conn, Output) {
+        self.open_with(Request::new(
+            "GET",
+            "/",
+            vec![("Host".into(), "localhost".into())],
+        ))
+    }
+
+    /// Opens a connection that arrived with `request`.
+    ///
+    /// # Panics
+    ///
+    /// If the application's door refuses it.
+    pub fn open_with(&mut self, request: Request) -> (Conn, Output) {
+        self.request(request)
+            .unwrap_or_else(|refuse| panic!("the door refused the connection: {refuse}"))
+    }
+
+    /// Knocks with `request`: the door (`on_request`) answers, and if it lets the
+    /// connection in, `on_open` runs.
+    pub fn request(&mut self, request: Request) -> Result<(Conn, Output), Refuse> {
+        let id = ConnId::from_raw(self.next_id);
+        let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 40000 + (self.next_id % 20000) as u16));
+        self.next_id += 1;
+        let conn = Conn::new(id, peer, Some(request));
+        let mut state = C::State::default();
+        if let Door::Refuse(refuse) = self.app.on_request(&conn, &mut state) {
+            return Err(refuse);
+        }
+        let cmds = self.app.on_open(&conn, &mut state);
+        self.conns.insert(
+            id,
+            Open {
+                conn: conn.clone(),
+                state,
+            },
+        );
+        Ok((conn, self.run(cmds)))
+    }
+
+    /// Knocks with `GET target` (`"/chat?token=x"`); the connection, if the door lets
+    /// it in.
+    pub fn connect(&mut self, target: &str) -> Result<Conn, Refuse> {
+        let request = Request::new("GET", target, vec![("Host".into(), "localhost".into())]);
+        self.request(request).map(|(conn, _)| conn)
+    }
+
+    /// Delivers a message from `from`.
+    ///
+    /// # Panics
+    ///
+    /// If `from` is not open.
+    pub fn message(&mut self, from: &Conn, msg: impl Into<Payload>) -> Output {
+        let msg = msg.into();
+        let open = open_mut(&mut self.conns, from);
+        let cmds = self
+            .app
+            .on_message(&open.conn, &mut open.state, msg.as_message());
+        self.run(cmds)
+    }
+
+    /// The client closes `conn`: `on_close` runs. Nothing happens if it is not open.
+    pub fn close(&mut self, conn: &Conn) -> Output {
+        let mut out = Output::default();
+        self.closed(conn.id(), &mut out);
+        out
+    }
+
+    /// Fires the application's timer `key` now, whether or not it is set.
+    pub fn timer(&mut self, key: u64) -> Output {
+        let cmds = self.app.on_timer(key);
+        self.run(cmds)
+    }
+
+    /// Moves the clock forward by `by`, firing each timer that falls due on the way, in
+    /// order of due time (then of setting), as often as it falls due.
+    pub fn advance(&mut self, by: Duration) -> Output {
+        let until = self.now + by;
+        let mut out = Output::default();
+        while let Some((key, timer)) = self
+            .timers
+            .iter()
+            .map(|(&key, &timer)| (key, timer))
+            .filter(|(_, timer)| timer.due <= until)
+            .min_by_key(|(_, timer)| (timer.due, timer.order))
+        {
+            self.now = timer.due;
+            match timer.every {
+                Some(every) => self.set_timer(key, every, Some(every)),
+                None => {
+                    self.timers.remove(&key);
+                }
+            }
+            let cmds = self.app.on_timer(key);
+            out.extend(self.run(cmds));
+        }
+        self.now = until;
+        out
+    }
+
+    /// How far the clock moved since the tester was made.
+    pub fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// The keys of the timers that are set, in order.
+    pub fn timers(&self) -> Vec<u64> {
+        self.timers.keys().copied().collect()
+    }
+
+    /// Reports an error on a connection, as a protocol would.
+    ///
+    /// # Panics
+    ///
+    /// If `conn` is not open.
+    pub fn error(&mut self, conn: &Conn, err: Error) -> Output {
+        let open = open_mut(&mut self.conns, conn);
+        let cmds = self.app.on_error(&open.conn, &mut open.state, err);
+        self.run(cmds)
+    }
+
+    /// Whether `conn` is open.
+    pub fn is_open(&self, conn: impl Into<ConnId>) -> bool {
+        self.conns.contains_key(&conn.into())
+    }
+
+    /// The open connections, in order.
+    pub fn open_conns(&self) -> impl Iterator<Item = &Conn> + '_ {
+        self.conns.values().map(|open| &open.conn)
+    }
+
+    /// The state `conn` carries, if it is open.
+    pub fn state(&self, conn: impl Into<ConnId>) -> Option<&C::State> {
+        self.conns.get(&conn.into()).map(|open| &open.state)
+    }
+
+    /// The subscribers of `topic`, in order.
+    pub fn subscribers(&self, topic: &str) -> Vec<ConnId> {
+        self.topics
+            .get(topic)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The handle the application got in `on_start`: commands sent through it are
+    /// carried out at the end of the next event.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// The application.
+    pub fn app(&self) -> &C {
+        &self.app
+    }
+
+    /// The application, mutably.
+    pub fn app_mut(&mut self) -> &mut C {
+        &mut self.app
+    }
+
+    fn set_timer(&mut self, key: u64, after: Duration, every: Option<Duration>) {
+        self.timers_set += 1;
+        let timer = Timer {
+            due: self.now + after.max(MIN_TIMER_DELAY),
+            every: every.map(|every| every.max(MIN_TIMER_DELAY)),
+            order: self.timers_set,
+        };
+        self.timers.insert(key, timer);
+    }
+
+    /// Records `cmds` and carries them out, then whatever came through the handle.
+    fn run(&mut self, cmds: Commands) -> Output {
+        let mut out = Output::default();
+        self.execute(cmds, &mut out);
+        let mut queued = VecDeque::new();
+        self.handle.take(&mut queued);
+        for request in queued {
+            match request {
+                handle::Request::Commands(cmds) => self.execute(cmds, &mut out),
+                handle::Request::Deliver(topic, msg) => self.publish(&topic, &msg, None, &mut out),
+                handle::Request::Wake(_) | handle::Request::Shutdown => {}
+            }
+        }
+        out
+    }
+
+    fn execute(&mut self, cmds: Commands, out: &mut Output) {
+        out.record(cmds.clone());
+        for cmd in cmds {
+            match cmd {
+                Command::Send { to, msg } => {
+                    for &id in to.ids() {
+                        if self.conns.contains_key(&id) {
+                            out.deliver(id, msg.clone());
+                        }
+                    }
+                }
+                Command::Publish { topic, msg, except } => {
+                    self.publish(&topic, &msg, except, out);
+                }
+                Command::Subscribe { conn, topic } => {
+                    if self.conns.contains_key(&conn) {
+                        self.topics.entry(topic).or_default().insert(conn);
+                    }
+                }
+                Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
+                Command::Timer {
+                    key, after, every, ..
+                } => self.set_timer(key, after, every),
+                Command::CancelTimer { key, .. } => {
+                    self.timers.remove(&key);
+                }
+                Command::Close { conn, .. } => self.closed(conn, out),
+            }
+        }
+    }
+
+    fn publish(&mut self, topic: &str, msg: &Payload, except: Option<ConnId>, out: &mut Output) {
+        for &id in self.topics.get(topic).into_iter().flatten() {
+            if Some(id) != except {
+                out.deliver(id, msg.clone());
+            }
+        }
+    }
+
+    fn unsubscribe(&mut self, conn: ConnId, topic: &str) {
+        if let Some(ids) = self.topics.get_mut(topic) {
+            ids.remove(&conn);
+            if ids.is_empty() {
+                self.topics.remove(topic);
+            }
+        }
+    }
+
+    /// `conn` closed: it leaves its topics, then `on_close` runs.
+    fn closed(&mut self, id: ConnId, out: &mut Output) {
+        let Some(open) = self.conns.remove(&id) else {
+            return;
+        };
+        let topics: Vec<Topic> = self
+            .topics
+            .iter()
+            .filter(|(_, ids)| ids.contains(&id))
+            .map(|(topic, _)| topic.clone())
+            .collect();
+        for topic in topics {
+            self.unsubscribe(id, &topic);
+        }
+        out.close(id);
+        let cmds = self.app.on_close(&open.conn, open.state);
+        out.extend(self.run(cmds));
+    }
+}
+
+fn open_mut<'a, S>(conns: &'a mut BTreeMap<ConnId, Open<S>>, conn: &Conn) -> &'a mut Open<S> {
+    let id = conn.id();
+    conns
+        .get_mut(&id)
+        .unwrap_or_else(|| panic!("connection {id} is not open"))
+}

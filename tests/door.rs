@@ -1,0 +1,153 @@
+//! The door and per-connection state over real sockets: a refusal is an HTTP status with
+//! its reason before anything opens, a panic at the door is a `500` for that client alone,
+//! and each connection's state lives and dies with it.
+
+use ratchet::prelude::*;
+use ratchet::Line;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use suite::{serve, wait_until, RawClient};
+
+#[derive(Default)]
+struct Member {
+    name: String,
+    said: u32,
+}
+
+/// Lets in `?token=letmein` under the name given, counts what each member said.
+struct Club {
+    /// Line connections (which carry no request) are refused.
+    lines_refused: bool,
+    opened: Arc<AtomicUsize>,
+    closed: Arc<AtomicUsize>,
+}
+
+impl StatefulComponent for Club {
+    type State = Member;
+
+    fn on_request(&mut self, conn: &Conn, me: &mut Member) -> Door {
+        let req = conn.request();
+        if req.and_then(|r| r.query_param("panic")).is_some() {
+            panic!("the doorman fainted");
+        }
+        if req.is_none() && self.lines_refused {
+            return Refuse::forbidden("no line users tonight").into();
+        }
+        if req.is_some() && req.and_then(|r| r.query_param("token")).as_deref() != Some("letmein") {
+            return Refuse::forbidden("members only: bring your token").into();
+        }
+        me.name = req
+            .and_then(|r| r.query_param("name"))
+            .unwrap_or_else(|| format!("member-{}", conn.id()));
+        Door::Open
+    }
+
+    fn on_open(&mut self, _conn: &Conn, _me: &mut Member) -> Commands {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        Commands::none()
+    }
+
+    fn on_message(&mut self, from: &Conn, me: &mut Member, msg: Message<'_>) -> Commands {
+        me.said += 1;
+        let text = msg.as_text().unwrap_or("?");
+        from.send(format!("{} #{}: {text}", me.name, me.said))
+            .into()
+    }
+
+    fn on_close(&mut self, _conn: &Conn, _me: Member) -> Commands {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+        Commands::none()
+    }
+}
+
+fn club(lines_refused: bool) -> (Club, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (opened, closed) = (Arc::default(), Arc::default());
+    let club = Club {
+        lines_refused,
+        opened: Arc::clone(&opened),
+        closed: Arc::clone(&closed),
+    };
+    (club, opened, closed)
+}
+
+#[test]
+fn the_door_refuses_with_a_status_and_keeps_state_per_connection() {
+    let (app, opened, closed) = club(false);
+    let addr = serve(WebSocket::new(app));
+
+    // No token: 403 with the reason, and the connection is closed; nothing opened.
+    let mut stranger = RawClient::connect(addr);
+    stranger.write(suite::upgrade_request("/club", "").as_bytes());
+    let (head, body) = stranger.read_response();
+    assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
+    assert!(body.contains("members only: bring your token"), "{body}");
+    assert!(stranger.closed_within(Duration::from_secs(5)));
+
+    // A panicking door: 500 for that client, the server goes on.
+    let mut unlucky = RawClient::connect(addr);
+    unlucky.write(suite::upgrade_request("/club?panic=1", "").as_bytes());
+    let (head, _) = unlucky.read_response();
+    assert!(head.starts_with("HTTP/1.1 500 "), "{head}");
+
+    // Members keep their own count.
+    let mut ann = RawClient::open(addr, "/club?token=letmein&name=ann");
+    let mut bob = RawClient::open(addr, "/club?token=letmein&name=bob");
+    ann.send_text("hi");
+    ann.expect_text("ann #1: hi");
+    bob.send_text("yo");
+    bob.expect_text("bob #1: yo");
+    ann.send_text("again");
+    ann.expect_text("ann #2: again");
+    assert_eq!(
+        opened.load(Ordering::SeqCst),
+        2,
+        "refused connections never open"
+    );
+
+    drop(ann);
+    drop(bob);
+    wait_until("both members closed", || closed.load(Ordering::SeqCst) == 2);
+}
+
+#[test]
+fn a_line_connection_passes_the_same_door() {
+    let (app, opened, closed) = club(true);
+    let refusing = serve(Line::new(app));
+    let stream = TcpStream::connect(refusing).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut said = String::new();
+    BufReader::new(&stream).read_to_string(&mut said).unwrap();
+    assert_eq!(said, "refused: no line users tonight\n", "then closed");
+    assert_eq!(opened.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        closed.load(Ordering::SeqCst),
+        0,
+        "on_close only follows on_open"
+    );
+
+    let (app, opened, _) = club(false);
+    let addr = serve(Line::new(app));
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    (&stream).write_all(b"one\ntwo\n").unwrap();
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    assert!(
+        lines[0].starts_with("member-") && lines[0].ends_with(" #1: one\n"),
+        "{lines:?}"
+    );
+    assert!(lines[1].ends_with(" #2: two\n"), "{lines:?}");
+    assert_eq!(opened.load(Ordering::SeqCst), 1);
+}

@@ -1,7 +1,7 @@
 //! Expansion: the model into code. Calls into `ratchet::app` for everything that is not
 //! specific to this struct, so the generated code stays small.
 
-use crate::validate::{AppModel, Handler, HandlerKind, HandlersModel};
+use crate::validate::{AppModel, Handler, HandlerKind, HandlersModel, ProtocolChoice};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -15,55 +15,46 @@ pub fn app(model: &AppModel) -> TokenStream {
     }
     let ident = &item.ident;
     let name = ident.to_string();
-    let decorator = format_ident!("{}", model.protocol.decorator);
-    let (bind, scheme) = (&model.bind, model.protocol.scheme);
+    let (bind, scheme) = (&model.binds[0], model.protocols[0].scheme);
     // Spanned on the struct's name, so a missing `Default` or handler impl is reported there.
-    let (mut ty, mut wrap) = (
-        quote_spanned!(ident.span()=> ::ratchet::#decorator<#ident>),
-        quote_spanned!(ident.span()=> ::ratchet::#decorator::new(self)),
-    );
-    if model.deflate || !model.subprotocols.is_empty() {
-        let mut config = quote!(::ratchet::websocket::Config::default());
-        if model.deflate {
-            config = quote!(#config.deflate(::ratchet::websocket::Deflate::default()));
+    let (ty, into_protocol, into_server) = match model.protocols.as_slice() {
+        [one] => {
+            let (ty, wrap) = stack(
+                model,
+                one,
+                quote!(#ident),
+                quote_spanned!(ident.span()=> self),
+            );
+            (ty, wrap, None)
         }
-        if !model.subprotocols.is_empty() {
-            let names = &model.subprotocols;
-            config = quote!(#config.subprotocols([#(#names),*]));
+        [first, second] => {
+            let app_ty = quote_spanned!(ident.span()=> ::ratchet::Shared<#ident>);
+            let shared = quote_spanned!(ident.span()=> ::ratchet::Shared::new(self));
+            let (ty1, wrap1) = stack(model, first, app_ty.clone(), quote!(app.clone()));
+            let (ty2, wrap2) = stack(model, second, app_ty, quote!(app));
+            let ty = quote!(::ratchet::Listeners<#ty1, #ty2>);
+            let into_protocol = quote!({
+                let app = #shared;
+                ::ratchet::Listeners::new(#wrap1, #wrap2)
+            });
+            let into_server = quote! {
+                fn into_server(self, more: &[::std::string::String]) -> ::std::io::Result<::ratchet::Server<Self::Protocol>> {
+                    let app = #shared;
+                    ::ratchet::Server::new(#wrap1).listen(more[0].as_str(), #wrap2)
+                }
+            };
+            (ty, into_protocol, Some(into_server))
         }
-        wrap = quote_spanned!(ident.span()=> ::ratchet::#decorator::with_config(self, #config));
-    }
-    if let (Some(format), Some(url)) = (model.session, &model.redis) {
-        let format = format_ident!("{}", format);
-        ty = quote!(::ratchet::session::Session<#ty>);
-        wrap = quote!(::ratchet::session::Session::new(#wrap, ::ratchet::app::redis_url(#url))
-            .format(::ratchet::session::Format::#format));
-    }
-    if !model.origins.is_empty() {
-        let origins = &model.origins;
-        ty = quote!(::ratchet::OriginCheck<#ty>);
-        wrap = quote!(::ratchet::OriginCheck::new(#wrap, [#(#origins),*]));
-    }
+        _ => unreachable!("validation allows one or two protocols"),
+    };
+    let more = model.protocols[1..]
+        .iter()
+        .zip(&model.binds[1..])
+        .map(|(p, bind)| {
+            let (name, scheme) = (p.name, p.scheme);
+            quote!((#name, #bind, #scheme))
+        });
     let path = model.path.as_deref().unwrap_or("/");
-    if model.path.is_some() {
-        let route = quote!(::ratchet::http::Route<#ty, ::ratchet::http::NoRoute>);
-        wrap = quote!(::ratchet::Router::new().route(#path, #wrap));
-        ty = match &model.static_dir {
-            Some(dir) => {
-                wrap = quote!(#wrap.route("/*", ::ratchet::Static::new(::ratchet::app::static_dir(#dir))));
-                quote!(::ratchet::Router<::ratchet::http::Route<::ratchet::Static, #route>>)
-            }
-            None => quote!(::ratchet::Router<#route>),
-        };
-    }
-    if !model.blacklist.is_empty() {
-        let blocked = &model.blacklist;
-        ty = quote!(::ratchet::IpBlacklist<#ty>);
-        wrap = quote!(::ratchet::IpBlacklist::with(
-            #wrap,
-            [#(#blocked.parse::<::std::net::IpAddr>().expect("checked at compile time")),*],
-        ));
-    }
     let page = model.static_dir.is_some();
     let redis = match &model.redis {
         Some(url) => quote!(::core::option::Option::Some(#url)),
@@ -97,14 +88,96 @@ pub fn app(model: &AppModel) -> TokenStream {
             const PATH: &'static str = #path;
             const PAGE: bool = #page;
             const REDIS: ::core::option::Option<&'static str> = #redis;
+            const MORE: &'static [(&'static str, &'static str, &'static str)] = &[#(#more),*];
 
             fn into_protocol(self) -> Self::Protocol {
-                #wrap
+                #into_protocol
             }
+
+            #into_server
         }
 
         #main
     }
+}
+
+/// One protocol's decorator stack around `app` (of type `app_ty`): its type, and the
+/// expression that builds it.
+fn stack(
+    model: &AppModel,
+    protocol: &ProtocolChoice,
+    app_ty: TokenStream,
+    app: TokenStream,
+) -> (TokenStream, TokenStream) {
+    let decorator = format_ident!("{}", protocol.decorator);
+    let span = model.item.ident.span();
+    let (mut ty, mut wrap) = (
+        quote_spanned!(span=> ::ratchet::#decorator<#app_ty>),
+        quote_spanned!(span=> ::ratchet::#decorator::new(#app)),
+    );
+    let rate = model.rate.as_ref().map(|r| {
+        let count = r.count;
+        let mut rate = match r.per_minute {
+            true => quote!(::ratchet::Rate::per_minute(#count)),
+            false => quote!(::ratchet::Rate::per_second(#count)),
+        };
+        if r.close {
+            rate = quote!(#rate.over(::ratchet::OverRate::Close));
+        }
+        rate
+    });
+    if !protocol.http {
+        if let Some(rate) = &rate {
+            wrap = quote_spanned!(span=> ::ratchet::#decorator::with_config(#app, ::ratchet::line::Config::default().rate(#rate)));
+        }
+    }
+    if protocol.http {
+        if model.deflate || !model.subprotocols.is_empty() || rate.is_some() {
+            let mut config = quote!(::ratchet::websocket::Config::default());
+            if let Some(rate) = &rate {
+                config = quote!(#config.rate(#rate));
+            }
+            if model.deflate {
+                config = quote!(#config.deflate(::ratchet::websocket::Deflate::default()));
+            }
+            if !model.subprotocols.is_empty() {
+                let names = &model.subprotocols;
+                config = quote!(#config.subprotocols([#(#names),*]));
+            }
+            wrap = quote_spanned!(span=> ::ratchet::#decorator::with_config(#app, #config));
+        }
+        if let (Some(format), Some(url)) = (model.session, &model.redis) {
+            let format = format_ident!("{}", format);
+            ty = quote!(::ratchet::session::Session<#ty>);
+            wrap = quote!(::ratchet::session::Session::new(#wrap, ::ratchet::app::redis_url(#url))
+                .format(::ratchet::session::Format::#format));
+        }
+        if !model.origins.is_empty() {
+            let origins = &model.origins;
+            ty = quote!(::ratchet::OriginCheck<#ty>);
+            wrap = quote!(::ratchet::OriginCheck::new(#wrap, [#(#origins),*]));
+        }
+        if let Some(path) = &model.path {
+            let route = quote!(::ratchet::http::Route<#ty, ::ratchet::http::NoRoute>);
+            wrap = quote!(::ratchet::Router::new().route(#path, #wrap));
+            ty = match &model.static_dir {
+                Some(dir) => {
+                    wrap = quote!(#wrap.route("/*", ::ratchet::Static::new(::ratchet::app::static_dir(#dir))));
+                    quote!(::ratchet::Router<::ratchet::http::Route<::ratchet::Static, #route>>)
+                }
+                None => quote!(::ratchet::Router<#route>),
+            };
+        }
+    }
+    if !model.blacklist.is_empty() {
+        let blocked = &model.blacklist;
+        ty = quote!(::ratchet::IpBlacklist<#ty>);
+        wrap = quote!(::ratchet::IpBlacklist::with(
+            #wrap,
+            [#(#blocked.parse::<::std::net::IpAddr>().expect("checked at compile time")),*],
+        ));
+    }
+    (ty, wrap)
 }
 
 pub fn handlers(model: &HandlersModel) -> TokenStream {

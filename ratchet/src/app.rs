@@ -50,9 +50,21 @@ pub trait App: Sized {
     const PAGE: bool = false;
     /// The Redis that bridges topics across processes (`RATCHET_REDIS_URL` overrides it).
     const REDIS: Option<&'static str> = None;
+    /// The protocols served after the first, each on a listener of its own, as `(name,
+    /// default address, URL scheme)`: `("line", "127.0.0.1:2323", "tcp")` is bound at
+    /// `--line-bind ADDR` or `RATCHET_LINE_BIND`.
+    const MORE: &'static [(&'static str, &'static str, &'static str)] = &[];
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
+
+    /// The server for the app, with a listener at each of `more` (one per entry of
+    /// [`MORE`](App::MORE)) for the protocols after the first. Default: the server of
+    /// [`into_protocol`](App::into_protocol), which serves one.
+    fn into_server(self, more: &[String]) -> std::io::Result<Server<Self::Protocol>> {
+        let _ = more;
+        Ok(Server::new(self.into_protocol()))
+    }
 }
 
 /// The generated `main`: raises the open-files limit (a server wants many connections),
@@ -61,7 +73,16 @@ pub fn main<A: App + Default>() -> ExitCode {
     if let Err(e) = crate::server::raise_open_files_limit() {
         eprintln!("{}: cannot raise the open-files limit: {e}", A::NAME);
     }
-    let server = Server::new(A::default().into_protocol());
+    let mut listeners = vec![("", A::DEFAULT_BIND)];
+    listeners.extend(A::MORE.iter().map(|&(name, bind, _)| (name, bind)));
+    let binds = crate::cli::bind_addresses(&listeners);
+    let server = match A::default().into_server(&binds[1..]) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("cannot listen on {}: {e}", binds[1..].join(", "));
+            return ExitCode::FAILURE;
+        }
+    };
     #[cfg(feature = "redis")]
     let server = match A::REDIS {
         Some(url) => server.bridge(crate::cluster::RedisBridge::new(redis_url(url))),
@@ -75,18 +96,23 @@ pub fn main<A: App + Default>() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    serve(server, A::DEFAULT_BIND, |addr| {
+    serve_at(server, &binds[0], |addrs| {
+        let addr = addrs[0];
         let page = if A::PAGE {
             format!(", page at http://{addr}/")
         } else {
             String::new()
         };
-        format!(
+        let mut banner = format!(
             "{} listening on {}://{addr}{}{page}",
             A::NAME,
             A::SCHEME,
             A::PATH
-        )
+        );
+        for (&(name, _, scheme), addr) in A::MORE.iter().zip(&addrs[1..]) {
+            banner.push_str(&format!("\n{} {name} on {scheme}://{addr}", A::NAME));
+        }
+        banner
     })
 }
 
@@ -98,20 +124,27 @@ pub fn serve<P: Protocol>(
     default_bind: &str,
     banner: impl FnOnce(SocketAddr) -> String,
 ) -> ExitCode {
+    let addr = crate::cli::bind_address(default_bind);
+    serve_at(server, &addr, |addrs| banner(addrs[0]))
+}
+
+/// Serves `server` with its first listener at `addr`, as [`serve`] does; `banner` gets
+/// the address of every listener.
+pub fn serve_at<P: Protocol>(
+    server: Server<P>,
+    addr: &str,
+    banner: impl FnOnce(&[SocketAddr]) -> String,
+) -> ExitCode {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
-    let addr = crate::cli::bind_address(default_bind);
-    let server = match server
-        .bind(addr.as_str())
-        .and_then(|s| s.shutdown_on_signals())
-    {
+    let server = match server.bind(addr).and_then(|s| s.shutdown_on_signals()) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("cannot listen on {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    println!("{}", banner(server.local_addr()));
+    println!("{}", banner(server.local_addrs()));
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -71,6 +71,8 @@ macro_rules! delegate_protocol {
     (@unless limits [limits $($r:ident)*] $($x:tt)*) => {};
     (@unless accept [accept $($r:ident)*] $($x:tt)*) => {};
     (@unless busy [busy $($r:ident)*] $($x:tt)*) => {};
+    (@unless listeners [listeners $($r:ident)*] $($x:tt)*) => {};
+    (@unless enter [enter $($r:ident)*] $($x:tt)*) => {};
     (@unless connect [connect $($r:ident)*] $($x:tt)*) => {};
     (@unless data [data $($r:ident)*] $($x:tt)*) => {};
     (@unless drained [drained $($r:ident)*] $($x:tt)*) => {};
@@ -103,6 +105,16 @@ macro_rules! delegate_protocol {
     (@emit busy [$inner:ident] $field:tt) => {
         fn busy(&self, out: &mut ::std::vec::Vec<u8>) {
             self.$inner.busy(out)
+        }
+    };
+    (@emit listeners [$inner:ident] $field:tt) => {
+        fn listeners(&self) -> usize {
+            self.$inner.listeners()
+        }
+    };
+    (@emit enter [$inner:ident] $field:tt) => {
+        fn enter(&mut self, index: usize) {
+            self.$inner.enter(index)
         }
     };
     (@emit connect [$inner:ident] $field:tt) => {
@@ -212,7 +224,7 @@ macro_rules! delegate_protocol {
 
     ($inner:ident $(, state . $field:ident)? $(; except $($skip:ident),* $(,)?)?) => {
         $crate::delegate_protocol!(@each [$inner] [$($field)?] [$($($skip)*)?]
-            limits accept busy connect data drained timeout disconnect encoding encode
+            limits accept busy listeners enter connect data drained timeout disconnect encoding encode
             overflow reusable awaits_request mount extensions start timer close);
     };
 }

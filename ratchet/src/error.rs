@@ -17,6 +17,9 @@ pub enum Error {
     /// A message did not parse as the type its handler takes (a [`Json`](crate::Json)
     /// that is not the JSON expected); the connection stays open.
     BadMessage(String),
+    /// A message from this connection was dropped: it sends faster than its
+    /// [`Rate`](crate::Rate) allows.
+    RateLimited,
     /// A message to this connection was dropped: the client reads slower than it is sent
     /// to, and its pending output reached the server's limit.
     Overflow,
@@ -29,6 +32,7 @@ impl fmt::Display for Error {
             Error::Panic(msg) => write!(f, "handler panicked: {msg}"),
             Error::App(e) => write!(f, "application error: {e}"),
             Error::BadMessage(reason) => write!(f, "bad message: {reason}"),
+            Error::RateLimited => f.write_str("message dropped: sent faster than the rate limit"),
             Error::Overflow => {
                 f.write_str("message dropped: the client is not reading fast enough")
             }
@@ -41,7 +45,7 @@ impl std::error::Error for Error {
         match self {
             Error::Protocol(e) => Some(e),
             Error::App(e) => Some(e.as_ref()),
-            Error::Panic(_) | Error::BadMessage(_) | Error::Overflow => None,
+            Error::Panic(_) | Error::BadMessage(_) | Error::RateLimited | Error::Overflow => None,
         }
     }
 }
@@ -94,6 +98,9 @@ pub enum ProtocolError {
     Busy,
     /// A message was begun and not finished within the configured time.
     MessageTimeout,
+    /// Messages came faster than the connection's [`Rate`](crate::Rate) allows, with
+    /// [`OverRate::Close`](crate::OverRate::Close). Answered with 1008.
+    RateLimit,
 }
 
 impl ProtocolError {
@@ -103,7 +110,7 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => CloseCode::Invalid,
             ProtocolError::MessageTooBig | ProtocolError::FrameTooBig => CloseCode::Size,
             ProtocolError::Busy => CloseCode::Again,
-            ProtocolError::MessageTimeout => CloseCode::Policy,
+            ProtocolError::MessageTimeout | ProtocolError::RateLimit => CloseCode::Policy,
             _ => CloseCode::Protocol,
         }
     }
@@ -131,6 +138,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::FrameTooBig => "frame exceeds the maximum size",
             ProtocolError::Busy => "server busy: too many messages in progress",
             ProtocolError::MessageTimeout => "message not finished in time",
+            ProtocolError::RateLimit => "messages sent faster than the rate limit",
         })
     }
 }

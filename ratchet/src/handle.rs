@@ -145,6 +145,7 @@ struct Shared {
     max_requests: usize,
     max_bytes: usize,
     counters: Counters,
+    topics: crate::topics::Topics,
 }
 
 #[derive(Default)]
@@ -167,8 +168,15 @@ impl Handle {
                 max_requests,
                 max_bytes,
                 counters: Counters::default(),
+                topics: crate::topics::Topics::default(),
             }),
         }
+    }
+
+    /// Read access to this server's topics: member counts and lists, a connection's
+    /// rooms.
+    pub fn topics(&self) -> crate::topics::Topics {
+        self.shared.topics.clone()
     }
 
     /// Queues commands for the server to carry out, in order (per thread).

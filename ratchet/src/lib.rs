@@ -92,14 +92,19 @@ mod id;
 #[cfg(feature = "json")]
 mod json;
 pub mod line;
+mod listeners;
 pub mod message;
 pub mod protocol;
+mod rate;
 mod request;
+mod scope;
 pub mod server;
 #[cfg(feature = "redis")]
 pub mod session;
+mod shared;
 mod stateful;
 pub mod testing;
+mod topics;
 pub mod websocket;
 
 pub use blacklist::IpBlacklist;
@@ -114,11 +119,15 @@ pub use http::{OriginCheck, Router, Static};
 #[cfg(feature = "json")]
 pub use json::Json;
 pub use line::Line;
+pub use listeners::{Either, Listeners};
 pub use message::{Kind, Message, Payload};
 pub use protocol::{Limits, Outbox, Overflow, Protocol};
+pub use rate::{OverRate, Rate};
 pub use request::Request;
 pub use server::{Listening, Server};
+pub use shared::Shared;
 pub use stateful::StatefulComponent;
+pub use topics::Topics;
 pub use websocket::WebSocket;
 
 /// Turns an annotated struct into a served application; see the crate's README.
@@ -135,6 +144,6 @@ pub mod prelude {
     pub use crate::{
         CloseCode, Command, Commands, Component, Conn, ConnId, ConnSet, Door, Error, Handle,
         IntoCommands, IpBlacklist, Line, Message, Payload, Refuse, Server, StatefulComponent,
-        WebSocket,
+        Topic, Topics, WebSocket,
     };
 }

@@ -10,6 +10,7 @@ use crate::door::Door;
 use crate::error::{ConfigError, Error, ProtocolError};
 use crate::message::{Message, Payload};
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
+use crate::rate::{OverRate, Verdict};
 use crate::stateful::StatefulComponent;
 use crate::CloseCode;
 use std::net::SocketAddr;
@@ -19,12 +20,14 @@ use std::net::SocketAddr;
 #[non_exhaustive]
 pub struct Config {
     max_line_length: usize,
+    rate: Option<crate::rate::Rate>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_line_length: 32 << 10,
+            rate: None,
         }
     }
 }
@@ -36,6 +39,15 @@ impl Config {
     #[must_use]
     pub fn max_line_length(mut self, bytes: usize) -> Self {
         self.max_line_length = bytes;
+        self
+    }
+
+    /// How fast each connection may send lines (see [`Rate`](crate::Rate)); over it, a
+    /// line is dropped (`on_error` hears `RateLimited`) or the connection closed. Default:
+    /// no limit.
+    #[must_use]
+    pub fn rate(mut self, rate: crate::rate::Rate) -> Self {
+        self.rate = Some(rate);
         self
     }
 }
@@ -117,6 +129,8 @@ pub struct ConnState<S = ()> {
     /// The application saw `on_open` (and will see `on_close`).
     opened: bool,
     closed: bool,
+    /// What the connection may still send under the configured rate.
+    allowance: Option<Box<crate::rate::Allowance>>,
 }
 
 impl<C: StatefulComponent> Protocol for Line<C> {
@@ -125,6 +139,9 @@ impl<C: StatefulComponent> Protocol for Line<C> {
     fn limits(&self) -> Result<Limits, ConfigError> {
         if self.config.max_line_length == 0 {
             return Err(ConfigError::new("line: max_line_length must be at least 1"));
+        }
+        if let Some(rate) = &self.config.rate {
+            rate.check(self.config.max_line_length)?;
         }
         // A line waits whole, with its `\r\n`.
         Ok(Limits::default()
@@ -143,6 +160,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             app: C::State::default(),
             opened: false,
             closed: false,
+            allowance: None,
         };
         let mut door = Door::Open;
         self.call(&mut state, out, |app, conn, me| {
@@ -185,6 +203,22 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             if line.len() > self.config.max_line_length {
                 self.too_long(state, out);
                 break;
+            }
+            let rate = self.config.rate.as_ref();
+            match crate::rate::judge(rate, &mut state.allowance, out.now(), line.len()) {
+                Verdict::Pass => {}
+                Verdict::Refuse(OverRate::Close) => {
+                    log::debug!("connection {} sends too fast; closing it", state.conn.id());
+                    state.closed = true;
+                    out.shutdown();
+                    break;
+                }
+                Verdict::Refuse(_) => {
+                    self.call(state, out, |app, conn, me| {
+                        app.on_error(conn, me, Error::RateLimited)
+                    });
+                    continue;
+                }
             }
             let msg = match std::str::from_utf8(line) {
                 Ok(text) => Message::Text(text),

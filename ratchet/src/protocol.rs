@@ -47,6 +47,19 @@ pub trait Protocol {
         let _ = out;
     }
 
+    /// How many listening sockets this protocol serves: one, unless it combines several
+    /// ([`Listeners`](crate::Listeners)). The server binds exactly this many.
+    fn listeners(&self) -> usize {
+        1
+    }
+
+    /// A connection is about to be accepted on listener `index` (0 for the first the
+    /// server bound): [`accept`](Protocol::accept) and [`connect`](Protocol::connect) for
+    /// it follow at once. Default: nothing (one listener).
+    fn enter(&mut self, index: usize) {
+        let _ = index;
+    }
+
     /// A connection was accepted.
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState;
 

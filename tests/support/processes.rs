@@ -36,17 +36,36 @@ impl Example {
 
     /// [`Example::start`] with environment variables.
     pub fn start_with(name: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_listening(name, &["--bind", "127.0.0.1:0"], env, 1)
+    }
+
+    /// Starts example `name` with `args` and `env`, and reads the first `lines` lines it
+    /// prints (the banner: where it listens, a line per listener).
+    pub fn start_listening(name: &str, args: &[&str], env: &[(&str, &str)], lines: usize) -> Self {
         let mut child = Command::new(example(name))
-            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("examples/{name} is built by cargo test: {e}"));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut banner = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut banner)
-            .expect("the example's first line");
+        for _ in 0..lines {
+            stdout.read_line(&mut banner).expect("the example's banner");
+        }
         Example { child, banner }
+    }
+
+    /// Every address in the banner, in order.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.banner
+            .split("://")
+            .skip(1)
+            .map(|after| {
+                let end = after.find(['/', ',', ' ', '\n']).unwrap_or(after.len());
+                after[..end].parse().expect("an address in the banner")
+            })
+            .collect()
     }
 
     /// The address in the banner (`... on ws://127.0.0.1:PORT/...`).

@@ -17,6 +17,8 @@ pub struct ProtocolChoice {
     /// Whether it is served over HTTP, so that the keys `deflate`, `path`, `static_dir`,
     /// `origins` and `subprotocols` apply.
     pub http: bool,
+    /// Its address when it is not the first protocol and `bind` does not name one.
+    pub default_bind: &'static str,
 }
 
 /// Every protocol the DSL knows; a new one is a line here and a decorator in `ratchet`.
@@ -26,12 +28,14 @@ pub const PROTOCOLS: &[ProtocolChoice] = &[
         decorator: "WebSocket",
         scheme: "ws",
         http: true,
+        default_bind: "127.0.0.1:8080",
     },
     ProtocolChoice {
         name: "line",
         decorator: "Line",
         scheme: "tcp",
         http: false,
+        default_bind: "127.0.0.1:2323",
     },
 ];
 
@@ -50,13 +54,13 @@ pub struct Key {
 pub const KEYS: &[Key] = &[
     Key {
         name: "protocol",
-        takes: "a protocol's name",
-        example: r#"protocol = "websocket""#,
+        takes: "a protocol's name, or a list",
+        example: r#"protocol = ["websocket", "line"]"#,
         http: false,
     },
     Key {
         name: "bind",
-        takes: "an address",
+        takes: "an address, or one per protocol",
         example: r#"bind = "127.0.0.1:8080""#,
         http: false,
     },
@@ -64,6 +68,12 @@ pub const KEYS: &[Key] = &[
         name: "main",
         takes: "a bool",
         example: "main = false",
+        http: false,
+    },
+    Key {
+        name: "rate",
+        takes: "a rate per connection",
+        example: r#"rate = "10/s""#,
         http: false,
     },
     Key {
@@ -133,8 +143,10 @@ const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// `#[ratchet::app]`, validated.
 pub struct AppModel {
     pub item: ItemStruct,
-    pub protocol: &'static ProtocolChoice,
-    pub bind: String,
+    /// The protocols served, the first on `bind`, each on a listener of its own.
+    pub protocols: Vec<&'static ProtocolChoice>,
+    /// The address of each protocol's listener.
+    pub binds: Vec<String>,
     pub main: bool,
     /// permessage-deflate on.
     pub deflate: bool,
@@ -154,6 +166,35 @@ pub struct AppModel {
     pub session: Option<&'static str>,
     /// The connection state the handlers must agree on.
     pub conn_state: Option<Type>,
+    /// Each connection's rate limit.
+    pub rate: Option<RateModel>,
+}
+
+/// `rate = "10/s"` (or `"30/min"`, with `", close"` to close rather than drop).
+pub struct RateModel {
+    pub count: u32,
+    pub per_minute: bool,
+    pub close: bool,
+}
+
+fn parse_rate(text: &str) -> Option<RateModel> {
+    let (rate, close) = match text.split_once(',') {
+        Some((rate, "close")) | Some((rate, " close")) => (rate, true),
+        Some(_) => return None,
+        None => (text, false),
+    };
+    let (count, unit) = rate.trim().split_once('/')?;
+    let count = count.trim().parse().ok()?;
+    let per_minute = match unit.trim() {
+        "s" => false,
+        "min" => true,
+        _ => return None,
+    };
+    Some(RateModel {
+        count,
+        per_minute,
+        close,
+    })
 }
 
 pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
@@ -180,8 +221,8 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
         }
     };
 
-    let mut protocol = &PROTOCOLS[0];
-    let mut bind = DEFAULT_BIND.to_owned();
+    let mut protocols: Vec<&'static ProtocolChoice> = vec![&PROTOCOLS[0]];
+    let mut binds: Option<(Vec<String>, &Expr)> = None;
     let mut main = true;
     let mut deflate: Option<(bool, Span)> = None;
     let mut path: Option<(String, Span)> = None;
@@ -190,6 +231,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut redis: Option<String> = None;
     let mut session: Option<(&'static str, Span)> = None;
     let mut conn_state: Option<Type> = None;
+    let mut rate: Option<RateModel> = None;
     let mut http_keys: Vec<&syn::Ident> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Entry { key, value } in &args.entries {
@@ -203,25 +245,50 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             http_keys.push(key);
         }
         match name.as_str() {
-            "protocol" => match string_value(value) {
-                Some((text, span)) => match PROTOCOLS.iter().find(|p| p.name == text) {
-                    Some(found) => protocol = found,
-                    None => {
-                        let names: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
-                        let hint = suggest(&text, &names).map(|s| format!("did you mean \"{s}\"? ")).unwrap_or_default();
-                        let valid = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
-                        errors.at(span, format!("unknown protocol \"{text}\"; {hint}valid protocols: {valid}"));
-                    }
-                },
-                None => errors.at(value, "`protocol` takes a string, e.g. `protocol = \"websocket\"`"),
-            },
-            "bind" => match string_value(value) {
-                Some((text, _)) if valid_bind(&text) => bind = text,
-                Some((text, span)) => errors.at(
-                    span,
-                    format!("cannot bind to \"{text}\": expected `host:port`, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""),
+            "protocol" => match string_value(value).map(|one| vec![one]).or_else(|| string_list(value)) {
+                Some(names) if names.is_empty() || names.len() > PROTOCOLS.len() => errors.at(
+                    value,
+                    format!("`protocol` takes one protocol or a list of up to {}, e.g. `protocol = [\"websocket\", \"line\"]`", PROTOCOLS.len()),
                 ),
-                None => errors.at(value, "`bind` takes a string, e.g. `bind = \"127.0.0.1:8080\"`"),
+                Some(names) => {
+                    let mut chosen = Vec::new();
+                    for (text, span) in names {
+                        match PROTOCOLS.iter().find(|p| p.name == text) {
+                            Some(found) if chosen.iter().any(|c: &&ProtocolChoice| c.name == found.name) => {
+                                errors.at(span, format!("protocol \"{text}\" is listed twice"));
+                            }
+                            Some(found) => chosen.push(found),
+                            None => {
+                                let names: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
+                                let hint = suggest(&text, &names).map(|s| format!("did you mean \"{s}\"? ")).unwrap_or_default();
+                                let valid = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
+                                errors.at(span, format!("unknown protocol \"{text}\"; {hint}valid protocols: {valid}"));
+                            }
+                        }
+                    }
+                    if !chosen.is_empty() {
+                        protocols = chosen;
+                    }
+                }
+                None => errors.at(value, "`protocol` takes a string, e.g. `protocol = \"websocket\"`, or a list of them"),
+            },
+            "bind" => match string_value(value).map(|one| vec![one]).or_else(|| string_list(value)) {
+                Some(list) if list.is_empty() => errors.at(value, "`bind` takes an address, e.g. `bind = \"127.0.0.1:8080\"`"),
+                Some(list) => {
+                    let mut all = Vec::new();
+                    for (text, span) in list {
+                        if valid_bind(&text) {
+                            all.push(text);
+                        } else {
+                            errors.at(
+                                span,
+                                format!("cannot bind to \"{text}\": expected `host:port`, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""),
+                            );
+                        }
+                    }
+                    binds = Some((all, value));
+                }
+                None => errors.at(value, "`bind` takes a string, e.g. `bind = \"127.0.0.1:8080\"`, or one per protocol"),
             },
             "main" => match value {
                 Expr::Lit(ExprLit {
@@ -303,6 +370,13 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 },
                 None => errors.at(value, "`session` takes a format, e.g. `session = \"php\"`"),
             },
+            "rate" => match string_value(value) {
+                Some((text, span)) => match parse_rate(&text) {
+                    Some(parsed) => rate = Some(parsed),
+                    None => errors.at(span, format!("\"{text}\" is not a rate: write \"10/s\" or \"30/min\", and \", close\" to close a connection that goes over it (it is dropped otherwise)")),
+                },
+                None => errors.at(value, "`rate` takes a string, e.g. `rate = \"10/s\"`"),
+            },
             "conn_state" => match value {
                 Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => {
                     conn_state = Some(Type::Path(syn::TypePath { qself: None, path: p.path.clone() }));
@@ -328,7 +402,9 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             );
         }
     }
-    if !protocol.http {
+    let http = protocols.iter().any(|p| p.http);
+    let protocol = protocols[0];
+    if !http {
         for key in http_keys {
             errors.at(
                 key,
@@ -357,7 +433,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
         _ => {}
     }
     if let Some((true, span)) = deflate {
-        if !protocol.http {
+        if !http {
             errors.at(
                 span,
                 format!(
@@ -368,11 +444,36 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
         }
     }
     let deflate = deflate.is_some_and(|(on, _)| on);
+    let binds = match binds {
+        Some((given, value))
+            if given.len() > protocols.len()
+                || (given.len() > 1 && given.len() != protocols.len()) =>
+        {
+            errors.at(value, format!("`bind` has {} addresses for {} protocol(s): give one, or one per protocol in order", given.len(), protocols.len()));
+            Vec::new()
+        }
+        given => {
+            let given = given.map(|(all, _)| all).unwrap_or_default();
+            protocols
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    given.get(i).cloned().unwrap_or_else(|| {
+                        if i == 0 {
+                            DEFAULT_BIND.to_owned()
+                        } else {
+                            p.default_bind.to_owned()
+                        }
+                    })
+                })
+                .collect()
+        }
+    };
     match item {
         Some(item) => errors.finish(AppModel {
             item,
-            protocol,
-            bind,
+            protocols,
+            binds,
             main,
             deflate,
             path: path.map(|(p, _)| p),
@@ -383,6 +484,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             redis,
             session: session.map(|(s, _)| s),
             conn_state,
+            rate,
         }),
         None => Err(errors
             .0

@@ -8,7 +8,7 @@ mod values;
 
 #[cfg(test)]
 pub use app::KEYS;
-pub use app::{app, AppModel};
+pub use app::{app, AppModel, ProtocolChoice};
 pub use handlers::{handlers, Handler, HandlerKind, HandlersModel};
 
 use proc_macro2::Span;

@@ -8,12 +8,12 @@ use super::connection::{Backlog, Connection, Phase};
 use super::execute::Frames;
 use super::output::Pool;
 use super::timers::{AppTimers, Deadlines};
-use super::topics::Topics;
 use super::transport::Transport;
 use crate::command::Command;
 use crate::conn::ConnId;
 use crate::handle::{Handle, Request};
 use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
+use crate::topics::Topics;
 use crate::CloseCode;
 use slab::Slab;
 use std::net::SocketAddr;
@@ -83,7 +83,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             slow: Deadlines::default(),
             timers: AppTimers::default(),
             pool: Pool::default(),
-            topics: Topics::default(),
+            topics: handle.topics(),
             recipients: Vec::new(),
             frames: Frames::default(),
             inbound_total: 0,

@@ -17,7 +17,6 @@ mod execute;
 mod flow;
 mod output;
 mod timers;
-mod topics;
 mod transport;
 
 pub use self::bridge::Bridge;
@@ -37,9 +36,13 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX - 2);
-const SIGNALS: Token = Token(usize::MAX - 3);
+const WAKER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+/// Listener `i` is `Token(FIRST_LISTENER - i)`, below every other fixed token and far
+/// above every connection's slot (at most 2^20 of them).
+const FIRST_LISTENER: usize = usize::MAX - 3;
+/// The most listening sockets one server binds.
+const MAX_LISTENERS: usize = 64;
 
 /// A server for a protocol decorator: `Server::new(WebSocket::new(app))`.
 #[derive(Debug)]
@@ -47,6 +50,8 @@ pub struct Server<P> {
     protocol: P,
     config: Config,
     bridge: Option<Box<dyn Bridge>>,
+    /// The addresses of listeners after the first, in order.
+    more: Vec<Vec<SocketAddr>>,
 }
 
 impl<P: Protocol> Server<P> {
@@ -56,7 +61,36 @@ impl<P: Protocol> Server<P> {
             protocol,
             config: Config::default(),
             bridge: None,
+            more: Vec::new(),
         }
+    }
+
+    /// Serves `protocol` too, on its own listening socket at `addr`: one server, one event
+    /// loop, the connections of both in it (so commands, topics and timers reach all of
+    /// them, each framed by its own protocol). With a [`Shared`](crate::Shared) app, one
+    /// application serves both; see there for an example.
+    ///
+    /// The address is resolved now and bound by [`bind`](Server::bind), after the first.
+    pub fn listen<Q: Protocol>(
+        self,
+        addr: impl ToSocketAddrs,
+        protocol: Q,
+    ) -> io::Result<Server<crate::Listeners<P, Q>>> {
+        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        if addrs.is_empty() {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                "no address to listen on",
+            ));
+        }
+        let mut more = self.more;
+        more.push(addrs);
+        Ok(Server {
+            protocol: crate::Listeners::new(self.protocol, protocol),
+            config: self.config,
+            bridge: self.bridge,
+            more,
+        })
     }
 
     /// Passes every publish on to other processes, and theirs to this one's subscribers.
@@ -76,25 +110,48 @@ impl<P: Protocol> Server<P> {
     /// Checks the configuration (the server's limits against each other and against the
     /// protocol's: an error of kind `InvalidInput` says what contradicts what), then binds
     /// the listening socket (port 0 picks a free port; see [`Listening::local_addr`]).
-    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
+    ///
+    /// With [`listen`](Server::listen), `addr` is the first listener's, and the others are
+    /// bound after it.
+    pub fn bind(mut self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
         let limits = self.protocol.limits()?;
         let config = self.config.clone().validate(limits)?;
-        let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to bind");
-        for addr in addr.to_socket_addrs()? {
-            match TcpListener::bind(addr) {
-                Ok(listener) => return Listening::new(self, config, listener),
-                Err(e) => last = e,
-            }
+        let wanted = self.protocol.listeners();
+        if wanted != 1 + self.more.len() || wanted > MAX_LISTENERS {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the protocol serves {wanted} listener(s) (at most {MAX_LISTENERS}), but {} address(es) were given",
+                    1 + self.more.len()
+                ),
+            ));
         }
-        Err(last)
+        let first: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        let mut listeners = vec![bind_first(&first)?];
+        for addrs in std::mem::take(&mut self.more) {
+            listeners.push(bind_first(&addrs)?);
+        }
+        Listening::new(self, config, listeners)
     }
+}
+
+/// A listener on the first of `addrs` that can be bound.
+fn bind_first(addrs: &[SocketAddr]) -> io::Result<TcpListener> {
+    let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to bind");
+    for &addr in addrs {
+        match TcpListener::bind(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = io::Error::new(e.kind(), format!("{addr}: {e}")),
+        }
+    }
+    Err(last)
 }
 
 /// A bound server, ready to [`run`](Listening::run).
 pub struct Listening<P: Protocol> {
     poll: Poll,
-    listener: TcpListener,
-    local_addr: SocketAddr,
+    listeners: Vec<TcpListener>,
+    local_addrs: Vec<SocketAddr>,
     handle: Handle,
     signals: Option<signal_hook_mio::v1_0::Signals>,
     /// Set once shutting down: the instant the grace period ends.
@@ -107,7 +164,7 @@ pub struct Listening<P: Protocol> {
 impl<P: Protocol> std::fmt::Debug for Listening<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listening")
-            .field("local_addr", &self.local_addr)
+            .field("local_addrs", &self.local_addrs)
             .finish_non_exhaustive()
     }
 }
@@ -116,20 +173,23 @@ impl<P: Protocol> Listening<P> {
     fn new(
         server: Server<P>,
         config: config::Valid,
-        mut listener: TcpListener,
+        mut listeners: Vec<TcpListener>,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let local_addr = listener.local_addr()?;
+        let mut local_addrs = Vec::with_capacity(listeners.len());
+        for (i, listener) in listeners.iter_mut().enumerate() {
+            poll.registry()
+                .register(listener, Token(FIRST_LISTENER - i), Interest::READABLE)?;
+            local_addrs.push(listener.local_addr()?);
+        }
         let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
         let wake: Wake = Box::new(move || waker.wake());
         let (requests, bytes) = config.handle_queue();
         let handle = Handle::new(wake, requests, bytes);
         Ok(Listening {
             poll,
-            listener,
-            local_addr,
+            listeners,
+            local_addrs,
             handle: handle.clone(),
             signals: None,
             stopping: None,
@@ -138,9 +198,15 @@ impl<P: Protocol> Listening<P> {
         })
     }
 
-    /// The address the server listens on (with the real port when bound to port 0).
+    /// The address the server listens on (with the real port when bound to port 0); the
+    /// first listener's, with [`Server::listen`].
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.local_addrs[0]
+    }
+
+    /// The addresses of every listener, in the order they were given.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
     }
 
     /// A handle for other threads.
@@ -192,7 +258,6 @@ impl<P: Protocol> Listening<P> {
             self.core.set_now(Instant::now());
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(),
                     WAKER => {
                         self.handle.take(&mut requests);
                         for request in requests.drain(..) {
@@ -212,6 +277,9 @@ impl<P: Protocol> Listening<P> {
                             self.begin_shutdown();
                         }
                     }
+                    Token(t) if t > FIRST_LISTENER - self.listeners.len() => {
+                        self.accept(FIRST_LISTENER - t);
+                    }
                     Token(slot) => {
                         if event.is_writable() {
                             self.core.writable(slot);
@@ -224,7 +292,9 @@ impl<P: Protocol> Listening<P> {
             }
             if self.accept_retry.is_some_and(|at| at <= Instant::now()) {
                 self.accept_retry = None;
-                self.accept();
+                for index in 0..self.listeners.len() {
+                    self.accept(index);
+                }
             }
             self.core.turn();
         }
@@ -237,17 +307,20 @@ impl<P: Protocol> Listening<P> {
         }
         log::info!("shutting down: closing {} connection(s)", self.core.len());
         self.stopping = Some(Instant::now() + self.core.shutdown_grace());
-        let _ = self.poll.registry().deregister(&mut self.listener);
+        for listener in &mut self.listeners {
+            let _ = self.poll.registry().deregister(listener);
+        }
         self.accept_retry = None;
         self.core.close_all();
     }
 
-    fn accept(&mut self) {
+    /// Accepts what waits on listener `index`.
+    fn accept(&mut self, index: usize) {
         if self.stopping.is_some() {
             return;
         }
         loop {
-            let (mut stream, peer) = match self.listener.accept() {
+            let (mut stream, peer) = match self.listeners[index].accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -258,6 +331,7 @@ impl<P: Protocol> Listening<P> {
                     return;
                 }
             };
+            self.core.protocol_mut().enter(index);
             if !self.core.protocol_mut().accept(peer) {
                 log::debug!("connection from {peer} refused at accept");
                 continue;

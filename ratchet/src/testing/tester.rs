@@ -1,14 +1,15 @@
 //! [`Tester`]: an application's handlers, driven as a server would, without sockets.
 
 use super::Output;
-use crate::command::{Command, Commands, Topic, MIN_TIMER_DELAY};
+use crate::command::{Command, Commands, MIN_TIMER_DELAY};
 use crate::conn::{Conn, ConnId, Request};
 use crate::door::{Door, Refuse};
 use crate::error::Error;
 use crate::handle::{self, Handle, Wake};
 use crate::message::Payload;
 use crate::stateful::StatefulComponent;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use crate::topics::Topics;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -51,7 +52,7 @@ pub struct Tester<C: StatefulComponent> {
     app: C,
     next_id: u64,
     conns: BTreeMap<ConnId, Open<C::State>>,
-    topics: BTreeMap<Topic, BTreeSet<ConnId>>,
+    topics: Topics,
     /// Running timers by key: when they are due, their period, and the order in which
     /// they were set (ties fire in that order).
     timers: BTreeMap<u64, Timer>,
@@ -77,7 +78,7 @@ impl<C: StatefulComponent> fmt::Debug for Tester<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Tester")
             .field("open", &self.conns.keys().collect::<Vec<_>>())
-            .field("topics", &self.topics)
+            .field("topics", &self.topics.names())
             .field("timers", &self.timers.keys().collect::<Vec<_>>())
             .field("now", &self.now)
             .finish_non_exhaustive()
@@ -88,15 +89,16 @@ impl<C: StatefulComponent> Tester<C> {
     /// A tester around `app`; runs its `on_start` (see [`started`](Tester::started)).
     pub fn new(app: C) -> Self {
         let wake: Wake = Box::new(|| Ok(()));
+        let handle = Handle::new(wake, 1 << 16, 64 << 20);
         let mut t = Tester {
             app,
             next_id: 1,
             conns: BTreeMap::new(),
-            topics: BTreeMap::new(),
+            topics: handle.topics(),
             timers: BTreeMap::new(),
             timers_set: 0,
             now: Duration::ZERO,
-            handle: Handle::new(wake, 1 << 16, 64 << 20),
+            handle,
             started: Output::default(),
         };
         let handle = t.handle.clone();
@@ -253,12 +255,10 @@ impl<C: StatefulComponent> Tester<C> {
         self.conns.get(&conn.into()).map(|open| &open.state)
     }
 
-    /// The subscribers of `topic`, in order.
+    /// The subscribers of `topic`, in order (as [`Topics::members`] of the handle's
+    /// [`topics`](Handle::topics)).
     pub fn subscribers(&self, topic: &str) -> Vec<ConnId> {
-        self.topics
-            .get(topic)
-            .map(|ids| ids.iter().copied().collect())
-            .unwrap_or_default()
+        self.topics.members(topic)
     }
 
     /// The handle the application got in `on_start`: commands sent through it are
@@ -318,11 +318,13 @@ impl<C: StatefulComponent> Tester<C> {
                     self.publish(&topic, &msg, except, out);
                 }
                 Command::Subscribe { conn, topic } => {
-                    if self.conns.contains_key(&conn) {
-                        self.topics.entry(topic).or_default().insert(conn);
+                    if self.conns.contains_key(&conn) && !self.topics.contains(&topic, conn) {
+                        self.topics.join(conn, topic, self.handle.counters());
                     }
                 }
-                Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
+                Command::Unsubscribe { conn, topic } => {
+                    self.topics.leave(conn, &topic, self.handle.counters());
+                }
                 Command::Timer {
                     key, after, every, ..
                 } => self.set_timer(key, after, every),
@@ -335,19 +337,11 @@ impl<C: StatefulComponent> Tester<C> {
     }
 
     fn publish(&mut self, topic: &str, msg: &Payload, except: Option<ConnId>, out: &mut Output) {
-        for &id in self.topics.get(topic).into_iter().flatten() {
-            if Some(id) != except {
-                out.deliver(id, msg.clone());
-            }
-        }
-    }
-
-    fn unsubscribe(&mut self, conn: ConnId, topic: &str) {
-        if let Some(ids) = self.topics.get_mut(topic) {
-            ids.remove(&conn);
-            if ids.is_empty() {
-                self.topics.remove(topic);
-            }
+        let mut ids = Vec::new();
+        self.topics.recipients(topic, except, &mut ids);
+        ids.sort_unstable();
+        for id in ids {
+            out.deliver(id, msg.clone());
         }
     }
 
@@ -356,14 +350,8 @@ impl<C: StatefulComponent> Tester<C> {
         let Some(open) = self.conns.remove(&id) else {
             return;
         };
-        let topics: Vec<Topic> = self
-            .topics
-            .iter()
-            .filter(|(_, ids)| ids.contains(&id))
-            .map(|(topic, _)| topic.clone())
-            .collect();
-        for topic in topics {
-            self.unsubscribe(id, &topic);
+        for topic in self.topics.of(id) {
+            self.topics.leave(id, &topic, self.handle.counters());
         }
         out.close(id);
         let cmds = self.app.on_close(&open.conn, open.state);

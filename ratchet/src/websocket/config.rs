@@ -18,6 +18,7 @@ use std::time::Duration;
 /// | [`close_timeout`](Config::close_timeout) | 5 s |
 /// | [`ping_interval`](Config::ping_interval) | 30 s |
 /// | [`hixie_idle_timeout`](Config::hixie_idle_timeout) | 5 min |
+/// | [`rate`](Config::rate) | none |
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(super) max_message_size: usize,
@@ -32,6 +33,7 @@ pub struct Config {
     pub(super) subprotocols: Vec<String>,
     pub(super) require_subprotocol: bool,
     pub(super) deflate: Option<Deflate>,
+    pub(super) rate: Option<crate::rate::Rate>,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             ping_interval: Some(Duration::from_secs(30)),
             hixie_idle_timeout: Some(Duration::from_secs(300)),
             deflate: None,
+            rate: None,
             subprotocols: Vec::new(),
             require_subprotocol: false,
         }
@@ -67,6 +70,14 @@ impl Config {
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = Some(bytes);
+        self
+    }
+
+    /// How fast each connection may send messages (see [`Rate`](crate::Rate)). Default:
+    /// no limit.
+    #[must_use]
+    pub fn rate(mut self, rate: crate::rate::Rate) -> Self {
+        self.rate = Some(rate);
         self
     }
 
@@ -181,6 +192,9 @@ impl Config {
         }
         if self.require_subprotocol && self.subprotocols.is_empty() {
             return fail("require_subprotocol needs at least one subprotocol".into());
+        }
+        if let Some(rate) = &self.rate {
+            rate.check(self.max_message_size)?;
         }
         Ok(Limits::default()
             // A handshake waits whole (Hixie-76: plus its 8-byte body).

@@ -115,6 +115,9 @@ pub struct ConnState<S = ()> {
     message_since: Option<Instant>,
     /// permessage-deflate, if negotiated.
     deflate: Option<send::ConnDeflate>,
+    /// What the connection may still send under the configured rate (from its first
+    /// message on).
+    allowance: Option<Box<crate::rate::Allowance>>,
 }
 
 #[derive(Debug)]
@@ -201,6 +204,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             keepalive_at: None,
             message_since: None,
             deflate: None,
+            allowance: None,
         };
         self.arm(&state, out);
         state

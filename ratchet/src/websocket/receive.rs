@@ -12,6 +12,7 @@ use crate::error::{Error, ProtocolError};
 use crate::http::{self, Head};
 use crate::message::Message;
 use crate::protocol::Outbox;
+use crate::rate::{judge, OverRate, Verdict};
 use crate::stateful::StatefulComponent;
 use crate::CloseCode;
 
@@ -169,6 +170,26 @@ impl<C: StatefulComponent> WebSocket<C> {
         Some(Rejection::new(status, reason))
     }
 
+    /// A message came over the connection's rate and was dropped: the application hears
+    /// `RateLimited`, or the connection fails with 1008. Whether reading goes on.
+    fn over_rate(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        over: OverRate,
+        out: &mut Outbox<'_>,
+    ) -> bool {
+        if over == OverRate::Close {
+            self.fail(state, ProtocolError::RateLimit, out);
+            return false;
+        }
+        let app = &mut self.app;
+        match guard(|| app.on_error(&state.conn, &mut state.app, Error::RateLimited)) {
+            Ok(cmds) => out.commands(cmds),
+            Err(panic) => self.panicked(state, panic, out),
+        }
+        !matches!(state.phase, Phase::Done)
+    }
+
     pub(super) fn hybi_frames(
         &mut self,
         state: &mut ConnState<C::State>,
@@ -196,6 +217,15 @@ impl<C: StatefulComponent> WebSocket<C> {
                     // Nothing more is delivered once the application asked to close.
                     if state.close_sent || out.close_requested() {
                         continue;
+                    }
+                    let rate = self.config.rate.as_ref();
+                    let verdict =
+                        judge(rate, &mut state.allowance, out.now(), msg.as_bytes().len());
+                    if let Verdict::Refuse(over) = verdict {
+                        if self.over_rate(state, over, out) {
+                            continue;
+                        }
+                        return data.len();
                     }
                     let app = &mut self.app;
                     match guard(|| app.on_message(&state.conn, &mut state.app, msg)) {
@@ -241,6 +271,14 @@ impl<C: StatefulComponent> WebSocket<C> {
                 Ok(Some(hixie::Frame::Text(text))) => {
                     if state.close_sent || out.close_requested() {
                         continue;
+                    }
+                    let rate = self.config.rate.as_ref();
+                    let verdict = judge(rate, &mut state.allowance, out.now(), text.len());
+                    if let Verdict::Refuse(over) = verdict {
+                        if self.over_rate(state, over, out) {
+                            continue;
+                        }
+                        return data.len();
                     }
                     let app = &mut self.app;
                     match guard(|| app.on_message(&state.conn, &mut state.app, Message::Text(text)))

@@ -3,11 +3,12 @@
 //! route on the way out.
 
 use super::pattern::Pattern;
-use crate::command::{Command, Commands, TimerScope};
+use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
 use crate::message::Payload;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
+use crate::scope::{scope_commands, scoped};
 use crate::{CloseCode, Handle};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,33 +33,6 @@ pub enum RouteState<S, R> {
     Here(S),
     /// Served by a route added earlier.
     Rest(R),
-}
-
-/// Scopes the application timers among `cmds` to route `index`.
-pub(super) fn scope_timers(cmds: &mut [Command], index: usize) {
-    for cmd in cmds {
-        if let Command::Timer { scope, .. } | Command::CancelTimer { scope, .. } = cmd {
-            *scope = scope.push(index);
-        }
-    }
-}
-
-/// Runs `f` and scopes the application timers it queued to route `index`.
-fn scoped<T>(out: &mut Outbox<'_>, index: usize, f: impl FnOnce(&mut Outbox<'_>) -> T) -> T {
-    let mark = out.command_mark();
-    let result = f(out);
-    scope_timers(out.commands_since(mark), index);
-    result
-}
-
-fn scope_commands(cmds: Commands, index: usize) -> Commands {
-    let timers = |c: &Command| matches!(c, Command::Timer { .. } | Command::CancelTimer { .. });
-    if !cmds.as_slice().iter().any(timers) {
-        return cmds;
-    }
-    let mut cmds: Vec<Command> = cmds.into_iter().collect();
-    scope_timers(&mut cmds, index);
-    cmds.into_iter().collect()
 }
 
 /// The list of routes of a [`Router`], built by [`Router::route`]: [`NoRoute`] ends it,
@@ -362,28 +336,5 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         } else {
             self.rest.timer(index, scope, key)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn timers_carry_their_route_and_keep_their_whole_key() {
-        let key = u64::MAX;
-        let mut cmds = vec![
-            Command::after(Duration::from_secs(1), key),
-            Command::cancel_timer(key),
-        ];
-        scope_timers(&mut cmds, 3);
-        let scope = TimerScope::default().push(3);
-        assert!(
-            matches!(cmds[0], Command::Timer { key: k, scope: s, .. } if k == key && s == scope)
-        );
-        assert!(
-            matches!(cmds[1], Command::CancelTimer { key: k, scope: s } if k == key && s == scope)
-        );
     }
 }

@@ -19,14 +19,13 @@ impl Chat {
 }
 
 impl Component for Chat {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         // Store the new connection to send messages to later.
         self.clients.insert(conn);
         println!("New connection! ({})", conn.id());
-        Commands::none()
     }
 
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         let others = self.clients.len() - 1;
         println!(
             "Connection {} sending message {:?} to {others} other connection(s)",
@@ -34,19 +33,18 @@ impl Component for Chat {
             msg
         );
         // Send to every client but the sender.
-        self.clients.except(from).send(msg).into()
+        self.clients.except(from).send(msg)
     }
 
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         // The connection is closed, remove it, as we can no longer send it messages.
         self.clients.remove(conn);
         println!("Connection {} has disconnected", conn.id());
-        Commands::none()
     }
 
-    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
         println!("An error has occurred: {err}");
-        conn.close().into()
+        conn.close()
     }
 }
 

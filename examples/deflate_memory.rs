@@ -17,8 +17,8 @@ const CONNECTIONS: usize = 400;
 struct Echo;
 
 impl Component for Echo {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
 }
 

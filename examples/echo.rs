@@ -9,8 +9,8 @@ use ratchet::websocket::{Config, Deflate};
 pub struct Echo;
 
 impl Component for Echo {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
 }
 

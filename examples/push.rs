@@ -13,21 +13,16 @@ pub struct Chat {
 }
 
 impl Component for Chat {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.lock().expect("clients").insert(conn);
         Commands::none()
     }
 
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        self.clients
-            .lock()
-            .expect("clients")
-            .except(from)
-            .send(msg)
-            .into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        self.clients.lock().expect("clients").except(from).send(msg)
     }
 
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.lock().expect("clients").remove(conn);
         Commands::none()
     }

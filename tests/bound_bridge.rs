@@ -6,6 +6,7 @@
 
 use ratchet::cluster::{envelope, RedisBridge};
 use ratchet::server::Config as ServerConfig;
+use ratchet::IntoCommands;
 use ratchet::{Command, Commands, Component, Conn, Handle, Message, Payload, Server, WebSocket};
 use std::io::Write;
 use std::sync::Mutex;
@@ -22,25 +23,25 @@ struct Publisher {
 }
 
 impl Component for Publisher {
-    fn on_start(&mut self, _: &Handle) -> Commands {
+    fn on_start(&mut self, _: &Handle) -> impl IntoCommands {
         if self.slow {
             return Command::every(Duration::from_millis(1), 1).into();
         }
         Commands::none()
     }
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         match conn.path() {
             "/listen" => conn.subscribe("t").into(),
             _ => Commands::none(),
         }
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         if msg.as_text() == Some("sync") {
-            return from.send("sync").into();
+            return from.send("sync");
         }
-        Command::publish("t", msg).into()
+        Command::publish("t", msg)
     }
-    fn on_timer(&mut self, _: u64) -> Commands {
+    fn on_timer(&mut self, _: u64) -> impl IntoCommands {
         std::thread::sleep(Duration::from_millis(50));
         Commands::none()
     }

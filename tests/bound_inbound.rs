@@ -5,6 +5,7 @@
 
 use ratchet::server::Config as ServerConfig;
 use ratchet::websocket::{Config, Deflate};
+use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, Message, Server, WebSocket};
 use std::time::{Duration, Instant};
 use suite::{client_frame, RawClient};
@@ -12,7 +13,7 @@ use suite::{client_frame, RawClient};
 struct Sink;
 
 impl Component for Sink {
-    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
         Commands::none()
     }
 }

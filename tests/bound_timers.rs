@@ -3,6 +3,7 @@
 //! binary, so that the process's memory is the server's.
 
 use ratchet::http::Router;
+use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::time::Duration;
 use suite::{responses, RawClient};
@@ -10,7 +11,7 @@ use suite::{responses, RawClient};
 struct Nothing;
 
 impl Component for Nothing {
-    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
         Commands::none()
     }
 }

@@ -4,6 +4,7 @@
 
 use ratchet::server::Config as ServerConfig;
 use ratchet::websocket::{Config, Deflate};
+use ratchet::IntoCommands;
 use ratchet::{Command, Commands, Component, Conn, ConnSet, Handle, Message, Server, WebSocket};
 use std::time::{Duration, Instant};
 use suite::{client_frame, RawClient};
@@ -15,17 +16,17 @@ struct Relay {
 }
 
 impl Component for Relay {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.insert(conn);
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         if msg.as_text() == Some("ping") {
-            return from.send("pong").into();
+            return from.send("pong");
         }
-        self.clients.except(from).send(msg).into()
+        self.clients.except(from).send(msg)
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.remove(conn);
         Commands::none()
     }
@@ -122,15 +123,15 @@ fn at_the_cap_the_next_connection_gets_503_and_the_others_are_served() {
 struct Restless;
 
 impl Component for Restless {
-    fn on_start(&mut self, _: &Handle) -> Commands {
+    fn on_start(&mut self, _: &Handle) -> impl IntoCommands {
         Commands::none()
             .and(Command::every(Duration::ZERO, 1))
             .and(Command::after(Duration::MAX, 2))
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         if key == 1 {
             // Re-armed at once from inside, too.
             return Command::after(Duration::ZERO, 3).into();

@@ -2,6 +2,7 @@
 //! sessions written by a real PHP (php-cli with php-redis) read by cookie.
 
 use ratchet::session::{Format, Missing, Session, SessionExt};
+use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::collections::HashMap;
 use std::process::Command;
@@ -220,13 +221,13 @@ fn the_chat_greets_a_php_sites_user_by_name() {
 struct Who;
 
 impl Component for Who {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         let session = conn.session();
         let user: Option<String> = session.and_then(|s| s.get("user"));
         let visits: Option<u32> = session.and_then(|s| s.get("visits"));
-        conn.send(format!("{user:?} {visits:?}")).into()
+        conn.send(format!("{user:?} {visits:?}"))
     }
-    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
         Commands::none()
     }
 }

@@ -12,7 +12,8 @@ mod chat_trait;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use ratchet::app::App;
 use ratchet::websocket::{Config, Deflate};
-use ratchet::{Commands, Component, Conn, Message, WebSocket};
+use ratchet::IntoCommands;
+use ratchet::{Component, Conn, Message, WebSocket};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use suite::{client_frame, LineClient, RawClient};
@@ -40,8 +41,8 @@ fn inflate(d: &mut Decompress, data: &[u8]) -> Vec<u8> {
 struct Echo;
 
 impl Component for Echo {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
 }
 

@@ -45,19 +45,18 @@ impl StatefulComponent for Club {
         Door::Open
     }
 
-    fn on_open(&mut self, _conn: &Conn, _me: &mut Member) -> Commands {
+    fn on_open(&mut self, _conn: &Conn, _me: &mut Member) -> impl IntoCommands {
         self.opened.fetch_add(1, Ordering::SeqCst);
         Commands::none()
     }
 
-    fn on_message(&mut self, from: &Conn, me: &mut Member, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, me: &mut Member, msg: Message<'_>) -> impl IntoCommands {
         me.said += 1;
         let text = msg.as_text().unwrap_or("?");
         from.send(format!("{} #{}: {text}", me.name, me.said))
-            .into()
     }
 
-    fn on_close(&mut self, _conn: &Conn, _me: Member) -> Commands {
+    fn on_close(&mut self, _conn: &Conn, _me: Member) -> impl IntoCommands {
         self.closed.fetch_add(1, Ordering::SeqCst);
         Commands::none()
     }
@@ -150,4 +149,90 @@ fn a_line_connection_passes_the_same_door() {
     );
     assert!(lines[1].ends_with(" #2: two\n"), "{lines:?}");
     assert_eq!(opened.load(Ordering::SeqCst), 1);
+}
+
+/// Answers the door from another thread, as a token service would: `?token=good` after a
+/// moment, `?token=bad` refused, `?token=lost` never answered.
+struct Checkpoint {
+    handle: Option<Handle>,
+}
+
+impl Component for Checkpoint {
+    fn on_start(&mut self, handle: &Handle) -> impl IntoCommands {
+        self.handle = Some(handle.clone());
+    }
+
+    fn on_request(&mut self, conn: &Conn) -> Door {
+        let token = conn.request().and_then(|r| r.query_param("token"));
+        let (handle, id) = (self.handle.clone().unwrap(), conn.id());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            match token.as_deref() {
+                Some("good") => handle.answer(id, Door::Open).unwrap(),
+                Some("bad") => handle
+                    .answer(id, Refuse::forbidden("the service said no"))
+                    .unwrap(),
+                _ => {}
+            }
+        });
+        Door::Later
+    }
+
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
+    }
+}
+
+#[test]
+fn the_door_may_answer_later_through_the_handle() {
+    let config =
+        ratchet::websocket::Config::default().handshake_timeout(Duration::from_millis(600));
+    let addr = serve(WebSocket::with_config(Checkpoint { handle: None }, config));
+
+    // Let in after the answer; a frame sent before it waits, unread, and is answered after.
+    let mut good = RawClient::connect(addr);
+    let mut early = suite::upgrade_request("/?token=good", "").into_bytes();
+    early.extend(suite::client_frame(true, 1, b"sent early"));
+    good.write(&early);
+    let head = good.read_head();
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    good.expect_text("sent early");
+
+    let mut bad = RawClient::connect(addr);
+    bad.write(suite::upgrade_request("/?token=bad", "").as_bytes());
+    let (head, body) = bad.read_response();
+    assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
+    assert!(body.contains("the service said no"), "{body}");
+
+    // Never answered: closed when the handshake's time is up.
+    let mut lost = RawClient::connect(addr);
+    lost.write(suite::upgrade_request("/?token=lost", "").as_bytes());
+    assert!(lost.closed_within(Duration::from_secs(5)));
+
+    good.send_text("still here");
+    good.expect_text("still here");
+}
+
+#[test]
+fn the_tester_knocks_and_answers() {
+    use ratchet::testing::{Knock, Tester};
+
+    let mut t = Tester::new(Checkpoint { handle: None });
+    let Knock::Waiting(ann) = t.knock(ratchet::Request::new("GET", "/?token=x", vec![])) else {
+        panic!("the door answers later");
+    };
+    assert!(t.is_waiting(&ann) && !t.is_open(&ann));
+    t.answer(&ann, Door::Open).unwrap();
+    assert!(t.is_open(&ann));
+    assert_eq!(t.message(&ann, "hi").sent_to(&ann), ["hi"]);
+    let Knock::Waiting(bob) = t.knock(ratchet::Request::new("GET", "/", vec![])) else {
+        panic!("the door answers later");
+    };
+    assert_eq!(
+        t.answer(&bob, Refuse::forbidden("no"))
+            .unwrap_err()
+            .status(),
+        403
+    );
+    assert!(!t.is_waiting(&bob) && !t.is_open(&bob));
 }

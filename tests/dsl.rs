@@ -202,6 +202,46 @@ fn a_macro_app_is_testable_without_sockets() {
     assert_eq!(cmds.sent_to(&guest), [Payload::from(expected)]);
 }
 
+/// The chat's who-is-here list, under a random schedule: a newcomer's welcome names
+/// exactly the others who are open, and everyone open hears of each join and leave.
+#[test]
+fn the_chat_knows_who_is_here_under_a_random_schedule() {
+    use ratchet::testing::{Schedule, Step};
+
+    let mut t = Tester::new(chat::Chat::default());
+    let schedule = Schedule::new(5)
+        .steps(400)
+        .max_open(7)
+        .targets(["/chat?name=ann", "/chat?name=bob", "/chat"])
+        .messages(["hi", "how are you?"]);
+    schedule.run(&mut t, |t, step, out| {
+        let json = |p: &Payload| serde_json::from_slice::<serde_json::Value>(p.as_bytes()).unwrap();
+        let open = t.open_conns().count();
+        match step {
+            Step::Open(id, _) => {
+                let welcome = json(&out.sent_to(*id)[0]);
+                assert_eq!(
+                    welcome["here"].as_array().unwrap().len(),
+                    open - 1,
+                    "{welcome}"
+                );
+                for other in t.open_conns().filter(|c| c.id() != *id) {
+                    assert_eq!(json(&out.sent_to(other)[0])["type"], "joined");
+                }
+            }
+            Step::Close(_) => {
+                for other in t.open_conns() {
+                    assert_eq!(json(&out.sent_to(other)[0])["type"], "left");
+                }
+            }
+            Step::Message(from, _) => {
+                assert_eq!(out.deliveries().len(), open - 1, "to all but {from}");
+            }
+            Step::Refused(_) | Step::Advance(_) => assert!(out.deliveries().is_empty()),
+        }
+    });
+}
+
 #[test]
 fn the_generated_main_serves_and_exits_cleanly_on_sigterm() {
     // `--bind 127.0.0.1:0` (from `Example`) wins over the environment.

@@ -3,7 +3,8 @@
 //! blacklisted addresses ([`IpBlacklist`]).
 
 use ratchet::websocket::Config;
-use ratchet::{Commands, Component, Conn, IpBlacklist, Message, OriginCheck, WebSocket};
+use ratchet::IntoCommands;
+use ratchet::{Component, Conn, IpBlacklist, Message, OriginCheck, WebSocket};
 use std::io::{ErrorKind, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,16 +17,15 @@ struct Tell {
 }
 
 impl Component for Tell {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         *self.opened.lock().unwrap() += 1;
         conn.send(format!(
             "speaking {}",
             conn.subprotocol().unwrap_or("nothing")
         ))
-        .into()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use ratchet::server::{Config as ServerConfig, Overflow};
 use ratchet::websocket::Config;
+use ratchet::IntoCommands;
 use ratchet::{Command, Commands, Component, Conn, ConnSet, Error, Message, Server, WebSocket};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ struct Recorder {
 }
 
 impl Component for Recorder {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.lock().unwrap().insert(conn);
         self.events
             .lock()
@@ -24,19 +25,18 @@ impl Component for Recorder {
             .push(format!("open {}", conn.id()));
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         if msg.as_text() == Some("broadcast") {
             return self
                 .clients
                 .lock()
                 .unwrap()
                 .except(from)
-                .send(vec![7u8; 16 << 10])
-                .into();
+                .send(vec![7u8; 16 << 10]);
         }
-        from.send(msg).into()
+        from.send(msg)
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.lock().unwrap().remove(conn);
         self.events
             .lock()
@@ -44,7 +44,7 @@ impl Component for Recorder {
             .push(format!("close {}", conn.id()));
         Commands::none()
     }
-    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
         self.events
             .lock()
             .unwrap()
@@ -300,17 +300,17 @@ struct Ticker {
 }
 
 impl Component for Ticker {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.insert(conn);
         if self.clients.len() == 1 {
             return Command::every(Duration::from_millis(100), 1).into();
         }
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         if key == 2 {
             return self.clients.send("one-shot").into();
         }

@@ -2,6 +2,7 @@
 //! over real sockets.
 
 use ratchet::http::{Router, Static};
+use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, ConnSet, Message, WebSocket};
 use std::fs;
 use std::net::SocketAddr;
@@ -15,14 +16,14 @@ struct Chat {
 }
 
 impl Component for Chat {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.insert(conn);
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        self.clients.except(from).send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        self.clients.except(from).send(msg)
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.remove(conn);
         Commands::none()
     }
@@ -292,15 +293,15 @@ struct Ticker {
 }
 
 impl Component for Ticker {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.insert(conn);
-        ratchet::Command::after(Duration::from_millis(20), 7).into()
+        ratchet::Command::after(Duration::from_millis(20), 7)
     }
-    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
         Commands::none()
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
-        self.clients.send(format!("timer {key}")).into()
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
+        self.clients.send(format!("timer {key}"))
     }
 }
 

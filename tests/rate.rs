@@ -7,6 +7,7 @@ use ratchet::line;
 use ratchet::server::Config as ServerConfig;
 use ratchet::testing::{Client, Simulation};
 use ratchet::websocket::Config;
+use ratchet::IntoCommands;
 use ratchet::{
     Commands, Component, Conn, Error, Line, Message, OverRate, Protocol, Rate, WebSocket,
 };
@@ -17,10 +18,10 @@ use suite::{client_frame, server_frames, upgrade_request};
 struct Echo;
 
 impl Component for Echo {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
-    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
         match err {
             Error::RateLimited => conn.send("slow down").into(),
             _ => Commands::none(),

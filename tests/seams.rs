@@ -6,6 +6,7 @@ use ratchet::http::{OriginCheck, Router, Static};
 use ratchet::server::Config as ServerConfig;
 use ratchet::testing::{Client, Simulation};
 use ratchet::websocket::{Config, Deflate};
+use ratchet::IntoCommands;
 use ratchet::{
     delegate_protocol, Command, Commands, Component, Conn, ConnSet, Error, Line, Message, Outbox,
     Overflow, Protocol, Server, WebSocket,
@@ -42,12 +43,12 @@ impl Recorder {
 }
 
 impl Component for Recorder {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.borrow_mut().insert(conn);
         self.note(format!("open {}", conn.id()));
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         let text = msg.as_text().unwrap_or("(binary)").to_owned();
         self.note(format!("message {} {text}", from.id()));
         if text == "bye" {
@@ -58,21 +59,20 @@ impl Component for Recorder {
         }
         Commands::none()
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.borrow_mut().remove(conn);
         self.note(format!("close {}", conn.id()));
         Commands::none()
     }
-    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
         self.note(format!("error {} {err}", conn.id()));
         Commands::none()
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         self.note(format!("timer {key}"));
         self.clients
             .borrow()
             .send(format!("{} timer {key}", self.name))
-            .into()
     }
 }
 
@@ -289,17 +289,17 @@ fn line_follows_the_overflow_policy() {
         #[derive(Clone)]
         struct Shout(Recorder);
         impl Component for Shout {
-            fn on_open(&mut self, conn: &Conn) -> Commands {
+            fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
                 self.0.on_open(conn)
             }
-            fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+            fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
                 let all = self.0.clients.borrow().except(from);
-                all.send(msg.to_payload()).into()
+                all.send(msg.to_payload())
             }
-            fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+            fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
                 self.0.on_error(conn, err)
             }
-            fn on_close(&mut self, conn: &Conn) -> Commands {
+            fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
                 self.0.on_close(conn)
             }
         }
@@ -348,15 +348,15 @@ fn commands_from_an_overflow_in_a_bridged_delivery_go_out_at_once() {
         clients: ConnSet,
     }
     impl Component for Watch {
-        fn on_open(&mut self, conn: &Conn) -> Commands {
+        fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
             self.clients.insert(conn);
-            conn.subscribe("news").into()
+            conn.subscribe("news")
         }
-        fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+        fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
             Commands::none()
         }
-        fn on_error(&mut self, conn: &Conn, _: Error) -> Commands {
-            self.clients.except(conn).send("someone is behind").into()
+        fn on_error(&mut self, conn: &Conn, _: Error) -> impl IntoCommands {
+            self.clients.except(conn).send("someone is behind")
         }
     }
     let config = ServerConfig::default()

@@ -4,6 +4,7 @@
 //! crowd.
 
 use ratchet::session::{Format, Missing, Session, SessionData, SessionExt};
+use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -17,16 +18,15 @@ struct Where {
 }
 
 impl Component for Where {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         let at = conn.session().map(|s| s as *const SessionData as usize);
         if let Some(at) = at {
             self.copies.lock().unwrap().push(at);
         }
         let user: Option<String> = conn.session().and_then(|s| s.get("user"));
         conn.send(format!("user {}", user.as_deref().unwrap_or("none")))
-            .into()
     }
-    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
         Commands::none()
     }
 }

@@ -17,6 +17,7 @@ use ratchet::http::{NoRoute, OriginCheck, Route, Router, Static};
 use ratchet::server::Config as ServerConfig;
 use ratchet::session::{Session, SessionExt};
 use ratchet::testing::{Client, Simulation};
+use ratchet::IntoCommands;
 use ratchet::{Command, Commands, Component, Conn, ConnId, Error, Message, Protocol, WebSocket};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -46,7 +47,7 @@ struct App {
 }
 
 impl Component for App {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         let origin = conn.request().and_then(|r| r.header("Origin"));
         let good = origin == Some("https://good.example");
         let cookie = conn.cookie("PHPSESSID").map(str::to_owned);
@@ -56,31 +57,31 @@ impl Component for App {
             .push(Event::Open(self.name, conn.id(), good, cookie, user));
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         self.log
             .borrow_mut()
             .push(Event::Message(self.name, from.id()));
         let text = msg.as_text().unwrap_or("");
         if text == "bye" {
             self.log.borrow_mut().push(Event::Bye(self.name, from.id()));
-            return from.close().into();
+            return from.close();
         }
         if let Some(key) = text.strip_prefix("t ").and_then(|k| k.parse().ok()) {
             self.log.borrow_mut().push(Event::TimerSet(self.name, key));
-            return Command::after(Duration::from_millis(5), key).into();
+            return Command::after(Duration::from_millis(5), key);
         }
-        from.send(msg).into()
+        from.send(msg)
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.log
             .borrow_mut()
             .push(Event::Close(self.name, conn.id()));
         Commands::none()
     }
-    fn on_error(&mut self, _: &Conn, _: Error) -> Commands {
+    fn on_error(&mut self, _: &Conn, _: Error) -> impl IntoCommands {
         Commands::none()
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         self.log
             .borrow_mut()
             .push(Event::TimerFired(self.name, key));

@@ -3,6 +3,7 @@
 //! Alone in its binary, so that the process's memory is the server's.
 
 use ratchet::server::Config as ServerConfig;
+use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, ConnSet, Message, WebSocket};
 use std::time::{Duration, Instant};
 use suite::RawClient;
@@ -13,17 +14,17 @@ struct Broadcast {
 }
 
 impl Component for Broadcast {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.insert(conn);
         Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         match msg.as_text() {
-            Some("sync") => from.send("sync").into(),
-            _ => self.clients.except(from).send(msg).into(),
+            Some("sync") => from.send("sync"),
+            _ => self.clients.except(from).send(msg),
         }
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.remove(conn);
         Commands::none()
     }

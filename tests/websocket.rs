@@ -6,7 +6,8 @@
 mod chat_trait;
 
 use ratchet::websocket::Config;
-use ratchet::{Commands, Component, Conn, Message, WebSocket};
+use ratchet::IntoCommands;
+use ratchet::{Component, Conn, Message, WebSocket};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,11 +17,11 @@ use suite::{client_frame, RawClient};
 struct Echo;
 
 impl Component for Echo {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         if msg.as_text() == Some("panic") {
             panic!("asked to");
         }
-        from.send(msg).into()
+        from.send(msg)
     }
 }
 

@@ -5,14 +5,15 @@
 
 use flate2::{Compress, Compression, FlushCompress};
 use ratchet::websocket::{Config, Deflate};
-use ratchet::{Commands, Component, Conn, Message, WebSocket};
+use ratchet::IntoCommands;
+use ratchet::{Component, Conn, Message, WebSocket};
 use suite::{client_frame, RawClient};
 
 struct Echo;
 
 impl Component for Echo {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-        from.send(msg).into()
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
     }
 }
 

@@ -45,16 +45,15 @@ impl Poll {
 
     fn on_message(
         &mut self,
-        _from: &Conn,
+        _: &Conn,
         me: &mut Voter,
         vote: Json<Vote>,
     ) -> Result<Command, String> {
         let choice = vote.0.choice;
-        let slot = self
+        *self
             .votes
             .get_mut(choice)
-            .ok_or(format!("no choice {choice}"))?;
-        *slot += 1;
+            .ok_or(format!("no choice {choice}"))? += 1;
         if let Some(old) = me.choice.replace(choice) {
             self.votes[old] -= 1;
         }

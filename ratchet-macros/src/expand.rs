@@ -217,9 +217,7 @@ pub fn fallback_component(item: &syn::ItemImpl) -> Option<TokenStream> {
     let self_ty = &item.self_ty;
     Some(quote! {
         impl ::ratchet::Component for #self_ty {
-            fn on_message(&mut self, _: &::ratchet::Conn, _: ::ratchet::Message<'_>) -> ::ratchet::Commands {
-                ::ratchet::Commands::none()
-            }
+            fn on_message(&mut self, _: &::ratchet::Conn, _: ::ratchet::Message<'_>) -> impl ::ratchet::IntoCommands {}
         }
     })
 }
@@ -259,10 +257,12 @@ impl Shape<'_> {
     fn on_error(&self, err: TokenStream) -> TokenStream {
         let self_ty = self.self_ty;
         match self.state {
-            Some(_) => {
-                quote!(<#self_ty as ::ratchet::StatefulComponent>::on_error(self, conn, state, #err))
-            }
-            None => quote!(<#self_ty as ::ratchet::Component>::on_error(self, conn, #err)),
+            Some(_) => quote!(::ratchet::IntoCommands::into_commands(
+                <#self_ty as ::ratchet::StatefulComponent>::on_error(self, conn, state, #err)
+            )),
+            None => quote!(::ratchet::IntoCommands::into_commands(
+                <#self_ty as ::ratchet::Component>::on_error(self, conn, #err)
+            )),
         }
     }
 
@@ -282,7 +282,7 @@ impl Shape<'_> {
     fn method(&self, kind: HandlerKind, handler: Option<&Handler>) -> Option<TokenStream> {
         let self_ty = self.self_ty;
         let conn = quote!(&::ratchet::Conn);
-        let commands = quote!(::ratchet::Commands);
+        let commands = quote!(impl ::ratchet::IntoCommands);
         let state = self.state_param();
         let Some(handler) = handler else {
             return match kind {

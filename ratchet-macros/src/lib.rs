@@ -121,9 +121,12 @@ fn finish(which: &str, item: TokenStream2, result: syn::Result<TokenStream2>) ->
         }
     };
     if std::env::var("RATCHET_MACRO_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0") {
+        #[cfg(feature = "pretty")]
         let pretty = syn::parse2::<syn::File>(tokens.clone())
             .map(|file| prettyplease::unparse(&file))
             .unwrap_or_else(|_| tokens.to_string());
+        #[cfg(not(feature = "pretty"))]
+        let pretty = tokens.to_string();
         eprintln!("// ---- #[ratchet::{which}] expands to:\n{pretty}");
     }
     tokens.into()

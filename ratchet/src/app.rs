@@ -10,8 +10,10 @@ use crate::message::{Message, Payload};
 use crate::protocol::Protocol;
 use crate::server::Server;
 use crate::CloseCode;
+#[cfg(feature = "main")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
+#[cfg(feature = "main")]
 use std::process::ExitCode;
 
 /// An application with its decorator stack chosen: what `#[ratchet::app]` implements.
@@ -69,6 +71,7 @@ pub trait App: Sized {
 
 /// The generated `main`: raises the open-files limit (a server wants many connections),
 /// builds the app with `Default` and [`serve`]s it.
+#[cfg(feature = "main")]
 pub fn main<A: App + Default>() -> ExitCode {
     if let Err(e) = crate::server::raise_open_files_limit() {
         eprintln!("{}: cannot raise the open-files limit: {e}", A::NAME);
@@ -119,6 +122,7 @@ pub fn main<A: App + Default>() -> ExitCode {
 /// Serves `server` the way a generated `main` does: installs a logger (`RUST_LOG`, default
 /// `warn`), reads `--bind ADDR` / `RATCHET_BIND` (else `default_bind`), prints
 /// `banner(address)`, and returns success once shut down by Ctrl-C or SIGTERM.
+#[cfg(feature = "main")]
 pub fn serve<P: Protocol>(
     server: Server<P>,
     default_bind: &str,
@@ -130,6 +134,7 @@ pub fn serve<P: Protocol>(
 
 /// Serves `server` with its first listener at `addr`, as [`serve`] does; `banner` gets
 /// the address of every listener.
+#[cfg(feature = "main")]
 pub fn serve_at<P: Protocol>(
     server: Server<P>,
     addr: &str,
@@ -245,7 +250,7 @@ impl<'a> FromMessage<'a> for Payload {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a type a handler can return",
     label = "unsupported return type",
-    note = "return nothing, a `Command`, `Commands`, an `Option` or `Vec` of them, or a `Result<_, E>` of them"
+    note = "return nothing, a `Command`, `Commands`, an `Option` or `Vec` of them, a pair or triple of them, or a `Result<_, E>` of them"
 )]
 pub trait HandlerOutput {
     /// The commands, or the error for `on_error`.
@@ -313,7 +318,7 @@ pub fn finish<C: Component + ?Sized>(
 ) -> Commands {
     match out.into_outcome() {
         Ok(cmds) => cmds,
-        Err(err) => app.on_error(conn, err),
+        Err(err) => app.on_error(conn, err).into_commands(),
     }
 }
 

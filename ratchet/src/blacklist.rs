@@ -11,11 +11,11 @@ use std::net::{IpAddr, SocketAddr};
 /// address.
 ///
 /// ```no_run
-/// use ratchet::{Component, IpBlacklist, Server, WebSocket};
+/// use ratchet::{Component, IntoCommands, IpBlacklist, Server, WebSocket};
 ///
 /// struct Chat;
 /// impl Component for Chat {
-///     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+///     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> impl IntoCommands {
 ///         ratchet::Commands::none()
 ///     }
 /// }

@@ -1,6 +1,6 @@
 //! The application interface: four handlers that return commands.
 
-use crate::command::Commands;
+use crate::command::{Commands, IntoCommands};
 use crate::conn::Conn;
 use crate::error::Error;
 use crate::message::Message;
@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// into the messages it sees.
 ///
 /// ```
-/// use ratchet::{Commands, Component, Conn, ConnSet, Message};
+/// use ratchet::{Component, Conn, ConnSet, IntoCommands, Message};
 ///
 /// #[derive(Default)]
 /// struct Chat {
@@ -21,18 +21,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// }
 ///
 /// impl Component for Chat {
-///     fn on_open(&mut self, conn: &Conn) -> Commands {
+///     fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
 ///         self.clients.insert(conn);
-///         Commands::none()
 ///     }
 ///
-///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-///         self.clients.except(from).send(msg).into()
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+///         self.clients.except(from).send(msg)
 ///     }
 ///
-///     fn on_close(&mut self, conn: &Conn) -> Commands {
+///     fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
 ///         self.clients.remove(conn);
-///         Commands::none()
 ///     }
 /// }
 /// ```
@@ -44,9 +42,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub trait Component {
     /// The server is about to serve; `handle` reaches it from any thread (keep a clone to
     /// push commands later).
-    fn on_start(&mut self, handle: &crate::Handle) -> Commands {
+    fn on_start(&mut self, handle: &crate::Handle) -> impl IntoCommands {
         let _ = handle;
-        Commands::none()
     }
 
     /// The door: a connection is knocking, with its request (for WebSocket, the upgrade
@@ -56,7 +53,7 @@ pub trait Component {
     /// closing. Runs before [`on_open`](Self::on_open). Default: everyone comes in.
     ///
     /// ```
-    /// use ratchet::{Commands, Component, Conn, Door, Message, Refuse};
+    /// use ratchet::{Commands, Component, Conn, Door, IntoCommands, Message, Refuse};
     ///
     /// struct Members;
     ///
@@ -68,8 +65,8 @@ pub trait Component {
     ///         }
     ///     }
     ///
-    ///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-    ///         from.send(msg).into()
+    ///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+    ///         from.send(msg)
     ///     }
     /// }
     /// ```
@@ -79,62 +76,58 @@ pub trait Component {
     }
 
     /// A connection opened (for WebSocket: the handshake completed).
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         let _ = conn;
-        Commands::none()
     }
 
     /// A complete message arrived.
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands;
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands;
 
     /// The connection ended, whoever ended it. Commands addressed to it are dropped.
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         let _ = conn;
-        Commands::none()
     }
 
     /// The application's timer `key` fired (see [`Command::after`](crate::Command::after)
     /// and [`Command::every`](crate::Command::every)).
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         let _ = key;
-        Commands::none()
     }
 
     /// Something went wrong on the connection; the protocol closes it as the error
     /// requires, after running the commands returned here.
-    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
         let _ = (conn, err);
-        Commands::none()
     }
 }
 
 impl<C: Component + ?Sized> Component for Box<C> {
-    fn on_start(&mut self, handle: &crate::Handle) -> Commands {
+    fn on_start(&mut self, handle: &crate::Handle) -> impl IntoCommands {
         (**self).on_start(handle)
     }
     fn on_request(&mut self, conn: &Conn) -> crate::Door {
         (**self).on_request(conn)
     }
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         (**self).on_open(conn)
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         (**self).on_message(from, msg)
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         (**self).on_close(conn)
     }
-    fn on_error(&mut self, conn: &Conn, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
         (**self).on_error(conn, err)
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         (**self).on_timer(key)
     }
 }
 
 /// Runs a handler, turning a panic into an error message.
-pub(crate) fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+pub(crate) fn guard<T: IntoCommands>(f: impl FnOnce() -> T) -> Result<Commands, String> {
+    catch_unwind(AssertUnwindSafe(|| f().into_commands())).map_err(|panic| {
         panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
@@ -145,7 +138,7 @@ pub(crate) fn guard(f: impl FnOnce() -> Commands) -> Result<Commands, String> {
 
 /// Runs a handler that has no connection to close if it panics: a panic is logged and
 /// yields no commands.
-pub(crate) fn guard_logged(handler: &str, f: impl FnOnce() -> Commands) -> Commands {
+pub(crate) fn guard_logged<T: IntoCommands>(handler: &str, f: impl FnOnce() -> T) -> Commands {
     guard(f).unwrap_or_else(|panic| {
         log::error!("{handler} panicked: {panic}");
         Commands::none()

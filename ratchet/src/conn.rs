@@ -48,6 +48,13 @@ impl Extensions {
     pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.0.iter().find_map(|v| v.downcast_ref::<T>())
     }
+
+    /// Detaches the value of type `T`, if one is attached; a clone if others share it.
+    pub fn take<T: Any + Send + Sync + Clone>(&mut self) -> Option<T> {
+        let at = self.0.iter().position(|v| v.is::<T>())?;
+        let value = self.0.swap_remove(at);
+        value.downcast_ref::<T>().cloned()
+    }
 }
 
 impl fmt::Debug for Extensions {

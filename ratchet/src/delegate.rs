@@ -51,8 +51,8 @@
 /// let guarded = ratchet::Server::new(Quota { inner: ratchet::Line::new(Echo) });
 /// # struct Echo;
 /// # impl ratchet::Component for Echo {
-/// #     fn on_message(&mut self, c: &ratchet::Conn, m: ratchet::Message<'_>) -> ratchet::Commands {
-/// #         c.send(m).into()
+/// #     fn on_message(&mut self, c: &ratchet::Conn, m: ratchet::Message<'_>) -> impl ratchet::IntoCommands {
+/// #         c.send(m)
 /// #     }
 /// # }
 /// # let _ = guarded;

@@ -25,7 +25,18 @@ pub enum Door {
     /// The connection is refused: an HTTP protocol answers with the status and reason
     /// and closes; `on_open` and `on_close` never run.
     Refuse(Refuse),
+    /// The answer comes later, from any thread, through
+    /// [`Handle::answer`](crate::Handle::answer) (for a check that calls out: a token
+    /// service, a database). The connection waits, unanswered; its handshake deadline still
+    /// runs, and one that passes closes it. Only a protocol with a request (WebSocket)
+    /// waits; a line connection is refused.
+    Later,
 }
+
+/// A door's answer on its way to the connection it is for (attached to it as an
+/// extension, where the protocol that waits finds it).
+#[derive(Debug, Clone)]
+pub(crate) struct Answer(pub Door);
 
 /// A refusal: an HTTP status (400–599) and a one-line reason sent to the client.
 #[derive(Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 /// use ratchet::{Command, ConnId, Server, WebSocket};
 /// # struct Echo;
 /// # impl ratchet::Component for Echo {
-/// #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+/// #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> impl ratchet::IntoCommands {
 /// #         ratchet::Commands::none()
 /// #     }
 /// # }
@@ -95,6 +95,7 @@ pub(crate) enum Request {
     Commands(Commands),
     Deliver(Topic, Payload),
     Wake(ConnId),
+    Answer(ConnId, crate::door::Door),
     Shutdown,
 }
 
@@ -114,7 +115,10 @@ impl Request {
                 })
                 .sum(),
             Request::Deliver(topic, msg) => OVERHEAD + topic.len() + msg.len(),
-            Request::Wake(_) | Request::Shutdown => OVERHEAD,
+            Request::Answer(_, crate::door::Door::Refuse(refuse)) => {
+                OVERHEAD + refuse.reason().len()
+            }
+            Request::Wake(_) | Request::Answer(..) | Request::Shutdown => OVERHEAD,
         }
     }
 }
@@ -123,8 +127,6 @@ impl Request {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub connections: AtomicUsize,
-    pub topics: AtomicUsize,
-    pub subscriptions: AtomicUsize,
     pub inbound_bytes: AtomicUsize,
     pub refused_connections: AtomicU64,
     pub slow_closed: AtomicU64,
@@ -215,6 +217,20 @@ impl Handle {
         self.push(Request::Wake(conn), None)
     }
 
+    /// The door's answer for `conn`, which knocked and was told [`Door::Later`]
+    /// (`crate::Door`): `Door::Open` lets it in (`on_open` runs), a refusal answers its
+    /// request with the status and reason. An answer for a connection that is gone, or that
+    /// did not wait, is ignored. Counted against the queue like commands.
+    ///
+    /// [`Door::Later`]: crate::Door::Later
+    pub fn answer(
+        &self,
+        conn: ConnId,
+        door: impl Into<crate::door::Door>,
+    ) -> Result<(), SendError> {
+        self.push(Request::Answer(conn, door.into()), None)
+    }
+
     /// Asks the server to shut down gracefully: stop accepting, close every connection
     /// (1001 for WebSocket), wait up to the grace period, and return from `run`. Never
     /// refused for a full queue.
@@ -227,8 +243,8 @@ impl Handle {
         let c = &self.shared.counters;
         Stats {
             connections: c.connections.load(Ordering::Relaxed),
-            topics: c.topics.load(Ordering::Relaxed),
-            subscriptions: c.subscriptions.load(Ordering::Relaxed),
+            topics: self.shared.topics.len(),
+            subscriptions: self.shared.topics.subscriptions(),
             inbound_bytes: c.inbound_bytes.load(Ordering::Relaxed),
             refused_connections: c.refused_connections.load(Ordering::Relaxed),
             slow_closed: c.slow_closed.load(Ordering::Relaxed),

@@ -6,7 +6,7 @@
 //! result:
 //!
 //! ```no_run
-//! use ratchet::{Commands, Component, Conn, ConnSet, Message, Server, WebSocket};
+//! use ratchet::{Component, Conn, ConnSet, IntoCommands, Message, Server, WebSocket};
 //!
 //! #[derive(Default)]
 //! struct Chat {
@@ -14,18 +14,16 @@
 //! }
 //!
 //! impl Component for Chat {
-//!     fn on_open(&mut self, conn: &Conn) -> Commands {
+//!     fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
 //!         self.clients.insert(conn);
-//!         Commands::none()
 //!     }
 //!
-//!     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-//!         self.clients.except(from).send(msg).into()
+//!     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+//!         self.clients.except(from).send(msg)
 //!     }
 //!
-//!     fn on_close(&mut self, conn: &Conn) -> Commands {
+//!     fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
 //!         self.clients.remove(conn);
-//!         Commands::none()
 //!     }
 //! }
 //!
@@ -130,7 +128,8 @@ pub use stateful::StatefulComponent;
 pub use topics::Topics;
 pub use websocket::WebSocket;
 
-/// Turns an annotated struct into a served application; see the crate's README.
+/// Turns an annotated struct into a served application: the keys it takes, and an
+/// example, are in `ratchet_macros::app`'s documentation, re-exported here.
 pub use ratchet_macros::app;
 /// Generates the [`Component`] impl from an `impl` block's handler methods.
 pub use ratchet_macros::handlers;
@@ -147,3 +146,8 @@ pub mod prelude {
         Topic, Topics, WebSocket,
     };
 }
+
+/// The crate's README, whose snippets are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeSnippets;

@@ -3,7 +3,7 @@
 //! Each line (without its `\n` or `\r\n`) is a message: text if it is valid UTF-8, binary
 //! otherwise. Each message sent goes out followed by `\n`.
 
-use crate::command::{Commands, TimerScope};
+use crate::command::{Commands, IntoCommands, TimerScope};
 use crate::component::{guard, guard_logged};
 use crate::conn::{Conn, ConnId, Extensions};
 use crate::door::Door;
@@ -55,13 +55,13 @@ impl Config {
 /// Wraps a [`Component`] and serves it line by line over plain TCP.
 ///
 /// ```no_run
-/// use ratchet::{Commands, Component, Conn, Line, Message, Server};
+/// use ratchet::{Commands, Component, Conn, IntoCommands, Line, Message, Server};
 ///
 /// struct Echo;
 ///
 /// impl Component for Echo {
-///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-///         from.send(msg).into()
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+///         from.send(msg)
 ///     }
 /// }
 ///
@@ -114,7 +114,7 @@ impl<C: StatefulComponent> Line<C> {
     fn too_long(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let err = ProtocolError::MessageTooBig;
         self.call(state, out, |app, conn, me| {
-            app.on_error(conn, me, Error::Protocol(err))
+            app.on_error(conn, me, Error::Protocol(err)).into_commands()
         });
         state.closed = true;
         out.shutdown();
@@ -167,17 +167,25 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             door = app.on_request(conn, me);
             Commands::none()
         });
-        if let Door::Refuse(refuse) = door {
+        let refusal = match door {
+            Door::Refuse(refuse) => Some(refuse.reason().to_owned()),
+            // Nothing here waits for an answer: no request is held.
+            Door::Later => Some("the door cannot answer later here".to_owned()),
+            Door::Open => None,
+        };
+        if let Some(reason) = refusal {
             // No HTTP here: the reason goes out as a line, and the connection closes.
-            log::debug!("{peer} refused at the door: {refuse}");
+            log::debug!("{peer} refused at the door: {reason}");
             out.output()
-                .extend_from_slice(format!("refused: {}\n", refuse.reason()).as_bytes());
+                .extend_from_slice(format!("refused: {reason}\n").as_bytes());
             state.closed = true;
             out.shutdown();
         }
         if !state.closed {
             state.opened = true;
-            self.call(&mut state, out, |app, conn, me| app.on_open(conn, me));
+            self.call(&mut state, out, |app, conn, me| {
+                app.on_open(conn, me).into_commands()
+            });
         }
         state
     }
@@ -215,7 +223,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
                 }
                 Verdict::Refuse(_) => {
                     self.call(state, out, |app, conn, me| {
-                        app.on_error(conn, me, Error::RateLimited)
+                        app.on_error(conn, me, Error::RateLimited).into_commands()
                     });
                     continue;
                 }
@@ -224,7 +232,9 @@ impl<C: StatefulComponent> Protocol for Line<C> {
                 Ok(text) => Message::Text(text),
                 Err(_) => Message::Binary(line),
             };
-            self.call(state, out, |app, conn, me| app.on_message(conn, me, msg));
+            self.call(state, out, |app, conn, me| {
+                app.on_message(conn, me, msg).into_commands()
+            });
         }
         if state.closed {
             data.len()
@@ -242,7 +252,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         out: &mut Outbox<'_>,
     ) {
         self.call(state, out, |app, conn, me| {
-            app.on_error(conn, me, Error::Overflow)
+            app.on_error(conn, me, Error::Overflow).into_commands()
         });
         if policy == Overflow::Close && !state.closed {
             log::debug!("connection {} does not read; closing it", state.conn.id());

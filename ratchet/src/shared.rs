@@ -1,6 +1,6 @@
 //! One application behind several protocols at once.
 
-use crate::command::Commands;
+use crate::command::{Commands, IntoCommands};
 use crate::conn::Conn;
 use crate::door::Door;
 use crate::error::Error;
@@ -80,28 +80,33 @@ impl<C> Shared<C> {
 impl<C: StatefulComponent> StatefulComponent for Shared<C> {
     type State = C::State;
 
-    fn on_start(&mut self, handle: &Handle) -> Commands {
+    fn on_start(&mut self, handle: &Handle) -> impl IntoCommands {
         if self.started.swap(true, Ordering::AcqRel) {
             return Commands::none();
         }
-        self.lock().on_start(handle)
+        self.lock().on_start(handle).into_commands()
     }
     fn on_request(&mut self, conn: &Conn, state: &mut C::State) -> Door {
         self.lock().on_request(conn, state)
     }
-    fn on_open(&mut self, conn: &Conn, state: &mut C::State) -> Commands {
-        self.lock().on_open(conn, state)
+    fn on_open(&mut self, conn: &Conn, state: &mut C::State) -> impl IntoCommands {
+        self.lock().on_open(conn, state).into_commands()
     }
-    fn on_message(&mut self, from: &Conn, state: &mut C::State, msg: Message<'_>) -> Commands {
-        self.lock().on_message(from, state, msg)
+    fn on_message(
+        &mut self,
+        from: &Conn,
+        state: &mut C::State,
+        msg: Message<'_>,
+    ) -> impl IntoCommands {
+        self.lock().on_message(from, state, msg).into_commands()
     }
-    fn on_close(&mut self, conn: &Conn, state: C::State) -> Commands {
-        self.lock().on_close(conn, state)
+    fn on_close(&mut self, conn: &Conn, state: C::State) -> impl IntoCommands {
+        self.lock().on_close(conn, state).into_commands()
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
-        self.lock().on_timer(key)
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
+        self.lock().on_timer(key).into_commands()
     }
-    fn on_error(&mut self, conn: &Conn, state: &mut C::State, err: Error) -> Commands {
-        self.lock().on_error(conn, state, err)
+    fn on_error(&mut self, conn: &Conn, state: &mut C::State, err: Error) -> impl IntoCommands {
+        self.lock().on_error(conn, state, err).into_commands()
     }
 }

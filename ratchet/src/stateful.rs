@@ -1,6 +1,6 @@
 //! Applications whose connections carry state: the interface the decorators call.
 
-use crate::command::Commands;
+use crate::command::IntoCommands;
 use crate::component::Component;
 use crate::conn::Conn;
 use crate::door::Door;
@@ -57,9 +57,8 @@ pub trait StatefulComponent {
     type State: Default;
 
     /// As [`Component::on_start`].
-    fn on_start(&mut self, handle: &Handle) -> Commands {
+    fn on_start(&mut self, handle: &Handle) -> impl IntoCommands {
         let _ = handle;
-        Commands::none()
     }
 
     /// As [`Component::on_request`]; may fill in the connection's state.
@@ -69,55 +68,56 @@ pub trait StatefulComponent {
     }
 
     /// As [`Component::on_open`].
-    fn on_open(&mut self, conn: &Conn, state: &mut Self::State) -> Commands {
+    fn on_open(&mut self, conn: &Conn, state: &mut Self::State) -> impl IntoCommands {
         let _ = (conn, state);
-        Commands::none()
     }
 
     /// As [`Component::on_message`].
-    fn on_message(&mut self, from: &Conn, state: &mut Self::State, msg: Message<'_>) -> Commands;
+    fn on_message(
+        &mut self,
+        from: &Conn,
+        state: &mut Self::State,
+        msg: Message<'_>,
+    ) -> impl IntoCommands;
 
     /// As [`Component::on_close`]; the state is the application's to keep or drop.
-    fn on_close(&mut self, conn: &Conn, state: Self::State) -> Commands {
+    fn on_close(&mut self, conn: &Conn, state: Self::State) -> impl IntoCommands {
         let _ = (conn, state);
-        Commands::none()
     }
 
     /// As [`Component::on_timer`].
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         let _ = key;
-        Commands::none()
     }
 
     /// As [`Component::on_error`].
-    fn on_error(&mut self, conn: &Conn, state: &mut Self::State, err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, state: &mut Self::State, err: Error) -> impl IntoCommands {
         let _ = (conn, state, err);
-        Commands::none()
     }
 }
 
 impl<C: Component> StatefulComponent for C {
     type State = ();
 
-    fn on_start(&mut self, handle: &Handle) -> Commands {
+    fn on_start(&mut self, handle: &Handle) -> impl IntoCommands {
         Component::on_start(self, handle)
     }
     fn on_request(&mut self, conn: &Conn, (): &mut ()) -> Door {
         Component::on_request(self, conn)
     }
-    fn on_open(&mut self, conn: &Conn, (): &mut ()) -> Commands {
+    fn on_open(&mut self, conn: &Conn, (): &mut ()) -> impl IntoCommands {
         Component::on_open(self, conn)
     }
-    fn on_message(&mut self, from: &Conn, (): &mut (), msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, (): &mut (), msg: Message<'_>) -> impl IntoCommands {
         Component::on_message(self, from, msg)
     }
-    fn on_close(&mut self, conn: &Conn, (): ()) -> Commands {
+    fn on_close(&mut self, conn: &Conn, (): ()) -> impl IntoCommands {
         Component::on_close(self, conn)
     }
-    fn on_timer(&mut self, key: u64) -> Commands {
+    fn on_timer(&mut self, key: u64) -> impl IntoCommands {
         Component::on_timer(self, key)
     }
-    fn on_error(&mut self, conn: &Conn, (): &mut (), err: Error) -> Commands {
+    fn on_error(&mut self, conn: &Conn, (): &mut (), err: Error) -> impl IntoCommands {
         Component::on_error(self, conn, err)
     }
 }

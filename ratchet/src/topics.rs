@@ -4,9 +4,8 @@
 
 use crate::command::Topic;
 use crate::conn::ConnId;
-use crate::handle::Counters;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Read access to this process's topics: how many subscribe to a room, who, and which
@@ -18,7 +17,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 ///
 /// ```
 /// use ratchet::testing::Tester;
-/// use ratchet::{Commands, Component, Conn, Handle, Message, Topics};
+/// use ratchet::{Commands, Component, Conn, Handle, IntoCommands, Message, Topics};
 ///
 /// #[derive(Default)]
 /// struct Rooms {
@@ -26,11 +25,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// }
 ///
 /// impl Component for Rooms {
-///     fn on_start(&mut self, handle: &Handle) -> Commands {
+///     fn on_start(&mut self, handle: &Handle) -> impl IntoCommands {
 ///         self.topics = Some(handle.topics());
 ///         Commands::none()
 ///     }
-///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
 ///         let room = msg.as_text().unwrap_or("lobby");
 ///         let here = self.topics.as_ref().map_or(0, |t| t.count(room));
 ///         Commands::from(from.subscribe(room)).and(from.send(format!("{here} already in {room}")))
@@ -47,6 +46,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[derive(Clone, Default)]
 pub struct Topics {
     subscribers: Arc<RwLock<HashMap<Topic, Vec<ConnId>>>>,
+    subscriptions: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Topics {
@@ -90,6 +90,21 @@ impl Topics {
         topics
     }
 
+    /// How many topics have a subscriber here.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether no topic has a subscriber here.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// How many subscriptions there are here, over every topic.
+    pub fn subscriptions(&self) -> usize {
+        self.subscriptions.load(Ordering::Relaxed)
+    }
+
     /// Every topic with a subscriber here, in order.
     pub fn names(&self) -> Vec<Topic> {
         let mut names: Vec<Topic> = self.read().keys().cloned().collect();
@@ -106,29 +121,23 @@ impl Topics {
     }
 
     /// Adds `conn` to `topic`'s subscribers (the caller checked it was not there).
-    pub(crate) fn join(&self, conn: ConnId, topic: Topic, counters: &Counters) {
-        let mut all = self.write();
-        let subscribers = all.entry(topic).or_default();
-        if subscribers.is_empty() {
-            counters.topics.fetch_add(1, Ordering::Relaxed);
-        }
-        subscribers.push(conn);
-        counters.subscriptions.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn join(&self, conn: ConnId, topic: Topic) {
+        self.write().entry(topic).or_default().push(conn);
+        self.subscriptions.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Takes `conn` out of `topic`'s subscribers.
-    pub(crate) fn leave(&self, conn: ConnId, topic: &str, counters: &Counters) {
+    pub(crate) fn leave(&self, conn: ConnId, topic: &str) {
         let mut all = self.write();
         let Some(subscribers) = all.get_mut(topic) else {
             return;
         };
         if let Some(at) = subscribers.iter().position(|id| *id == conn) {
             subscribers.swap_remove(at);
-            counters.subscriptions.fetch_sub(1, Ordering::Relaxed);
+            self.subscriptions.fetch_sub(1, Ordering::Relaxed);
         }
         if subscribers.is_empty() {
             all.remove(topic);
-            counters.topics.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run --release -p ratchet-bench -- all     # the full matrix -> BENCHMARKS.md, bench/ratios.svg
 //! cargo run --release -p ratchet-bench -- smoke   # seconds; prints, asserts nothing about speed
+//! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
+//!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
 
 use std::collections::BTreeMap;
@@ -39,7 +41,12 @@ struct Running {
 
 impl Running {
     fn start(server: &str, extra: &[&str]) -> Running {
-        let mut child = pinned("0", &bin_dir().join(format!("server-{server}")))
+        Self::start_at(&bin_dir().join(format!("server-{server}")), extra)
+    }
+
+    fn start_at(program: &Path, extra: &[&str]) -> Running {
+        let server = program.display();
+        let mut child = pinned("0", program)
             .args(["--bind", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -122,10 +129,48 @@ fn build_the_others() {
     assert!(status.success(), "building the benchmark binaries failed");
 }
 
+/// What a rate limit costs: echo 100 x 20 B with it off and on (a limit so high it never
+/// refuses), and optionally against another build of `server-ratchet` (an earlier
+/// commit), alternating round by round; medians of 5 rounds.
+fn rate(baseline: Option<PathBuf>) {
+    let own = bin_dir().join("server-ratchet");
+    let mut runs: Vec<(&str, PathBuf, Vec<&str>)> = vec![
+        ("rate off", own.clone(), vec![]),
+        ("rate on", own, vec!["--rate"]),
+    ];
+    if let Some(path) = baseline {
+        runs.push(("baseline", path, vec![]));
+    }
+    let mut results: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for round in 0..5 {
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        order.rotate_left(round % runs.len());
+        for i in order {
+            let (name, program, extra) = &runs[i];
+            let s = Running::start_at(program, extra);
+            let r = load(&["echo", &s.addr, "100", "20", "5"]);
+            results.entry(name).or_default().push(number(&r, "median"));
+        }
+    }
+    let off = median(results["rate off"].clone());
+    for (name, values) in &results {
+        let m = median(values.clone());
+        println!("{name}: {m:.0} msg/s ({:.3}x rate off) {values:?}", m / off);
+    }
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
-    if mode == "all" {
+    if mode == "all" || mode == "rate" {
         build_the_others(); // (`cargo test` builds them for the smoke run)
+    }
+    if mode == "rate" {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        let baseline = match args.as_slice() {
+            [flag, path] if flag == "--baseline" => Some(PathBuf::from(path)),
+            _ => None,
+        };
+        return rate(baseline);
     }
     let plan = match mode.as_str() {
         "all" => Plan {
@@ -148,7 +193,7 @@ fn main() {
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
-            eprintln!("usage: ratchet-bench all|smoke");
+            eprintln!("usage: ratchet-bench all|smoke|rate [--baseline PATH]");
             std::process::exit(2);
         }
     };

@@ -1,5 +1,6 @@
 //! The ratchet echo server benchmarked (no compression, like the peers); with `--chat`,
-//! a chat that relays every message to every other client (for fan-out).
+//! a chat that relays every message to every other client (for fan-out); with `--rate`,
+//! a per-connection rate limit so high it never refuses (what a rate limit costs when on).
 
 use ratchet::prelude::*;
 
@@ -10,36 +11,39 @@ struct Echo {
 }
 
 impl Component for Echo {
-    fn on_open(&mut self, conn: &Conn) -> Commands {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
         if self.chat {
             self.clients.insert(conn);
         }
-        Commands::none()
     }
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         if self.chat {
-            self.clients.except(from).send(msg).into()
+            self.clients.except(from).send(msg)
         } else {
-            from.send(msg).into()
+            from.send(msg)
         }
     }
-    fn on_close(&mut self, conn: &Conn) -> Commands {
+    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
         self.clients.remove(conn);
-        Commands::none()
     }
 }
 
 fn main() -> std::io::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let chat = args.iter().any(|a| a == "--chat");
-    args.retain(|a| a != "--chat");
+    let rate = args.iter().any(|a| a == "--rate");
+    args.retain(|a| a != "--chat" && a != "--rate");
     let addr =
         ratchet::cli::parse_bind(args, None, "127.0.0.1:9002").map_err(std::io::Error::other)?;
     let app = Echo {
         chat,
         clients: ConnSet::new(),
     };
-    let server = Server::new(WebSocket::new(app))
+    let mut config = ratchet::websocket::Config::default();
+    if rate {
+        config = config.rate(ratchet::Rate::per_second(u32::MAX));
+    }
+    let server = Server::new(WebSocket::with_config(app, config))
         .bind(addr)?
         .shutdown_on_signals()?;
     println!("listening on {}", server.local_addr());

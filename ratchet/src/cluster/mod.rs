@@ -5,7 +5,7 @@
 //! use ratchet::{Component, Server, WebSocket};
 //! # struct Chat;
 //! # impl Component for Chat {
-//! #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+//! #     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> impl ratchet::IntoCommands {
 //! #         ratchet::Commands::none()
 //! #     }
 //! # }

@@ -8,11 +8,11 @@
 //!
 //! ```no_run
 //! use ratchet::http::{Router, Static};
-//! use ratchet::{Component, Server, WebSocket};
+//! use ratchet::{Component, IntoCommands, Server, WebSocket};
 //!
 //! struct Chat;
 //! impl Component for Chat {
-//!     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+//!     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> impl IntoCommands {
 //!         ratchet::Commands::none()
 //!     }
 //! }

@@ -23,11 +23,11 @@ use crate::request::Request;
 ///
 /// ```no_run
 /// use ratchet::http::{OriginCheck, Router, Static};
-/// use ratchet::{Component, Server, WebSocket};
+/// use ratchet::{Component, IntoCommands, Server, WebSocket};
 ///
 /// struct Chat;
 /// impl Component for Chat {
-///     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> ratchet::Commands {
+///     fn on_message(&mut self, _: &ratchet::Conn, _: ratchet::Message<'_>) -> impl IntoCommands {
 ///         ratchet::Commands::none()
 ///     }
 /// }

@@ -308,7 +308,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         };
         let id = c.id;
         for topic in std::mem::take(&mut c.topics) {
-            self.topics.leave(id, &topic, self.handle.counters());
+            self.topics.leave(id, &topic);
         }
         self.with_outbox(slot, |protocol, phase, out| {
             if let Some(state) = phase.end() {
@@ -353,6 +353,19 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         match request {
             Request::Commands(cmds) => self.commands.extend(cmds),
             Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
+            Request::Answer(conn, door) => {
+                let protocol = &mut self.protocol;
+                if let Some(c) = lookup(&mut self.conns, conn) {
+                    let extensions = c.phase.state_mut().and_then(|s| protocol.extensions(s));
+                    if let Some(extensions) = extensions {
+                        extensions.insert(crate::door::Answer(door));
+                        let slot = conn.slot();
+                        if !c.input.is_empty() {
+                            self.wake_slot(slot);
+                        }
+                    }
+                }
+            }
             Request::Wake(conn) => {
                 if let Some(c) = self.get_mut(conn) {
                     let slot = conn.slot();

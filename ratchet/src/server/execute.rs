@@ -244,7 +244,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         }
         c.topics.push(topic.clone());
-        self.topics.join(conn, topic, self.handle.counters());
+        self.topics.join(conn, topic);
     }
 
     /// Removes `conn` from `topic`'s subscribers.
@@ -256,6 +256,6 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         };
         c.topics.swap_remove(at);
-        self.topics.leave(conn, topic, self.handle.counters());
+        self.topics.leave(conn, topic);
     }
 }

@@ -153,6 +153,7 @@ pub struct Listening<P: Protocol> {
     listeners: Vec<TcpListener>,
     local_addrs: Vec<SocketAddr>,
     handle: Handle,
+    #[cfg(feature = "main")]
     signals: Option<signal_hook_mio::v1_0::Signals>,
     /// Set once shutting down: the instant the grace period ends.
     stopping: Option<Instant>,
@@ -191,6 +192,7 @@ impl<P: Protocol> Listening<P> {
             listeners,
             local_addrs,
             handle: handle.clone(),
+            #[cfg(feature = "main")]
             signals: None,
             stopping: None,
             accept_retry: None,
@@ -214,7 +216,9 @@ impl<P: Protocol> Listening<P> {
         self.handle.clone()
     }
 
-    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once).
+    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once). (The
+    /// `main` feature, on by default.)
+    #[cfg(feature = "main")]
     pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
@@ -267,15 +271,12 @@ impl<P: Protocol> Listening<P> {
                             }
                         }
                     }
-                    SIGNALS => {
-                        let received = self.signals.as_mut().map_or(0, |s| s.pending().count());
-                        if received > 0 && self.stopping.is_some() {
+                    SIGNALS if self.signalled() => {
+                        if self.stopping.is_some() {
                             log::warn!("second signal: stopping now");
                             return Ok(());
                         }
-                        if received > 0 {
-                            self.begin_shutdown();
-                        }
+                        self.begin_shutdown();
                     }
                     Token(t) if t > FIRST_LISTENER - self.listeners.len() => {
                         self.accept(FIRST_LISTENER - t);
@@ -298,6 +299,17 @@ impl<P: Protocol> Listening<P> {
             }
             self.core.turn();
         }
+    }
+
+    /// Whether SIGINT or SIGTERM came since the last look.
+    fn signalled(&mut self) -> bool {
+        #[cfg(feature = "main")]
+        return self
+            .signals
+            .as_mut()
+            .is_some_and(|s| s.pending().count() > 0);
+        #[cfg(not(feature = "main"))]
+        false
     }
 
     /// Stops accepting and asks the protocol to close every connection.

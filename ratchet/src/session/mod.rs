@@ -7,11 +7,11 @@
 //!
 //! struct Chat;
 //! impl Component for Chat {
-//!     fn on_open(&mut self, conn: &Conn) -> Commands {
+//!     fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
 //!         let user: Option<String> = conn.session().and_then(|s| s.get("user"));
-//!         conn.send(format!("hello {}", user.as_deref().unwrap_or("stranger"))).into()
+//!         conn.send(format!("hello {}", user.as_deref().unwrap_or("stranger")))
 //!     }
-//!     fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+//!     fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
 //!         Commands::none()
 //!     }
 //! }
@@ -429,8 +429,6 @@ mod tests {
 
     struct Nothing;
     impl crate::Component for Nothing {
-        fn on_message(&mut self, _: &Conn, _: crate::Message<'_>) -> crate::Commands {
-            crate::Commands::none()
-        }
+        fn on_message(&mut self, _: &Conn, _: crate::Message<'_>) -> impl crate::IntoCommands {}
     }
 }

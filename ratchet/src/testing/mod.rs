@@ -11,13 +11,13 @@
 //!
 //! ```
 //! use ratchet::testing::Tester;
-//! use ratchet::{Commands, Component, Conn, Message};
+//! use ratchet::{Commands, Component, Conn, IntoCommands, Message};
 //!
 //! struct Echo;
 //!
 //! impl Component for Echo {
-//!     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-//!         from.send(msg).into()
+//!     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+//!         from.send(msg)
 //!     }
 //! }
 //!
@@ -35,7 +35,7 @@ mod tester;
 pub use output::Output;
 pub use schedule::{Schedule, Step};
 pub use simulation::{Client, Simulation};
-pub use tester::Tester;
+pub use tester::{Knock, Tester};
 
 #[cfg(doc)]
 use crate::{Component, StatefulComponent};

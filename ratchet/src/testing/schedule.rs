@@ -15,7 +15,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use ratchet::testing::{Schedule, Tester};
-/// use ratchet::{Commands, Component, Conn, ConnSet, Message};
+/// use ratchet::{Commands, Component, Conn, ConnSet, IntoCommands, Message};
 ///
 /// #[derive(Default)]
 /// struct Room {
@@ -23,14 +23,14 @@ use std::time::Duration;
 /// }
 ///
 /// impl Component for Room {
-///     fn on_open(&mut self, conn: &Conn) -> Commands {
+///     fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
 ///         self.here.insert(conn);
 ///         Commands::none()
 ///     }
-///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-///         self.here.except(from).send(msg).into()
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+///         self.here.except(from).send(msg)
 ///     }
-///     fn on_close(&mut self, conn: &Conn) -> Commands {
+///     fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
 ///         self.here.remove(conn);
 ///         Commands::none()
 ///     }

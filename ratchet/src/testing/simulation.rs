@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use ratchet::testing::Simulation;
-/// use ratchet::{Commands, Component, Conn, Line, Message};
+/// use ratchet::{Commands, Component, Conn, IntoCommands, Line, Message};
 /// use std::time::Duration;
 ///
 /// struct Shout;
 /// impl Component for Shout {
-///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-///         from.send(msg.as_text().unwrap_or("").to_uppercase()).into()
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+///         from.send(msg.as_text().unwrap_or("").to_uppercase())
 ///     }
 /// }
 ///

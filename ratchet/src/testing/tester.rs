@@ -1,7 +1,7 @@
 //! [`Tester`]: an application's handlers, driven as a server would, without sockets.
 
 use super::Output;
-use crate::command::{Command, Commands, MIN_TIMER_DELAY};
+use crate::command::{Command, Commands, IntoCommands, MIN_TIMER_DELAY};
 use crate::conn::{Conn, ConnId, Request};
 use crate::door::{Door, Refuse};
 use crate::error::Error;
@@ -23,23 +23,23 @@ use std::time::Duration;
 ///
 /// ```
 /// use ratchet::testing::Tester;
-/// use ratchet::{Command, Commands, Component, Conn, Message};
+/// use ratchet::{Command, Commands, Component, Conn, IntoCommands, Message};
 /// use std::time::Duration;
 ///
 /// struct Beat;
 ///
 /// impl Component for Beat {
-///     fn on_start(&mut self, _: &ratchet::Handle) -> Commands {
-///         Command::every(Duration::from_secs(1), 0).into()
+///     fn on_start(&mut self, _: &ratchet::Handle) -> impl IntoCommands {
+///         Command::every(Duration::from_secs(1), 0)
 ///     }
-///     fn on_open(&mut self, conn: &Conn) -> Commands {
-///         conn.subscribe("beat").into()
+///     fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
+///         conn.subscribe("beat")
 ///     }
-///     fn on_message(&mut self, _: &Conn, _: Message<'_>) -> Commands {
+///     fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {
 ///         Commands::none()
 ///     }
-///     fn on_timer(&mut self, _: u64) -> Commands {
-///         Command::publish("beat", "tick").into()
+///     fn on_timer(&mut self, _: u64) -> impl IntoCommands {
+///         Command::publish("beat", "tick")
 ///     }
 /// }
 ///
@@ -52,6 +52,8 @@ pub struct Tester<C: StatefulComponent> {
     app: C,
     next_id: u64,
     conns: BTreeMap<ConnId, Open<C::State>>,
+    /// Connections the door said it would answer later.
+    waiting: BTreeMap<ConnId, Open<C::State>>,
     topics: Topics,
     /// Running timers by key: when they are due, their period, and the order in which
     /// they were set (ties fire in that order).
@@ -94,6 +96,7 @@ impl<C: StatefulComponent> Tester<C> {
             app,
             next_id: 1,
             conns: BTreeMap::new(),
+            waiting: BTreeMap::new(),
             topics: handle.topics(),
             timers: BTreeMap::new(),
             timers_set: 0,
@@ -102,7 +105,7 @@ impl<C: StatefulComponent> Tester<C> {
             started: Output::default(),
         };
         let handle = t.handle.clone();
-        let cmds = t.app.on_start(&handle);
+        let cmds = t.app.on_start(&handle).into_commands();
         t.started = t.run(cmds);
         t
     }
@@ -139,24 +142,78 @@ impl<C: StatefulComponent> Tester<C> {
 
     /// Knocks with `request`: the door (`on_request`) answers, and if it lets the
     /// connection in, `on_open` runs.
+    ///
+    /// # Panics
+    ///
+    /// If the door answers [`Door::Later`]: use [`knock`](Tester::knock) and
+    /// [`answer`](Tester::answer) for that.
     pub fn request(&mut self, request: Request) -> Result<(Conn, Output), Refuse> {
+        match self.knock(request) {
+            Knock::Open(conn, out) => Ok((conn, out)),
+            Knock::Refused(refuse) => Err(refuse),
+            Knock::Waiting(conn) => panic!(
+                "the door answers {} later: use Tester::knock and Tester::answer",
+                conn.id()
+            ),
+        }
+    }
+
+    /// Knocks with `request`: the door lets the connection in (`on_open` runs), refuses
+    /// it, or says it will answer later ([`answer`](Tester::answer) or
+    /// [`Handle::answer`] then decides).
+    pub fn knock(&mut self, request: Request) -> Knock {
         let id = ConnId::from_raw(self.next_id);
         let peer = SocketAddr::from((Ipv4Addr::LOCALHOST, 40000 + (self.next_id % 20000) as u16));
         self.next_id += 1;
         let conn = Conn::new(id, peer, Some(request));
         let mut state = C::State::default();
-        if let Door::Refuse(refuse) = self.app.on_request(&conn, &mut state) {
-            return Err(refuse);
+        let door = self.app.on_request(&conn, &mut state);
+        let knocking = Open { conn, state };
+        match door {
+            Door::Refuse(refuse) => Knock::Refused(refuse),
+            Door::Later => {
+                let conn = knocking.conn.clone();
+                self.waiting.insert(id, knocking);
+                Knock::Waiting(conn)
+            }
+            Door::Open => {
+                let conn = knocking.conn.clone();
+                Knock::Open(conn, self.enter(knocking))
+            }
         }
-        let cmds = self.app.on_open(&conn, &mut state);
-        self.conns.insert(
-            id,
-            Open {
-                conn: conn.clone(),
-                state,
-            },
-        );
-        Ok((conn, self.run(cmds)))
+    }
+
+    /// The door's later answer for `conn`, which is waiting: `Ok` with what `on_open`
+    /// produced if it comes in.
+    ///
+    /// # Panics
+    ///
+    /// If `conn` is not waiting for an answer, or the answer is `Later` again.
+    pub fn answer(&mut self, conn: &Conn, door: impl Into<Door>) -> Result<Output, Refuse> {
+        let id = conn.id();
+        let knocking = self
+            .waiting
+            .remove(&id)
+            .unwrap_or_else(|| panic!("connection {id} is not waiting at the door"));
+        match door.into() {
+            Door::Open => Ok(self.enter(knocking)),
+            Door::Refuse(refuse) => Err(refuse),
+            Door::Later => panic!("the door's answer for {id} is `Later` again"),
+        }
+    }
+
+    /// Whether `conn` waits for the door's answer.
+    pub fn is_waiting(&self, conn: impl Into<ConnId>) -> bool {
+        self.waiting.contains_key(&conn.into())
+    }
+
+    /// A connection the door let in: `on_open` runs.
+    fn enter(&mut self, mut knocking: Open<C::State>) -> Output {
+        let cmds = (self.app)
+            .on_open(&knocking.conn, &mut knocking.state)
+            .into_commands();
+        self.conns.insert(knocking.conn.id(), knocking);
+        self.run(cmds)
     }
 
     /// Knocks with `GET target` (`"/chat?token=x"`); the connection, if the door lets
@@ -174,9 +231,9 @@ impl<C: StatefulComponent> Tester<C> {
     pub fn message(&mut self, from: &Conn, msg: impl Into<Payload>) -> Output {
         let msg = msg.into();
         let open = open_mut(&mut self.conns, from);
-        let cmds = self
-            .app
-            .on_message(&open.conn, &mut open.state, msg.as_message());
+        let cmds = (self.app)
+            .on_message(&open.conn, &mut open.state, msg.as_message())
+            .into_commands();
         self.run(cmds)
     }
 
@@ -189,7 +246,7 @@ impl<C: StatefulComponent> Tester<C> {
 
     /// Fires the application's timer `key` now, whether or not it is set.
     pub fn timer(&mut self, key: u64) -> Output {
-        let cmds = self.app.on_timer(key);
+        let cmds = self.app.on_timer(key).into_commands();
         self.run(cmds)
     }
 
@@ -212,7 +269,7 @@ impl<C: StatefulComponent> Tester<C> {
                     self.timers.remove(&key);
                 }
             }
-            let cmds = self.app.on_timer(key);
+            let cmds = self.app.on_timer(key).into_commands();
             out.extend(self.run(cmds));
         }
         self.now = until;
@@ -236,7 +293,10 @@ impl<C: StatefulComponent> Tester<C> {
     /// If `conn` is not open.
     pub fn error(&mut self, conn: &Conn, err: Error) -> Output {
         let open = open_mut(&mut self.conns, conn);
-        let cmds = self.app.on_error(&open.conn, &mut open.state, err);
+        let cmds = self
+            .app
+            .on_error(&open.conn, &mut open.state, err)
+            .into_commands();
         self.run(cmds)
     }
 
@@ -297,6 +357,17 @@ impl<C: StatefulComponent> Tester<C> {
             match request {
                 handle::Request::Commands(cmds) => self.execute(cmds, &mut out),
                 handle::Request::Deliver(topic, msg) => self.publish(&topic, &msg, None, &mut out),
+                handle::Request::Answer(id, door) => {
+                    if let Some(knocking) = self.waiting.remove(&id) {
+                        match door {
+                            Door::Open => out.extend(self.enter(knocking)),
+                            Door::Later => {
+                                self.waiting.insert(id, knocking);
+                            }
+                            Door::Refuse(_) => {}
+                        }
+                    }
+                }
                 handle::Request::Wake(_) | handle::Request::Shutdown => {}
             }
         }
@@ -319,11 +390,11 @@ impl<C: StatefulComponent> Tester<C> {
                 }
                 Command::Subscribe { conn, topic } => {
                     if self.conns.contains_key(&conn) && !self.topics.contains(&topic, conn) {
-                        self.topics.join(conn, topic, self.handle.counters());
+                        self.topics.join(conn, topic);
                     }
                 }
                 Command::Unsubscribe { conn, topic } => {
-                    self.topics.leave(conn, &topic, self.handle.counters());
+                    self.topics.leave(conn, &topic);
                 }
                 Command::Timer {
                     key, after, every, ..
@@ -351,10 +422,10 @@ impl<C: StatefulComponent> Tester<C> {
             return;
         };
         for topic in self.topics.of(id) {
-            self.topics.leave(id, &topic, self.handle.counters());
+            self.topics.leave(id, &topic);
         }
         out.close(id);
-        let cmds = self.app.on_close(&open.conn, open.state);
+        let cmds = self.app.on_close(&open.conn, open.state).into_commands();
         out.extend(self.run(cmds));
     }
 }
@@ -364,4 +435,15 @@ fn open_mut<'a, S>(conns: &'a mut BTreeMap<ConnId, Open<S>>, conn: &Conn) -> &'a
     conns
         .get_mut(&id)
         .unwrap_or_else(|| panic!("connection {id} is not open"))
+}
+
+/// What became of a knock at an application's door ([`Tester::knock`]).
+#[derive(Debug)]
+pub enum Knock {
+    /// It came in; what `on_open` produced.
+    Open(Conn, Output),
+    /// It was refused.
+    Refused(Refuse),
+    /// The door will answer later ([`Tester::answer`], or through the handle).
+    Waiting(Conn),
 }

@@ -41,13 +41,13 @@ use std::time::Instant;
 /// Wraps a [`Component`] and serves it to WebSocket clients of every version.
 ///
 /// ```no_run
-/// use ratchet::{Commands, Component, Conn, Message, Server, WebSocket};
+/// use ratchet::{Commands, Component, Conn, IntoCommands, Message, Server, WebSocket};
 ///
 /// struct Echo;
 ///
 /// impl Component for Echo {
-///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
-///         from.send(msg).into()
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+///         from.send(msg)
 ///     }
 /// }
 ///
@@ -102,6 +102,8 @@ pub struct ConnState<S = ()> {
     phase: Phase,
     /// The application saw `on_open` (and will see `on_close`).
     opened: bool,
+    /// The door said it would answer later ([`Door::Later`](crate::Door::Later)).
+    door_pending: bool,
     close_sent: bool,
     /// Bytes arrived since the last keepalive check.
     heard_from: bool,
@@ -197,6 +199,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             version: None,
             phase: Phase::Handshake,
             opened: false,
+            door_pending: false,
             close_sent: false,
             heard_from: false,
             pinged: false,
@@ -377,7 +380,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::Command;
+    use crate::command::{Command, IntoCommands};
     use crate::component::Component;
     use crate::message::Message;
     use crate::protocol::{Control, Inbound};
@@ -387,8 +390,8 @@ mod tests {
     struct Buffered;
 
     impl Component for Buffered {
-        fn on_message(&mut self, from: &Conn, _msg: Message<'_>) -> Commands {
-            from.send(from.buffered_amount().to_string()).into()
+        fn on_message(&mut self, from: &Conn, _msg: Message<'_>) -> impl IntoCommands {
+            from.send(from.buffered_amount().to_string())
         }
     }
 

@@ -7,7 +7,7 @@ use super::{hixie, rfc6455, ConnState, Phase, WebSocket};
 use crate::command::Command;
 use crate::component::guard;
 use crate::conn::Conn;
-use crate::door::Door;
+use crate::door::{Answer, Door};
 use crate::error::{Error, ProtocolError};
 use crate::http::{self, Head};
 use crate::message::Message;
@@ -15,6 +15,14 @@ use crate::protocol::Outbox;
 use crate::rate::{judge, OverRate, Verdict};
 use crate::stateful::StatefulComponent;
 use crate::CloseCode;
+
+/// What the door said, as the handshake acts on it.
+enum Admission {
+    Open,
+    /// No answer yet: the request waits.
+    Wait,
+    Refuse(Rejection),
+}
 
 impl<C: StatefulComponent> WebSocket<C> {
     /// A handler panicked: tell the application, close with 1011.
@@ -117,11 +125,16 @@ impl<C: StatefulComponent> WebSocket<C> {
                 state.conn = Conn::with_shared_request(state.conn.id(), state.conn.peer(), request)
                     .with_subprotocol(subprotocol);
                 *state.conn.extensions_mut() = extensions;
-                if let Some(refusal) = self.door(state) {
-                    out.output().extend_from_slice(&refusal.response());
-                    out.shutdown();
-                    state.phase = Phase::Done;
-                    return data.len();
+                match self.door(state) {
+                    Admission::Open => {}
+                    // The request stays unconsumed, held by the server, until the answer.
+                    Admission::Wait => return 0,
+                    Admission::Refuse(refusal) => {
+                        out.output().extend_from_slice(&refusal.response());
+                        out.shutdown();
+                        state.phase = Phase::Done;
+                        return data.len();
+                    }
                 }
                 state.heard_from = false; // silence is counted from the handshake on
                 state.version = Some(version);
@@ -147,18 +160,31 @@ impl<C: StatefulComponent> WebSocket<C> {
         }
     }
 
-    /// Asks the application's door; the refusal to send, if it refused (or panicked).
-    fn door(&mut self, state: &mut ConnState<C::State>) -> Option<Rejection> {
-        let app = &mut self.app;
-        let mut answer = Door::Open;
-        let panic = guard(|| {
-            answer = app.on_request(&state.conn, &mut state.app);
-            crate::Commands::none()
-        });
-        let (status, reason) = match (panic, answer) {
-            (Ok(_), Door::Open) => return None,
-            (Ok(_), Door::Refuse(refuse)) => (refuse.status(), refuse.reason().to_owned()),
-            (Err(panic), _) => {
+    /// Asks the application's door, or, if it said it would answer later, looks for the
+    /// answer that came through the handle.
+    fn door(&mut self, state: &mut ConnState<C::State>) -> Admission {
+        let answer = if state.door_pending {
+            match state.conn.extensions_mut().take::<Answer>() {
+                Some(Answer(door)) => Ok(door),
+                None => return Admission::Wait,
+            }
+        } else {
+            let app = &mut self.app;
+            let mut answer = Door::Open;
+            guard(|| {
+                answer = app.on_request(&state.conn, &mut state.app);
+                crate::Commands::none()
+            })
+            .map(|_| answer)
+        };
+        let (status, reason) = match answer {
+            Ok(Door::Open) => return Admission::Open,
+            Ok(Door::Later) => {
+                state.door_pending = true;
+                return Admission::Wait;
+            }
+            Ok(Door::Refuse(refuse)) => (refuse.status(), refuse.reason().to_owned()),
+            Err(panic) => {
                 log::error!("on_request panicked for {}: {panic}", state.conn.peer());
                 (500, "internal error".to_owned())
             }
@@ -167,7 +193,7 @@ impl<C: StatefulComponent> WebSocket<C> {
             "{} refused at the door: {status} {reason}",
             state.conn.peer()
         );
-        Some(Rejection::new(status, reason))
+        Admission::Refuse(Rejection::new(status, reason))
     }
 
     /// A message came over the connection's rate and was dropped: the application hears

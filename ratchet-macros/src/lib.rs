@@ -40,7 +40,7 @@ use quote::ToTokens;
 /// A served struct implements `Default`. Mistakes are compile errors on the offending
 /// token.
 ///
-/// ```ignore
+/// ```text
 /// #[ratchet::app(protocol = "websocket", path = "/chat", static_dir = "public")]
 /// #[derive(Default)]
 /// struct Chat {
@@ -88,7 +88,7 @@ pub fn app(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Player` per connection, made with `Default` (the door may fill it in) and dropped
 /// with it; the block then implements `ratchet::StatefulComponent` with `State = Player`.
 ///
-/// ```ignore
+/// ```text
 /// #[ratchet::handlers]
 /// impl Poll {
 ///     fn on_request(&mut self, conn: &Conn, me: &mut Voter) -> Result<(), Refuse> { .. }

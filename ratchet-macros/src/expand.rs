@@ -56,6 +56,10 @@ pub fn app(model: &AppModel) -> TokenStream {
         });
     let path = model.path.as_deref().unwrap_or("/");
     let page = model.static_dir.is_some();
+    let tls = match &model.tls {
+        Some((cert, key)) => quote!(::core::option::Option::Some((#cert, #key))),
+        None => quote!(::core::option::Option::None),
+    };
     let redis = match &model.redis {
         Some(url) => quote!(::core::option::Option::Some(#url)),
         None => quote!(::core::option::Option::None),
@@ -89,6 +93,7 @@ pub fn app(model: &AppModel) -> TokenStream {
             const PAGE: bool = #page;
             const REDIS: ::core::option::Option<&'static str> = #redis;
             const MORE: &'static [(&'static str, &'static str, &'static str)] = &[#(#more),*];
+            const TLS: ::core::option::Option<(&'static str, &'static str)> = #tls;
 
             fn into_protocol(self) -> Self::Protocol {
                 #into_protocol

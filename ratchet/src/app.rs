@@ -56,6 +56,10 @@ pub trait App: Sized {
     /// default address, URL scheme)`: `("line", "127.0.0.1:2323", "tcp")` is bound at
     /// `--line-bind ADDR` or `RATCHET_LINE_BIND`.
     const MORE: &'static [(&'static str, &'static str, &'static str)] = &[];
+    /// The certificate chain and key served over TLS (`tls_cert`, `tls_key`), PEM files
+    /// read at start; `RATCHET_TLS_CERT` and `RATCHET_TLS_KEY` override them, and turn
+    /// TLS on for an app that names none.
+    const TLS: Option<(&'static str, &'static str)> = None;
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
@@ -99,24 +103,76 @@ pub fn main<A: App + Default>() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    serve_at(server, &binds[0], |addrs| {
-        let addr = addrs[0];
-        let page = if A::PAGE {
-            format!(", page at http://{addr}/")
-        } else {
-            String::new()
-        };
-        let mut banner = format!(
-            "{} listening on {}://{addr}{}{page}",
-            A::NAME,
-            A::SCHEME,
-            A::PATH
-        );
-        for (&(name, _, scheme), addr) in A::MORE.iter().zip(&addrs[1..]) {
-            banner.push_str(&format!("\n{} {name} on {scheme}://{addr}", A::NAME));
+    let tls = match tls_files(A::TLS) {
+        Ok(tls) => tls,
+        Err(problem) => {
+            eprintln!("{}: {problem}", A::NAME);
+            return ExitCode::FAILURE;
         }
-        banner
-    })
+    };
+    match tls {
+        None => serve_at(server, &binds[0], |addrs| banner::<A>(addrs, false)),
+        #[cfg(feature = "tls")]
+        Some((cert, key)) => match crate::tls::TlsCertificates::from_pem_files(&cert, &key) {
+            Ok(certs) => serve_at(server.tls(certs), &binds[0], |addrs| {
+                banner::<A>(addrs, true)
+            }),
+            Err(e) => {
+                eprintln!("{}: cannot serve TLS: {e}", A::NAME);
+                ExitCode::FAILURE
+            }
+        },
+        #[cfg(not(feature = "tls"))]
+        Some(_) => {
+            eprintln!("{}: TLS needs ratchet's `tls` feature", A::NAME);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The TLS files of a generated `main`: `RATCHET_TLS_CERT` and `RATCHET_TLS_KEY` if set,
+/// else `named` (the `tls_cert` and `tls_key` of the attribute); an error if only one of
+/// the two is set.
+pub fn tls_files(named: Option<(&str, &str)>) -> Result<Option<(String, String)>, String> {
+    let env = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (env("RATCHET_TLS_CERT"), env("RATCHET_TLS_KEY")) {
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+        (Some(_), None) => Err("RATCHET_TLS_CERT is set without RATCHET_TLS_KEY".into()),
+        (None, Some(_)) => Err("RATCHET_TLS_KEY is set without RATCHET_TLS_CERT".into()),
+        (None, None) => Ok(named.map(|(cert, key)| (cert.to_owned(), key.to_owned()))),
+    }
+}
+
+/// What a generated `main` prints at start: every listener, with its scheme (`wss`,
+/// `https`, `tls` over TLS).
+#[cfg(feature = "main")]
+fn banner<A: App>(addrs: &[SocketAddr], secure: bool) -> String {
+    let scheme = |plain: &'static str| match (secure, plain) {
+        (false, s) => s,
+        (true, "ws") => "wss",
+        (true, "http") => "https",
+        (true, _) => "tls",
+    };
+    let addr = addrs[0];
+    let page = if A::PAGE {
+        format!(", page at {}://{addr}/", scheme("http"))
+    } else {
+        String::new()
+    };
+    let mut banner = format!(
+        "{} listening on {}://{addr}{}{page}",
+        A::NAME,
+        scheme(A::SCHEME),
+        A::PATH
+    );
+    for (&(name, _, plain), addr) in A::MORE.iter().zip(&addrs[1..]) {
+        banner.push_str(&format!(
+            "\n{} {name} on {}://{addr}",
+            A::NAME,
+            scheme(plain)
+        ));
+    }
+    banner
 }
 
 /// Serves `server` the way a generated `main` does: installs a logger (`RUST_LOG`, default

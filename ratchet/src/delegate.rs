@@ -87,6 +87,7 @@ macro_rules! delegate_protocol {
     (@unless extensions [extensions $($r:ident)*] $($x:tt)*) => {};
     (@unless start [start $($r:ident)*] $($x:tt)*) => {};
     (@unless timer [timer $($r:ident)*] $($x:tt)*) => {};
+    (@unless reload [reload $($r:ident)*] $($x:tt)*) => {};
     (@unless close [close $($r:ident)*] $($x:tt)*) => {};
     (@unless $m:ident [$other:ident $($r:ident)*] $inner:tt $field:tt) => {
         $crate::delegate_protocol!(@unless $m [$($r)*] $inner $field);
@@ -210,6 +211,11 @@ macro_rules! delegate_protocol {
             self.$inner.timer(scope, key)
         }
     };
+    (@emit reload [$inner:ident] $field:tt) => {
+        fn reload(&mut self) {
+            self.$inner.reload()
+        }
+    };
     (@emit close [$inner:ident] [$($field:ident)?]) => {
         fn close(
             &mut self,
@@ -225,6 +231,6 @@ macro_rules! delegate_protocol {
     ($inner:ident $(, state . $field:ident)? $(; except $($skip:ident),* $(,)?)?) => {
         $crate::delegate_protocol!(@each [$inner] [$($field)?] [$($($skip)*)?]
             limits accept busy listeners enter connect data drained timeout disconnect encoding encode
-            overflow reusable awaits_request mount extensions start timer close);
+            overflow reusable awaits_request mount extensions start timer reload close);
     };
 }

@@ -96,6 +96,7 @@ pub(crate) enum Request {
     Deliver(Topic, Payload),
     Wake(ConnId),
     Answer(ConnId, crate::door::Door),
+    Reload,
     Shutdown,
 }
 
@@ -118,7 +119,9 @@ impl Request {
             Request::Answer(_, crate::door::Door::Refuse(refuse)) => {
                 OVERHEAD + refuse.reason().len()
             }
-            Request::Wake(_) | Request::Answer(..) | Request::Shutdown => OVERHEAD,
+            Request::Wake(_) | Request::Answer(..) | Request::Reload | Request::Shutdown => {
+                OVERHEAD
+            }
         }
     }
 }
@@ -231,6 +234,14 @@ impl Handle {
         self.push(Request::Answer(conn, door.into()), None)
     }
 
+    /// Asks the server to load again what its protocols loaded from files (TLS
+    /// certificates): new handshakes use the new ones, open connections keep theirs, and a
+    /// bad file is refused with a logged reason, the old one staying in use. SIGHUP does
+    /// the same under [`shutdown_on_signals`](crate::Listening::shutdown_on_signals).
+    pub fn reload(&self) -> Result<(), SendError> {
+        self.push(Request::Reload, None)
+    }
+
     /// Asks the server to shut down gracefully: stop accepting, close every connection
     /// (1001 for WebSocket), wait up to the grace period, and return from `run`. Never
     /// refused for a full queue.
@@ -262,7 +273,10 @@ impl Handle {
         let size = request.size();
         // Wakes and shutdowns are never refused: they are small, and bounded by the
         // connections (a wake each) or idempotent.
-        let bounded = !matches!(request, Request::Wake(_) | Request::Shutdown);
+        let bounded = !matches!(
+            request,
+            Request::Wake(_) | Request::Reload | Request::Shutdown
+        );
         let deadline = wait.map(|w| Instant::now() + w);
         let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {

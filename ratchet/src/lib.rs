@@ -35,6 +35,8 @@
 //! same port, chosen per connection by the handshake; each client receives the others'
 //! messages framed in its own version.
 //!
+//! With the `tls` feature (on by default), [`tls::Tls`] serves any of them over TLS.
+//!
 //! More decorators, each a [`Protocol`] around another: [`http::Router`] and
 //! [`http::Static`] serve the page beside the socket, [`OriginCheck`] and [`IpBlacklist`]
 //! keep strangers out, [`session::Session`] loads the web application's session by
@@ -102,6 +104,8 @@ pub mod session;
 mod shared;
 mod stateful;
 pub mod testing;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod topics;
 pub mod websocket;
 

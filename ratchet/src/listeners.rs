@@ -213,6 +213,11 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
         }
     }
 
+    fn reload(&mut self) {
+        self.first.reload();
+        self.second.reload();
+    }
+
     fn close(
         &mut self,
         state: &mut Self::ConnState,

@@ -154,6 +154,12 @@ pub trait Protocol {
         Commands::none()
     }
 
+    /// Load again what was loaded from files (TLS certificates), keeping what was
+    /// loaded if that fails: on SIGHUP with
+    /// [`shutdown_on_signals`](crate::Listening::shutdown_on_signals), or
+    /// [`Handle::reload`](crate::Handle::reload). Default: nothing.
+    fn reload(&mut self) {}
+
     /// The application asked to close this connection.
     fn close(
         &mut self,
@@ -429,6 +435,30 @@ impl<'a> Outbox<'a> {
             Some((at, req, len)) if *at == data.as_ptr() as usize => Some((req.clone(), *len)),
             _ => None,
         }
+    }
+
+    /// Runs `f` with an outbox whose bytes go to `output` instead of the connection
+    /// (commands, deadlines and the rest still reach the server): for a decorator that
+    /// transforms what the protocol inside it writes (TLS encrypts it). The budget counts
+    /// what this outbox already holds.
+    pub fn redirect<T>(&mut self, output: &mut Vec<u8>, f: impl FnOnce(&mut Outbox<'_>) -> T) -> T {
+        let mut inner = Outbox {
+            conn: self.conn,
+            now: self.now,
+            output_start: output.len(),
+            output,
+            commands: &mut *self.commands,
+            control: &mut *self.control,
+            pending: self.pending + (self.output.len() - self.output_start),
+            budget: self.budget,
+            inbound: &mut *self.inbound,
+            close_requested: self.close_requested,
+            request: self.request.take(),
+        };
+        let result = f(&mut inner);
+        self.close_requested = inner.close_requested;
+        self.request = inner.request;
+        result
     }
 
     /// Shares the parsed head of the request at the start of `data` with the layers

@@ -8,6 +8,7 @@ mod http;
 mod processes;
 mod raw_client;
 mod redis;
+mod tls;
 
 pub use http::{responses, Response};
 pub use processes::{
@@ -15,6 +16,7 @@ pub use processes::{
 };
 pub use raw_client::{client_frame, server_frames, upgrade_request, RawClient, ServerFrame};
 pub use redis::{resp, RedisServer};
+pub use tls::{Leaf, TestCa};
 
 use ratchet::message::Payload;
 use ratchet::protocol::Protocol;

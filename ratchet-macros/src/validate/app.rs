@@ -1,144 +1,11 @@
 //! `#[ratchet::app(...)]`: the protocols and keys it takes, and the model it yields.
 
+use super::keys::{ProtocolChoice, DEFAULT_BIND, KEYS, PROTOCOLS, SESSION_FORMATS};
 use super::values::{origin_problem, path_problem, resolve_dir, valid_bind, valid_token};
 use super::{list, string_list, string_value, suggest, Errors};
 use crate::parse::{AppArgs, Entry};
 use proc_macro2::Span;
 use syn::{Expr, ExprLit, Item, ItemStruct, Lit, Type};
-
-/// A protocol the struct attribute can serve.
-pub struct ProtocolChoice {
-    /// The name users write: `protocol = "websocket"`.
-    pub name: &'static str,
-    /// The decorator type in `ratchet` that wraps the app.
-    pub decorator: &'static str,
-    /// The URL scheme printed at start-up.
-    pub scheme: &'static str,
-    /// Whether it is served over HTTP, so that the keys `deflate`, `path`, `static_dir`,
-    /// `origins` and `subprotocols` apply.
-    pub http: bool,
-    /// Its address when it is not the first protocol and `bind` does not name one.
-    pub default_bind: &'static str,
-}
-
-/// Every protocol the DSL knows; a new one is a line here and a decorator in `ratchet`.
-pub const PROTOCOLS: &[ProtocolChoice] = &[
-    ProtocolChoice {
-        name: "websocket",
-        decorator: "WebSocket",
-        scheme: "ws",
-        http: true,
-        default_bind: "127.0.0.1:8080",
-    },
-    ProtocolChoice {
-        name: "line",
-        decorator: "Line",
-        scheme: "tcp",
-        http: false,
-        default_bind: "127.0.0.1:2323",
-    },
-];
-
-/// A key `#[ratchet::app]` takes: the table the validator uses and the attribute's docs
-/// are checked against (each key has a row `| `name` | takes | `example` |` there).
-pub struct Key {
-    pub name: &'static str,
-    /// What it takes, in words.
-    pub takes: &'static str,
-    /// The key written out.
-    pub example: &'static str,
-    /// Only for protocols served over HTTP.
-    pub http: bool,
-}
-
-pub const KEYS: &[Key] = &[
-    Key {
-        name: "protocol",
-        takes: "a protocol's name, or a list",
-        example: r#"protocol = ["websocket", "line"]"#,
-        http: false,
-    },
-    Key {
-        name: "bind",
-        takes: "an address, or one per protocol",
-        example: r#"bind = "127.0.0.1:8080""#,
-        http: false,
-    },
-    Key {
-        name: "main",
-        takes: "a bool",
-        example: "main = false",
-        http: false,
-    },
-    Key {
-        name: "rate",
-        takes: "a rate per connection",
-        example: r#"rate = "10/s""#,
-        http: false,
-    },
-    Key {
-        name: "conn_state",
-        takes: "a type",
-        example: "conn_state = Player",
-        http: false,
-    },
-    Key {
-        name: "deflate",
-        takes: "a bool",
-        example: "deflate = true",
-        http: true,
-    },
-    Key {
-        name: "path",
-        takes: "a path",
-        example: r#"path = "/chat""#,
-        http: true,
-    },
-    Key {
-        name: "static_dir",
-        takes: "a folder",
-        example: r#"static_dir = "public""#,
-        http: true,
-    },
-    Key {
-        name: "origins",
-        takes: "a list of origins",
-        example: r#"origins = ["https://chat.example"]"#,
-        http: true,
-    },
-    Key {
-        name: "subprotocols",
-        takes: "a list of names",
-        example: r#"subprotocols = ["v2", "v1"]"#,
-        http: true,
-    },
-    Key {
-        name: "blacklist",
-        takes: "a list of IP addresses",
-        example: r#"blacklist = ["192.0.2.7"]"#,
-        http: false,
-    },
-    Key {
-        name: "redis",
-        takes: "a Redis URL",
-        example: r#"redis = "redis://127.0.0.1:6379/""#,
-        http: false,
-    },
-    Key {
-        name: "session",
-        takes: "a session format",
-        example: r#"session = "php""#,
-        http: true,
-    },
-];
-
-/// The values `session` takes.
-const SESSION_FORMATS: &[(&str, &str)] = &[
-    ("php", "Php"),
-    ("php_serialize", "PhpSerialize"),
-    ("json", "Json"),
-];
-const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
 /// `#[ratchet::app]`, validated.
 pub struct AppModel {
@@ -168,6 +35,8 @@ pub struct AppModel {
     pub conn_state: Option<Type>,
     /// Each connection's rate limit.
     pub rate: Option<RateModel>,
+    /// The certificate chain and key files served over TLS.
+    pub tls: Option<(String, String)>,
 }
 
 /// `rate = "10/s"` (or `"30/min"`, with `", close"` to close rather than drop).
@@ -232,6 +101,8 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut session: Option<(&'static str, Span)> = None;
     let mut conn_state: Option<Type> = None;
     let mut rate: Option<RateModel> = None;
+    let mut tls_cert: Option<(String, Span)> = None;
+    let mut tls_key: Option<(String, Span)> = None;
     let mut http_keys: Vec<&syn::Ident> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Entry { key, value } in &args.entries {
@@ -370,6 +241,12 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 },
                 None => errors.at(value, "`session` takes a format, e.g. `session = \"php\"`"),
             },
+            "tls_cert" | "tls_key" => match string_value(value) {
+                Some((text, span)) if text.trim().is_empty() => errors.at(span, format!("`{name}` names a file; this is empty")),
+                Some(file) if name == "tls_cert" => tls_cert = Some(file),
+                Some(file) => tls_key = Some(file),
+                None => errors.at(value, format!("`{name}` takes a file's path, e.g. `{name} = \"/etc/chat/{}.pem\"`", if name == "tls_cert" { "cert" } else { "key" })),
+            },
             "rate" => match string_value(value) {
                 Some((text, span)) => match parse_rate(&text) {
                     Some(parsed) => rate = Some(parsed),
@@ -444,6 +321,27 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
         }
     }
     let deflate = deflate.is_some_and(|(on, _)| on);
+    let given = |key: &str| seen.iter().any(|k| k == key);
+    let tls = match (tls_cert, tls_key) {
+        (Some((cert, _)), Some((key, _))) => Some((cert, key)),
+        // A key given but refused was reported already.
+        (Some(_), None) | (None, Some(_)) if given("tls_cert") && given("tls_key") => None,
+        (Some((_, span)), None) => {
+            errors.at(
+                span,
+                "`tls_cert` needs its key beside it: add `tls_key = \"...\"`",
+            );
+            None
+        }
+        (None, Some((_, span))) => {
+            errors.at(
+                span,
+                "`tls_key` needs its certificate beside it: add `tls_cert = \"...\"`",
+            );
+            None
+        }
+        (None, None) => None,
+    };
     let binds = match binds {
         Some((given, value))
             if given.len() > protocols.len()
@@ -485,6 +383,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             session: session.map(|(s, _)| s),
             conn_state,
             rate,
+            tls,
         }),
         None => Err(errors
             .0

@@ -1,15 +1,17 @@
 //! Validation: turns parsed input into a typed model, or into errors spanned on the
 //! offending token that say what would be valid. `app` checks `#[ratchet::app(...)]`
-//! (its keys in `app`, single values in `values`); `handlers` checks the handler methods.
+//! (its keys in `app`, from the tables in `keys`; single values in `values`); `handlers` checks the handler methods.
 
 mod app;
 mod handlers;
+mod keys;
 mod values;
 
-#[cfg(test)]
-pub use app::KEYS;
-pub use app::{app, AppModel, ProtocolChoice};
+pub use app::{app, AppModel};
 pub use handlers::{handlers, Handler, HandlerKind, HandlersModel};
+pub use keys::ProtocolChoice;
+#[cfg(test)]
+pub use keys::KEYS;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;

@@ -374,6 +374,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     }
                 }
             }
+            Request::Reload => self.protocol.reload(),
             Request::Shutdown => {}
         }
         self.execute();

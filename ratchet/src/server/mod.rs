@@ -100,6 +100,18 @@ impl<P: Protocol> Server<P> {
         self
     }
 
+    /// Serves every listener over TLS with `certs`: the protocol becomes
+    /// [`Tls`](crate::tls::Tls) around it.
+    #[cfg(feature = "tls")]
+    pub fn tls(self, certs: crate::tls::TlsCertificates) -> Server<crate::tls::Tls<P>> {
+        Server {
+            protocol: crate::tls::Tls::new(self.protocol, certs),
+            config: self.config,
+            bridge: self.bridge,
+            more: self.more,
+        }
+    }
+
     /// Replaces the limits.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
@@ -145,6 +157,14 @@ fn bind_first(addrs: &[SocketAddr]) -> io::Result<TcpListener> {
         }
     }
     Err(last)
+}
+
+/// What came through the signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signalled {
+    Nothing,
+    Reload,
+    Stop,
 }
 
 /// A bound server, ready to [`run`](Listening::run).
@@ -216,12 +236,13 @@ impl<P: Protocol> Listening<P> {
         self.handle.clone()
     }
 
-    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once). (The
+    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once), and
+    /// reloads what the protocols load from files (TLS certificates) on SIGHUP. (The
     /// `main` feature, on by default.)
     #[cfg(feature = "main")]
     pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM])?;
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
         self.poll
             .registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
@@ -271,13 +292,15 @@ impl<P: Protocol> Listening<P> {
                             }
                         }
                     }
-                    SIGNALS if self.signalled() => {
-                        if self.stopping.is_some() {
+                    SIGNALS => match self.signalled() {
+                        Signalled::Reload => self.core.protocol_mut().reload(),
+                        Signalled::Stop if self.stopping.is_some() => {
                             log::warn!("second signal: stopping now");
                             return Ok(());
                         }
-                        self.begin_shutdown();
-                    }
+                        Signalled::Stop => self.begin_shutdown(),
+                        Signalled::Nothing => {}
+                    },
                     Token(t) if t > FIRST_LISTENER - self.listeners.len() => {
                         self.accept(FIRST_LISTENER - t);
                     }
@@ -301,15 +324,21 @@ impl<P: Protocol> Listening<P> {
         }
     }
 
-    /// Whether SIGINT or SIGTERM came since the last look.
-    fn signalled(&mut self) -> bool {
+    /// What the signals that came since the last look ask for: SIGINT or SIGTERM stop,
+    /// SIGHUP reloads.
+    fn signalled(&mut self) -> Signalled {
+        let mut what = Signalled::Nothing;
         #[cfg(feature = "main")]
-        return self
-            .signals
-            .as_mut()
-            .is_some_and(|s| s.pending().count() > 0);
-        #[cfg(not(feature = "main"))]
-        false
+        if let Some(signals) = self.signals.as_mut() {
+            for signal in signals.pending() {
+                what = match signal {
+                    signal_hook::consts::SIGHUP if what == Signalled::Nothing => Signalled::Reload,
+                    signal_hook::consts::SIGHUP => what,
+                    _ => Signalled::Stop,
+                };
+            }
+        }
+        what
     }
 
     /// Stops accepting and asks the protocol to close every connection.

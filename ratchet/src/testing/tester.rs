@@ -368,7 +368,7 @@ impl<C: StatefulComponent> Tester<C> {
                         }
                     }
                 }
-                handle::Request::Wake(_) | handle::Request::Shutdown => {}
+                handle::Request::Wake(_) | handle::Request::Reload | handle::Request::Shutdown => {}
             }
         }
         out

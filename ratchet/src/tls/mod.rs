@@ -1,0 +1,335 @@
+//! TLS as one more decorator: `Server(Tls(Router(...)))` serves `https://` and `wss://`.
+//!
+//! [`Tls`] owns no socket: the server hands it ciphertext, it hands the protocol inside
+//! the plaintext, and it encrypts what that protocol writes (rustls works on buffers), so
+//! the event loop stays the only place that does I/O.
+
+mod certs;
+
+pub use certs::{CertificateError, TlsCertificates};
+
+use crate::command::{Commands, TimerScope};
+use crate::conn::{ConnId, Extensions};
+use crate::error::ConfigError;
+use crate::handle::Handle;
+use crate::message::Payload;
+use crate::protocol::{Limits, Outbox, Overflow, Protocol};
+use crate::CloseCode;
+use rustls::ServerConnection;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Serves the protocol it wraps over TLS 1.3 and 1.2 (ALPN `http/1.1`), with the
+/// certificates of a [`TlsCertificates`].
+///
+/// A handshake that does not finish within [`handshake_timeout`](Tls::handshake_timeout)
+/// (10 s by default) is closed; a client that sends something that is not TLS gets an
+/// alert and is closed. Every other connection carries on.
+///
+/// ```no_run
+/// use ratchet::tls::{Tls, TlsCertificates};
+/// use ratchet::{Component, Conn, IntoCommands, Message, Server, WebSocket};
+///
+/// struct Echo;
+///
+/// impl Component for Echo {
+///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+///         from.send(msg)
+///     }
+/// }
+///
+/// let certs = TlsCertificates::from_pem_files("cert.pem", "key.pem")?;
+/// Server::new(Tls::new(WebSocket::new(Echo), certs)).bind("127.0.0.1:8443")?.run()
+/// # ; Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Tls<P> {
+    inner: P,
+    certs: TlsCertificates,
+    handshake_timeout: Duration,
+    /// What the protocol inside writes, before it is encrypted.
+    scratch: Vec<u8>,
+}
+
+/// One connection's TLS state, and the state of the protocol inside.
+#[derive(Debug)]
+pub struct TlsState<S> {
+    tls: Box<ServerConnection>,
+    inner: S,
+    /// Plaintext the protocol inside has not consumed yet.
+    plain: Vec<u8>,
+    /// The end of the TLS handshake, while it lasts.
+    handshake_until: Option<Instant>,
+    /// The deadline the protocol inside asked for.
+    inner_deadline: Option<Instant>,
+    close_notified: bool,
+}
+
+impl<P> Tls<P> {
+    /// Serves `inner` over TLS with `certs`.
+    pub fn new(inner: P, certs: TlsCertificates) -> Self {
+        Tls {
+            inner,
+            certs,
+            handshake_timeout: Duration::from_secs(10),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The longest a TLS handshake may take; past it the connection is closed. Default:
+    /// 10 s.
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The certificates served (reload them through it, or with
+    /// [`Handle::reload`](crate::Handle::reload), or SIGHUP).
+    pub fn certificates(&self) -> &TlsCertificates {
+        &self.certs
+    }
+}
+
+/// The earlier of two deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl<P: Protocol> Tls<P> {
+    /// Runs `f` on the protocol inside with its own deadline, then encrypts what it
+    /// wrote, sends a `close_notify` if it asked to close, and arms the earlier deadline.
+    fn inside<T>(
+        &mut self,
+        state: &mut TlsState<P::ConnState>,
+        out: &mut Outbox<'_>,
+        f: impl FnOnce(&mut P, &mut P::ConnState, &mut Outbox<'_>) -> T,
+    ) -> T {
+        out.set_deadline(state.inner_deadline);
+        self.scratch.clear();
+        let (inner, scratch) = (&mut self.inner, &mut self.scratch);
+        let result = out.redirect(scratch, |o| f(inner, &mut state.inner, o));
+        state.inner_deadline = out.deadline();
+        self.seal(state, out);
+        result
+    }
+
+    /// Encrypts the scratch buffer into the connection's output, with whatever TLS
+    /// records are due.
+    fn seal(&mut self, state: &mut TlsState<P::ConnState>, out: &mut Outbox<'_>) {
+        if !self.scratch.is_empty() {
+            // The buffer limit is lifted at connect: this writes everything.
+            let _ = state.tls.writer().write_all(&self.scratch);
+            self.scratch.clear();
+        }
+        if out.is_shutting_down() && !state.close_notified {
+            state.close_notified = true;
+            state.tls.send_close_notify();
+        }
+        flush(&mut state.tls, out.output());
+        let handshake = state.handshake_until.filter(|_| state.tls.is_handshaking());
+        out.set_deadline(earliest(handshake, state.inner_deadline));
+    }
+}
+
+/// Moves every TLS record rustls has ready into `output`.
+fn flush(tls: &mut ServerConnection, output: &mut Vec<u8>) {
+    while tls.wants_write() {
+        match tls.write_tls(output) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+impl<P: Protocol> Protocol for Tls<P> {
+    type ConnState = TlsState<P::ConnState>;
+
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        if self.handshake_timeout < Duration::from_millis(1) {
+            return Err(ConfigError::new(
+                "tls: handshake_timeout must be at least 1 ms",
+            ));
+        }
+        self.inner.limits()
+    }
+
+    fn accept(&mut self, peer: SocketAddr) -> bool {
+        self.inner.accept(peer)
+    }
+
+    // `busy` writes nothing: there is no TLS session yet to say it in.
+
+    fn listeners(&self) -> usize {
+        self.inner.listeners()
+    }
+
+    fn enter(&mut self, index: usize) {
+        self.inner.enter(index);
+    }
+
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
+        // The configuration was built by `TlsCertificates`, which checked it.
+        let mut tls = ServerConnection::new(self.certs.current())
+            .map(Box::new)
+            .unwrap_or_else(|e| unreachable!("a checked TLS configuration: {e}"));
+        tls.set_buffer_limit(None);
+        let inner = {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let inner = &mut self.inner;
+            let s = out.redirect(&mut scratch, |o| inner.connect(id, peer, o));
+            self.scratch = scratch;
+            s
+        };
+        let mut state = TlsState {
+            tls,
+            inner,
+            plain: Vec::new(),
+            handshake_until: Some(out.after(self.handshake_timeout)),
+            inner_deadline: out.deadline(),
+            close_notified: false,
+        };
+        self.seal(&mut state, out);
+        state
+    }
+
+    fn data(
+        &mut self,
+        state: &mut Self::ConnState,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        let mut rd: &[u8] = data;
+        let mut chunk = [0u8; 16 << 10];
+        while !rd.is_empty() {
+            match state.tls.read_tls(&mut rd) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    log::debug!("connection {}: TLS read: {e}", out.conn());
+                    break;
+                }
+            }
+            if let Err(e) = state.tls.process_new_packets() {
+                // The alert rustls queued goes out, then the connection closes.
+                log::debug!("connection {}: TLS failed: {e}", out.conn());
+                flush(&mut state.tls, out.output());
+                out.shutdown();
+                return data.len();
+            }
+            loop {
+                match state.tls.reader().read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => state.plain.extend_from_slice(&chunk[..n]),
+                    Err(_) => break, // nothing more decrypted yet
+                }
+            }
+        }
+        if !state.tls.is_handshaking() {
+            state.handshake_until = None;
+        }
+        if state.plain.is_empty() {
+            self.seal(state, out);
+            return data.len();
+        }
+        let mut plain = std::mem::take(&mut state.plain);
+        let mut at = 0;
+        while at < plain.len() && !out.is_shutting_down() {
+            let consumed = self.inside(state, out, |p, s, o| p.data(s, &mut plain[at..], o));
+            if consumed == 0 {
+                break;
+            }
+            at += consumed.min(plain.len() - at);
+        }
+        plain.drain(..at);
+        state.plain = plain;
+        data.len()
+    }
+
+    fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        self.inside(state, out, |p, s, o| p.drained(s, o));
+    }
+
+    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        let now = out.now();
+        if state.tls.is_handshaking() && state.handshake_until.is_some_and(|at| at <= now) {
+            log::debug!("connection {}: TLS handshake timed out", out.conn());
+            out.shutdown();
+            return;
+        }
+        if state.inner_deadline.is_some_and(|at| at <= now) {
+            self.inside(state, out, |p, s, o| p.timeout(s, o));
+        } else {
+            self.seal(state, out);
+        }
+    }
+
+    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>) {
+        let (inner, mut scratch) = (&mut self.inner, Vec::new());
+        out.redirect(&mut scratch, |o| inner.disconnect(state.inner, o));
+    }
+
+    fn encoding(&self, _state: &Self::ConnState) -> Option<u8> {
+        None // every connection has its own keys
+    }
+
+    fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+        self.scratch.clear();
+        self.inner.encode(&mut state.inner, msg, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            let _ = state.tls.writer().write_all(&self.scratch);
+            self.scratch.clear();
+        }
+        flush(&mut state.tls, buf);
+    }
+
+    fn overflow(&mut self, state: &mut Self::ConnState, policy: Overflow, out: &mut Outbox<'_>) {
+        self.inside(state, out, |p, s, o| p.overflow(s, policy, o));
+    }
+
+    fn reusable(&self, state: &Self::ConnState) -> bool {
+        self.inner.reusable(&state.inner)
+    }
+
+    fn awaits_request(&self, state: &Self::ConnState) -> bool {
+        self.inner.awaits_request(&state.inner)
+    }
+
+    fn mount(&mut self, prefix: &str) {
+        self.inner.mount(prefix);
+    }
+
+    fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions> {
+        self.inner.extensions(&mut state.inner)
+    }
+
+    fn start(&mut self, handle: &Handle) -> Commands {
+        self.inner.start(handle)
+    }
+
+    fn timer(&mut self, scope: TimerScope, key: u64) -> Commands {
+        self.inner.timer(scope, key)
+    }
+
+    fn reload(&mut self) {
+        match self.certs.reload() {
+            Ok(()) => log::info!("TLS certificates reloaded"),
+            Err(e) => log::error!("TLS certificates not reloaded, the old ones stay: {e}"),
+        }
+        self.inner.reload();
+    }
+
+    fn close(
+        &mut self,
+        state: &mut Self::ConnState,
+        code: CloseCode,
+        reason: &str,
+        out: &mut Outbox<'_>,
+    ) {
+        self.inside(state, out, |p, s, o| p.close(s, code, reason, o));
+    }
+}

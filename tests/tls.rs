@@ -140,12 +140,18 @@ struct Session {
 
 impl Session {
     fn open(addr: SocketAddr, ca: &TestCa) -> Self {
+        Self::open_at(addr, "/", ca)
+    }
+
+    /// A session at `path` that first prints the message the server greets it with, if
+    /// any, and then echoes lines.
+    fn open_at(addr: SocketAddr, path: &str, ca: &TestCa) -> Self {
         let script = format!(
             r#"
 import ssl, sys
 from websockets.sync.client import connect
 ctx = ssl.create_default_context(cafile={ca:?})
-with connect("wss://localhost:{port}/", ssl=ctx, open_timeout=10) as ws:
+with connect("wss://localhost:{port}{path}", ssl=ctx, open_timeout=10) as ws:
     print("open", flush=True)
     for line in sys.stdin:
         ws.send(line.strip())
@@ -300,4 +306,41 @@ fn a_generated_main_refuses_to_start_with_a_bad_certificate() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("without RATCHET_TLS_KEY"));
+}
+
+#[test]
+fn sighup_reloads_the_certificates_of_a_generated_main() {
+    if !have_python_client() {
+        return;
+    }
+    let ca = TestCa::new("sighup");
+    let first = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
+    let (cert, key) = (
+        first.chain.display().to_string(),
+        first.key.display().to_string(),
+    );
+    let chat = suite::Example::start_with(
+        "chat",
+        &[("RATCHET_TLS_CERT", &cert), ("RATCHET_TLS_KEY", &key)],
+    );
+    let addr = chat.addr();
+    assert!(served_cert(addr, "localhost", &ca).contains(&first.fingerprint));
+    let mut open = Session::open_at(addr, "/chat?name=ann", &ca);
+    let second = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
+    let hup = Command::new("kill")
+        .args(["-HUP", &chat.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    suite::wait_until("the certificate after SIGHUP", || {
+        served_cert(addr, "localhost", &ca).contains(&second.fingerprint)
+    });
+    // The connection opened before the reload still works: it hears of one opened after.
+    assert!(open.say("hello").contains(r#""type":"welcome""#));
+    let _bob = Session::open_at(addr, "/chat?name=bob", &ca);
+    let heard = open.say("hi bob");
+    assert!(
+        heard.contains(r#"{"name":"bob","type":"joined"}"#),
+        "{heard}"
+    );
 }

@@ -159,8 +159,9 @@ fn bind_first(addrs: &[SocketAddr]) -> io::Result<TcpListener> {
     Err(last)
 }
 
-/// What came through the signals.
+/// What came through the signals (only ever `Nothing` without the `main` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "main"), allow(dead_code))]
 enum Signalled {
     Nothing,
     Reload,
@@ -327,9 +328,9 @@ impl<P: Protocol> Listening<P> {
     /// What the signals that came since the last look ask for: SIGINT or SIGTERM stop,
     /// SIGHUP reloads.
     fn signalled(&mut self) -> Signalled {
-        let mut what = Signalled::Nothing;
         #[cfg(feature = "main")]
         if let Some(signals) = self.signals.as_mut() {
+            let mut what = Signalled::Nothing;
             for signal in signals.pending() {
                 what = match signal {
                     signal_hook::consts::SIGHUP if what == Signalled::Nothing => Signalled::Reload,
@@ -337,8 +338,9 @@ impl<P: Protocol> Listening<P> {
                     _ => Signalled::Stop,
                 };
             }
+            return what;
         }
-        what
+        Signalled::Nothing
     }
 
     /// Stops accepting and asks the protocol to close every connection.

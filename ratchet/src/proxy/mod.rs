@@ -1,0 +1,261 @@
+//! Behind a load balancer: the PROXY protocol, from the proxies a server trusts.
+
+mod header;
+
+use crate::command::{Commands, TimerScope};
+use crate::conn::{ConnId, Extensions};
+use crate::error::ConfigError;
+use crate::handle::Handle;
+use crate::message::Payload;
+use crate::protocol::{Limits, Outbox, Overflow, Protocol};
+use crate::CloseCode;
+use header::{Header, MAX_HEADER};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Reads the PROXY protocol header (version 1 or 2: HAProxy's `send-proxy` and
+/// `send-proxy-v2`, nginx's `proxy_protocol on`) that a trusted proxy sends before the
+/// client's bytes, and serves the protocol inside as if the client had connected itself:
+/// [`Conn::peer`](crate::Conn::peer) is the client, and an [`IpBlacklist`](crate::IpBlacklist)
+/// inside checks the client.
+///
+/// Only connections from the trusted addresses must and may carry a header; anyone else is
+/// served by its own address, and a header from it is not believed (the protocol inside
+/// sees it as the garbage it is). A trusted connection whose header is malformed, or does
+/// not come within [`header_timeout`](ProxyProtocol::header_timeout) (5 s), is closed.
+///
+/// ```no_run
+/// use ratchet::{Component, Conn, IntoCommands, Message, ProxyProtocol, Server, WebSocket};
+///
+/// struct Echo;
+///
+/// impl Component for Echo {
+///     fn on_message(&mut self, from: &Conn, _: Message<'_>) -> impl IntoCommands {
+///         from.send(format!("you are {}", from.peer()))
+///     }
+/// }
+///
+/// let behind = ProxyProtocol::new(WebSocket::new(Echo), ["127.0.0.1".parse()?]);
+/// Server::new(behind).bind("127.0.0.1:8080")?.run()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct ProxyProtocol<P> {
+    inner: P,
+    trusted: Vec<IpAddr>,
+    header_timeout: Duration,
+}
+
+/// A connection's state: waiting for a trusted proxy's header, or served.
+#[derive(Debug)]
+pub enum ProxyState<S> {
+    /// A trusted proxy connected; its header has not come yet.
+    Waiting {
+        /// The connection.
+        id: ConnId,
+        /// The proxy's address.
+        proxy: SocketAddr,
+    },
+    /// Served by the protocol inside.
+    Open(S),
+    /// Refused (a bad header, or the protocol inside refused the client).
+    Refused,
+}
+
+impl<P> ProxyProtocol<P> {
+    /// Serves `inner` with the client addresses that the proxies at `trusted` announce.
+    pub fn new(inner: P, trusted: impl IntoIterator<Item = IpAddr>) -> Self {
+        ProxyProtocol {
+            inner,
+            trusted: trusted.into_iter().map(canonical).collect(),
+            header_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// How long a trusted proxy has to send its header. Default: 5 s.
+    #[must_use]
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    fn trusts(&self, peer: SocketAddr) -> bool {
+        self.trusted.contains(&canonical(peer.ip()))
+    }
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl<P: Protocol> Protocol for ProxyProtocol<P> {
+    type ConnState = ProxyState<P::ConnState>;
+
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        if self.trusted.is_empty() {
+            return Err(ConfigError::new("proxy: no trusted proxy address"));
+        }
+        Ok(self.inner.limits()?.with_unconsumed(MAX_HEADER))
+    }
+
+    fn accept(&mut self, peer: SocketAddr) -> bool {
+        // A trusted proxy's client is judged once its header says who it is.
+        self.trusts(peer) || self.inner.accept(peer)
+    }
+
+    fn busy(&self, out: &mut Vec<u8>) {
+        self.inner.busy(out);
+    }
+
+    fn listeners(&self) -> usize {
+        self.inner.listeners()
+    }
+
+    fn enter(&mut self, index: usize) {
+        self.inner.enter(index);
+    }
+
+    fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
+        if self.trusts(peer) {
+            out.set_deadline(Some(out.after(self.header_timeout)));
+            ProxyState::Waiting { id, proxy: peer }
+        } else {
+            ProxyState::Open(self.inner.connect(id, peer, out))
+        }
+    }
+
+    fn data(
+        &mut self,
+        state: &mut Self::ConnState,
+        data: &mut [u8],
+        out: &mut Outbox<'_>,
+    ) -> usize {
+        let (id, proxy) = match state {
+            ProxyState::Open(s) => return self.inner.data(s, data, out),
+            ProxyState::Refused => return data.len(),
+            ProxyState::Waiting { id, proxy } => (*id, *proxy),
+        };
+        let (len, source) = match header::parse(data) {
+            Header::Partial => return 0,
+            Header::Bad(why) => {
+                log::debug!("connection {id} from proxy {proxy}: {why}");
+                *state = ProxyState::Refused;
+                out.set_deadline(None);
+                out.shutdown();
+                return data.len();
+            }
+            Header::Complete { len, source } => (len, source),
+        };
+        let client = source.unwrap_or(proxy);
+        if !self.inner.accept(client) {
+            log::debug!("connection {id}: {client} (through {proxy}) refused at accept");
+            *state = ProxyState::Refused;
+            out.set_deadline(None);
+            out.shutdown();
+            return data.len();
+        }
+        out.set_deadline(None);
+        let mut inner = self.inner.connect(id, client, out);
+        let consumed = if data.len() > len {
+            self.inner.data(&mut inner, &mut data[len..], out)
+        } else {
+            0
+        };
+        *state = ProxyState::Open(inner);
+        len + consumed
+    }
+
+    fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        if let ProxyState::Open(s) = state {
+            self.inner.drained(s, out);
+        }
+    }
+
+    fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        match state {
+            ProxyState::Open(s) => self.inner.timeout(s, out),
+            _ => {
+                log::debug!("connection {}: no PROXY header in time", out.conn());
+                *state = ProxyState::Refused;
+                out.shutdown();
+            }
+        }
+    }
+
+    fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>) {
+        if let ProxyState::Open(s) = state {
+            self.inner.disconnect(s, out);
+        }
+    }
+
+    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
+        match state {
+            ProxyState::Open(s) => self.inner.encoding(s),
+            _ => None,
+        }
+    }
+
+    fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+        if let ProxyState::Open(s) = state {
+            self.inner.encode(s, msg, buf);
+        }
+    }
+
+    fn overflow(&mut self, state: &mut Self::ConnState, policy: Overflow, out: &mut Outbox<'_>) {
+        match state {
+            ProxyState::Open(s) => self.inner.overflow(s, policy, out),
+            _ => out.shutdown(),
+        }
+    }
+
+    fn reusable(&self, state: &Self::ConnState) -> bool {
+        matches!(state, ProxyState::Open(s) if self.inner.reusable(s))
+    }
+
+    fn awaits_request(&self, state: &Self::ConnState) -> bool {
+        matches!(state, ProxyState::Open(s) if self.inner.awaits_request(s))
+    }
+
+    fn mount(&mut self, prefix: &str) {
+        self.inner.mount(prefix);
+    }
+
+    fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions> {
+        match state {
+            ProxyState::Open(s) => self.inner.extensions(s),
+            _ => None,
+        }
+    }
+
+    fn start(&mut self, handle: &Handle) -> Commands {
+        self.inner.start(handle)
+    }
+
+    fn timer(&mut self, scope: TimerScope, key: u64) -> Commands {
+        self.inner.timer(scope, key)
+    }
+
+    fn reload(&mut self) {
+        self.inner.reload();
+    }
+
+    fn close(
+        &mut self,
+        state: &mut Self::ConnState,
+        code: CloseCode,
+        reason: &str,
+        out: &mut Outbox<'_>,
+    ) {
+        match state {
+            ProxyState::Open(s) => self.inner.close(s, code, reason, out),
+            _ => {
+                *state = ProxyState::Refused;
+                out.shutdown();
+            }
+        }
+    }
+}

@@ -191,6 +191,10 @@ pub fn serve<P: Protocol>(
 /// Serves `server` with its first listener at `addr`, as [`serve`] does; `banner` gets
 /// the address of every listener.
 #[cfg(feature = "main")]
+///
+/// A socket passed by systemd's socket activation (`LISTEN_FDS`, `LISTEN_PID`) is served
+/// instead of binding `addr`: a unit's `.socket` binds port 80 or 443, and the program never
+/// runs as root. (It is the first listener; others are bound by address.)
 pub fn serve_at<P: Protocol>(
     server: Server<P>,
     addr: &str,
@@ -198,7 +202,18 @@ pub fn serve_at<P: Protocol>(
 ) -> ExitCode {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
-    let server = match server.bind(addr).and_then(|s| s.shutdown_on_signals()) {
+    let inherited = match listenfd::ListenFd::from_env().take_tcp_listener(0) {
+        Ok(inherited) => inherited,
+        Err(e) => {
+            eprintln!("cannot use the socket systemd passed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listening = match inherited {
+        Some(listener) => server.from_listener(listener),
+        None => server.bind(addr),
+    };
+    let server = match listening.and_then(|s| s.shutdown_on_signals()) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("cannot listen on {addr}: {e}");

@@ -125,9 +125,27 @@ impl<P: Protocol> Server<P> {
     ///
     /// With [`listen`](Server::listen), `addr` is the first listener's, and the others are
     /// bound after it.
-    pub fn bind(mut self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
-        let limits = self.protocol.limits()?;
-        let config = self.config.clone().validate(limits)?;
+    pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
+        let config = self.checked()?;
+        let first: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        let first = bind_first(&first)?;
+        self.bind_rest(config, first)
+    }
+
+    /// Serves on `listener`, a socket someone else bound: one inherited from systemd's
+    /// socket activation (so that a program that never runs as root serves port 80 or
+    /// 443), or from the process this one replaces. With [`listen`](Server::listen), it is
+    /// the first listener, and the others are bound after it.
+    pub fn from_listener(self, listener: std::net::TcpListener) -> io::Result<Listening<P>> {
+        let config = self.checked()?;
+        listener.set_nonblocking(true)?;
+        self.bind_rest(config, TcpListener::from_std(listener))
+    }
+
+    /// The configuration, checked against the protocol's limits, and the number of
+    /// addresses against the listeners the protocol serves.
+    fn checked(&self) -> io::Result<config::Valid> {
+        let config = self.config.clone().validate(self.protocol.limits()?)?;
         let wanted = self.protocol.listeners();
         if wanted != 1 + self.more.len() || wanted > MAX_LISTENERS {
             return Err(io::Error::new(
@@ -138,8 +156,12 @@ impl<P: Protocol> Server<P> {
                 ),
             ));
         }
-        let first: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-        let mut listeners = vec![bind_first(&first)?];
+        Ok(config)
+    }
+
+    /// Binds the listeners after `first`, and makes the server.
+    fn bind_rest(mut self, config: config::Valid, first: TcpListener) -> io::Result<Listening<P>> {
+        let mut listeners = vec![first];
         for addrs in std::mem::take(&mut self.more) {
             listeners.push(bind_first(&addrs)?);
         }

@@ -1,9 +1,12 @@
-//! Behind a real HAProxy: with `send-proxy-v2` and `send-proxy` (PROXY protocol v2 and v1)
-//! the app sees the 127.0.0.x address each client connected from, not the proxy's, and an
-//! `IpBlacklist` inside judges the client; connections not from the trusted proxy are served
-//! by their own address and their PROXY headers are not believed.
+//! Behind a real HAProxy (`send-proxy-v2` and `send-proxy`: PROXY protocol v2 and v1) and a
+//! real nginx (`proxy_pass` with the upgrade headers and `X-Forwarded-For`), the app sees
+//! the 127.0.0.x address each client connected from, not the proxy's, and an `IpBlacklist`
+//! inside judges the client; connections not from the trusted proxy are served by their
+//! own address, and what they claim is not believed.
 
-use ratchet::{Component, Conn, IntoCommands, IpBlacklist, Message, ProxyProtocol, WebSocket};
+use ratchet::{
+    Component, Conn, ForwardedFor, IntoCommands, IpBlacklist, Message, ProxyProtocol, WebSocket,
+};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -130,4 +133,88 @@ fn behind_haproxy_the_app_sees_the_client_not_the_proxy() {
     // From the proxy's address but with no header: closed when the header's time is up.
     let mut silent = RawClient::connect_from(server, ip("127.0.0.2"));
     assert!(silent.closed_within(Duration::from_secs(3)));
+}
+
+/// nginx in front of `server` as the README shows it, connecting from 127.0.0.3. Stopped
+/// when dropped.
+struct Nginx {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Nginx {
+    fn start(server: SocketAddr) -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("ratchet-nginx-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        let config = format!(
+            "daemon off;\nworker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
+                 proxy_pass http://{server};\n      proxy_http_version 1.1;\n\
+                 proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection \"upgrade\";\n\
+                 proxy_set_header Host $host;\n      proxy_set_header X-Forwarded-For $remote_addr;\n\
+                 proxy_bind 127.0.0.3;\n    }}\n  }}\n}}\n"
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, config).unwrap();
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&path)
+            .arg("-p")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        wait_until("nginx listening", || TcpStream::connect(addr).is_ok());
+        Nginx { child, addr }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn behind_nginx_the_app_sees_the_client_not_the_proxy() {
+    if !have_tool("nginx", Command::new("nginx").arg("-v")) {
+        return;
+    }
+    let app = IpBlacklist::with(WebSocket::new(WhoAmI), [ip("127.0.0.6")]);
+    let server = serve(ForwardedFor::new(app, [ip("127.0.0.3")]));
+    let nginx = Nginx::start(server);
+
+    assert_eq!(
+        who_am_i(nginx.addr, "127.0.0.5"),
+        "127.0.0.5",
+        "through nginx"
+    );
+    assert_eq!(who_am_i(nginx.addr, "127.0.0.7"), "127.0.0.7");
+
+    // The blacklist inside judges the client: nginx gets no upgrade, and says so.
+    let mut blocked = RawClient::connect_from(nginx.addr, ip("127.0.0.6"));
+    blocked.write(upgrade_request("/", "").as_bytes());
+    let (head, _) = blocked.read_response();
+    assert!(head.starts_with("HTTP/1.1 502 "), "{head}");
+
+    // Not from nginx: served by its own address, whatever it claims.
+    let mut liar = RawClient::connect_from(server, ip("127.0.0.9"));
+    liar.write(upgrade_request("/", "X-Forwarded-For: 10.0.0.1\r\n").as_bytes());
+    assert!(liar.read_head().starts_with("HTTP/1.1 101 "));
+    liar.send_text("who am I?");
+    assert_eq!(
+        String::from_utf8(liar.read_frame().payload).unwrap(),
+        "127.0.0.9"
+    );
 }

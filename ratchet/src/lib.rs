@@ -125,7 +125,7 @@ pub use line::Line;
 pub use listeners::{Either, Listeners};
 pub use message::{Kind, Message, Payload};
 pub use protocol::{Limits, Outbox, Overflow, Protocol};
-pub use proxy::{ProxyProtocol, ProxyState};
+pub use proxy::{ForwardedFor, ProxyProtocol, ProxyState};
 pub use rate::{OverRate, Rate};
 pub use request::Request;
 pub use server::{Listening, Server};

@@ -1,6 +1,10 @@
-//! Behind a load balancer: the PROXY protocol, from the proxies a server trusts.
+//! Behind a load balancer or a reverse proxy: the client's address from what the proxies
+//! the server trusts say (the PROXY protocol, or `Forwarded` / `X-Forwarded-For` headers).
 
+mod forwarded;
 mod header;
+
+pub use forwarded::ForwardedFor;
 
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
@@ -85,7 +89,7 @@ impl<P> ProxyProtocol<P> {
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4.
-fn canonical(address: IpAddr) -> IpAddr {
+pub(crate) fn canonical(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         v4 => v4,

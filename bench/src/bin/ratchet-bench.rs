@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p ratchet-bench -- all     # the full matrix -> BENCHMARKS.md, bench/ratios.svg
 //! cargo run --release -p ratchet-bench -- smoke   # seconds; prints, asserts nothing about speed
+//! cargo run --release -p ratchet-bench -- tls-idle [CONNS]  # bytes per idle connection, TLS and plain
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
@@ -159,8 +160,38 @@ fn rate(baseline: Option<PathBuf>) {
     }
 }
 
+/// The server's memory per idle connection over TLS (a WebSocket upgraded through a
+/// rustls client, left open), beside the same without TLS, in one run.
+fn tls_idle(conns: &str) {
+    let dir = std::env::temp_dir().join(format!("ratchet-bench-tls-{}", std::process::id()));
+    let (ca, chain, key) = ratchet_bench::test_certificates(&dir).expect("certificates");
+    let (chain, key, ca) = (
+        chain.display().to_string(),
+        key.display().to_string(),
+        ca.display().to_string(),
+    );
+    let tls = Running::start("ratchet", &["--tls", &chain, &key]);
+    let r = load(&["tls-idle", &tls.addr, conns, &tls.pid(), &ca]);
+    println!(
+        "tls: {} bytes per idle connection ({conns})",
+        r["bytes_per_connection"]
+    );
+    drop(tls);
+    let plain = Running::start("ratchet", &[]);
+    let r = load(&["idle", &plain.addr, conns, &plain.pid()]);
+    println!(
+        "plain: {} bytes per idle connection ({conns})",
+        r["bytes_per_connection"]
+    );
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "tls-idle" {
+        build_the_others();
+        let conns = std::env::args().nth(2).unwrap_or_else(|| "10000".into());
+        return tls_idle(&conns);
+    }
     if mode == "all" || mode == "rate" {
         build_the_others(); // (`cargo test` builds them for the smoke run)
     }
@@ -193,7 +224,7 @@ fn main() {
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
-            eprintln!("usage: ratchet-bench all|smoke|rate [--baseline PATH]");
+            eprintln!("usage: ratchet-bench all|smoke|tls-idle [CONNS]|rate [--baseline PATH]");
             std::process::exit(2);
         }
     };

@@ -5,6 +5,7 @@
 //! ratchet-load latency ADDR CONNS SIZE RATE SECONDS  open loop at RATE msgs/s: p50/p99/p99.9 µs
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
 //! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
+//! ratchet-load tls-idle ADDR CONNS SERVER_PID CA  the same over TLS (CA: the PEM to trust)
 //! ratchet-load fanout ADDR RECEIVERS SIZE SECONDS deliveries per second through a chat
 //! ratchet-load mask MIB                            unmasking throughput, GB/s
 //! ```
@@ -87,6 +88,23 @@ fn main() -> std::io::Result<()> {
             let pid: u32 = arg(&args, 3, "SERVER_PID");
             let before = bench::rss_kib(pid);
             let open = bench::idle(addr, conns)?;
+            std::thread::sleep(Duration::from_millis(500));
+            let after = bench::rss_kib(pid);
+            println!("rss_before_kib {before}");
+            println!("rss_after_kib {after}");
+            println!(
+                "bytes_per_connection {:.0}",
+                (after.saturating_sub(before) * 1024) as f64 / conns as f64
+            );
+            drop(open);
+        }
+        "tls-idle" => {
+            let addr = arg(&args, 1, "ADDR");
+            let conns: usize = arg(&args, 2, "CONNS");
+            let pid: u32 = arg(&args, 3, "SERVER_PID");
+            let ca: String = arg(&args, 4, "CA");
+            let before = bench::rss_kib(pid);
+            let open = bench::tls_idle(addr, conns, std::path::Path::new(&ca))?;
             std::thread::sleep(Duration::from_millis(500));
             let after = bench::rss_kib(pid);
             println!("rss_before_kib {before}");

@@ -33,6 +33,11 @@ fn main() -> std::io::Result<()> {
     let chat = args.iter().any(|a| a == "--chat");
     let rate = args.iter().any(|a| a == "--rate");
     args.retain(|a| a != "--chat" && a != "--rate");
+    // `--tls CHAIN KEY`: over TLS.
+    let tls = args.iter().position(|a| a == "--tls").map(|at| {
+        let files: Vec<String> = args.drain(at..(at + 3).min(args.len())).skip(1).collect();
+        files
+    });
     let addr =
         ratchet::cli::parse_bind(args, None, "127.0.0.1:9002").map_err(std::io::Error::other)?;
     let app = Echo {
@@ -43,9 +48,20 @@ fn main() -> std::io::Result<()> {
     if rate {
         config = config.rate(ratchet::Rate::per_second(u32::MAX));
     }
-    let server = Server::new(WebSocket::with_config(app, config))
-        .bind(addr)?
-        .shutdown_on_signals()?;
+    let server = Server::new(WebSocket::with_config(app, config));
+    let server = match tls {
+        Some(files) if files.len() == 2 => {
+            let certs = ratchet::tls::TlsCertificates::from_pem_files(&files[0], &files[1])?;
+            return serve(server.tls(certs), addr);
+        }
+        Some(_) => return Err(std::io::Error::other("--tls CHAIN KEY")),
+        None => server,
+    };
+    serve(server, addr)
+}
+
+fn serve<P: ratchet::Protocol>(server: Server<P>, addr: String) -> std::io::Result<()> {
+    let server = server.bind(addr)?.shutdown_on_signals()?;
     println!("listening on {}", server.local_addr());
     server.run()
 }

@@ -246,7 +246,8 @@ impl<P: Protocol> Protocol for Tls<P> {
             at += consumed.min(plain.len() - at);
         }
         plain.drain(..at);
-        state.plain = plain;
+        // An idle connection keeps no buffer: what is left waits, the rest is given back.
+        state.plain = if plain.is_empty() { Vec::new() } else { plain };
         data.len()
     }
 

@@ -95,9 +95,8 @@ fn behind_haproxy_the_app_sees_the_client_not_the_proxy() {
         return;
     }
     let app = IpBlacklist::with(WebSocket::new(WhoAmI), [ip("127.0.0.6")]);
-    let server = serve(
-        ProxyProtocol::new(app, [ip("127.0.0.2")]).header_timeout(Duration::from_millis(300)),
-    );
+    let server =
+        serve(ProxyProtocol::new(app, [ip("127.0.0.2")]).timeout(Duration::from_millis(300)));
     let haproxy = Haproxy::start(server);
 
     assert_eq!(

@@ -234,12 +234,9 @@ fn garbage_gets_an_alert_and_a_half_handshake_the_timeout_and_others_carry_on() 
     }
 }
 
-#[test]
-fn any_generated_main_serves_tls_when_the_variables_are_set() {
-    if !have_python_client() {
-        return;
-    }
-    let ca = TestCa::new("chat");
+/// The chat example, served over TLS through the environment with a new certificate for
+/// localhost signed by `ca`.
+fn chat_over_tls(ca: &TestCa) -> (suite::Example, suite::Leaf) {
     let leaf = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
     let (cert, key) = (
         leaf.chain.display().to_string(),
@@ -249,6 +246,16 @@ fn any_generated_main_serves_tls_when_the_variables_are_set() {
         "chat",
         &[("RATCHET_TLS_CERT", &cert), ("RATCHET_TLS_KEY", &key)],
     );
+    (chat, leaf)
+}
+
+#[test]
+fn any_generated_main_serves_tls_when_the_variables_are_set() {
+    if !have_python_client() {
+        return;
+    }
+    let ca = TestCa::new("chat");
+    let (chat, _) = chat_over_tls(&ca);
     assert!(
         chat.banner.contains("wss://") && chat.banner.contains("page at https://"),
         "{}",
@@ -314,15 +321,7 @@ fn sighup_reloads_the_certificates_of_a_generated_main() {
         return;
     }
     let ca = TestCa::new("sighup");
-    let first = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
-    let (cert, key) = (
-        first.chain.display().to_string(),
-        first.key.display().to_string(),
-    );
-    let chat = suite::Example::start_with(
-        "chat",
-        &[("RATCHET_TLS_CERT", &cert), ("RATCHET_TLS_KEY", &key)],
-    );
+    let (chat, first) = chat_over_tls(&ca);
     let addr = chat.addr();
     assert!(served_cert(addr, "localhost", &ca).contains(&first.fingerprint));
     let mut open = Session::open_at(addr, "/chat?name=ann", &ca);

@@ -359,21 +359,27 @@ pub fn handshakes(
 /// dropped (one source address gives about 28,000 ephemeral ports: enough here).
 pub fn idle(addr: SocketAddr, conns: usize) -> std::io::Result<Vec<std::net::TcpStream>> {
     let mut open = Vec::with_capacity(conns);
-    let mut buf = [0u8; 1024];
     for _ in 0..conns {
         let mut s = std::net::TcpStream::connect(addr)?;
-        s.write_all(REQUEST.as_bytes())?;
-        let mut head = Vec::new();
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = s.read(&mut buf)?;
-            if n == 0 {
-                return Err(std::io::Error::other("closed during the handshake"));
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
+        upgrade(&mut s)?;
         open.push(s);
     }
     Ok(open)
+}
+
+/// Sends the upgrade request on `s` and reads the response head.
+fn upgrade(s: &mut (impl Read + Write)) -> std::io::Result<()> {
+    let mut buf = [0u8; 1024];
+    s.write_all(REQUEST.as_bytes())?;
+    let mut head = Vec::new();
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::other("closed during the handshake"));
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
 }
 
 /// `conns` idle WebSocket connections over TLS, trusting the CA certificate in `ca` (PEM),
@@ -400,21 +406,12 @@ pub fn tls_idle(
         .with_no_client_auth();
     let config = std::sync::Arc::new(config);
     let mut open = Vec::with_capacity(conns);
-    let mut buf = [0u8; 1024];
     for _ in 0..conns {
         let name = rustls_pki_types::ServerName::try_from("localhost").expect("a name");
         let tls =
             rustls::ClientConnection::new(config.clone(), name).map_err(std::io::Error::other)?;
         let mut s = rustls::StreamOwned::new(tls, std::net::TcpStream::connect(addr)?);
-        s.write_all(REQUEST.as_bytes())?;
-        let mut head = Vec::new();
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = s.read(&mut buf)?;
-            if n == 0 {
-                return Err(std::io::Error::other("closed during the handshake"));
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
+        upgrade(&mut s)?;
         open.push(s);
     }
     Ok(open)

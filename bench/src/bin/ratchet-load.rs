@@ -20,6 +20,26 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> T {
     })
 }
 
+/// Prints the server's RSS growth per connection while `open` holds `conns` of them.
+fn per_connection<T>(
+    pid: u32,
+    conns: usize,
+    open: impl FnOnce() -> std::io::Result<Vec<T>>,
+) -> std::io::Result<()> {
+    let before = bench::rss_kib(pid);
+    let held = open()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let after = bench::rss_kib(pid);
+    println!("rss_before_kib {before}");
+    println!("rss_after_kib {after}");
+    println!(
+        "bytes_per_connection {:.0}",
+        (after.saturating_sub(before) * 1024) as f64 / conns as f64
+    );
+    drop(held);
+    Ok(())
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
@@ -86,34 +106,16 @@ fn main() -> std::io::Result<()> {
             let addr = arg(&args, 1, "ADDR");
             let conns: usize = arg(&args, 2, "CONNS");
             let pid: u32 = arg(&args, 3, "SERVER_PID");
-            let before = bench::rss_kib(pid);
-            let open = bench::idle(addr, conns)?;
-            std::thread::sleep(Duration::from_millis(500));
-            let after = bench::rss_kib(pid);
-            println!("rss_before_kib {before}");
-            println!("rss_after_kib {after}");
-            println!(
-                "bytes_per_connection {:.0}",
-                (after.saturating_sub(before) * 1024) as f64 / conns as f64
-            );
-            drop(open);
+            per_connection(pid, conns, || bench::idle(addr, conns))?;
         }
         "tls-idle" => {
             let addr = arg(&args, 1, "ADDR");
             let conns: usize = arg(&args, 2, "CONNS");
             let pid: u32 = arg(&args, 3, "SERVER_PID");
             let ca: String = arg(&args, 4, "CA");
-            let before = bench::rss_kib(pid);
-            let open = bench::tls_idle(addr, conns, std::path::Path::new(&ca))?;
-            std::thread::sleep(Duration::from_millis(500));
-            let after = bench::rss_kib(pid);
-            println!("rss_before_kib {before}");
-            println!("rss_after_kib {after}");
-            println!(
-                "bytes_per_connection {:.0}",
-                (after.saturating_sub(before) * 1024) as f64 / conns as f64
-            );
-            drop(open);
+            per_connection(pid, conns, || {
+                bench::tls_idle(addr, conns, std::path::Path::new(&ca))
+            })?;
         }
         "fanout" => {
             let addr = arg(&args, 1, "ADDR");

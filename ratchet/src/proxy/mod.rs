@@ -1,10 +1,12 @@
 //! Behind a load balancer or a reverse proxy: the client's address from what the proxies
-//! the server trusts say (the PROXY protocol, or `Forwarded` / `X-Forwarded-For` headers).
+//! the server trusts say. [`Behind`] waits for a trusted proxy's first bytes and serves
+//! the protocol inside as the client; a [`Source`] reads the client from them: the PROXY
+//! protocol header ([`ProxyProtocol`]) or the `Forwarded` headers ([`ForwardedFor`]).
 
 mod forwarded;
 mod header;
 
-pub use forwarded::ForwardedFor;
+pub use forwarded::{Forwarded, ForwardedFor};
 
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
@@ -13,9 +15,50 @@ use crate::handle::Handle;
 use crate::message::Payload;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::CloseCode;
-use header::{Header, MAX_HEADER};
+use header::Header;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+/// A protocol behind trusted proxies, the client's address read by `S` from what they send
+/// first. Use it as [`ProxyProtocol`] or [`ForwardedFor`].
+#[derive(Debug)]
+pub struct Behind<P, S> {
+    inner: P,
+    trusted: Vec<IpAddr>,
+    timeout: Duration,
+    source: S,
+}
+
+/// Where a [`Behind`] finds the client in what a trusted proxy sends first.
+pub trait Source: Default {
+    /// The most bytes it may wait for.
+    const MAX: usize;
+    /// How long a trusted proxy has to send them.
+    const TIMEOUT: Duration;
+    /// Whether those bytes are the head of a request (so that request checkers outside
+    /// see one coming).
+    const AWAITS_REQUEST: bool = false;
+
+    /// Looks at the start of a trusted connection's bytes; `trusted` tells the proxies.
+    fn find(&self, data: &[u8], out: &mut Outbox<'_>, trusted: &dyn Fn(IpAddr) -> bool) -> Found;
+}
+
+/// What a [`Source`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// Not enough yet.
+    Partial,
+    /// The client (`None`: the proxy's own address stands), after `skip` bytes that are the
+    /// proxy's and not the protocol's.
+    Client {
+        /// Bytes that belong to the proxy.
+        skip: usize,
+        /// The client's address.
+        client: Option<SocketAddr>,
+    },
+    /// Something a trusted proxy would not send: the connection is closed.
+    Bad(&'static str),
+}
 
 /// Reads the PROXY protocol header (version 1 or 2: HAProxy's `send-proxy` and
 /// `send-proxy-v2`, nginx's `proxy_protocol on`) that a trusted proxy sends before the
@@ -26,7 +69,7 @@ use std::time::Duration;
 /// Only connections from the trusted addresses must and may carry a header; anyone else is
 /// served by its own address, and a header from it is not believed (the protocol inside
 /// sees it as the garbage it is). A trusted connection whose header is malformed, or does
-/// not come within [`header_timeout`](ProxyProtocol::header_timeout) (5 s), is closed.
+/// not come within [`timeout`](Behind::timeout) (5 s), is closed.
 ///
 /// ```no_run
 /// use ratchet::{Component, Conn, IntoCommands, Message, ProxyProtocol, Server, WebSocket};
@@ -43,11 +86,26 @@ use std::time::Duration;
 /// Server::new(behind).bind("127.0.0.1:8080")?.run()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
-pub struct ProxyProtocol<P> {
-    inner: P,
-    trusted: Vec<IpAddr>,
-    header_timeout: Duration,
+pub type ProxyProtocol<P> = Behind<P, ProxyHeader>;
+
+/// Where [`ProxyProtocol`] finds the client: the PROXY protocol header.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ProxyHeader;
+
+impl Source for ProxyHeader {
+    const MAX: usize = header::MAX_HEADER;
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    fn find(&self, data: &[u8], _: &mut Outbox<'_>, _: &dyn Fn(IpAddr) -> bool) -> Found {
+        match header::parse(data) {
+            Header::Partial => Found::Partial,
+            Header::Bad(why) => Found::Bad(why),
+            Header::Complete { len, source } => Found::Client {
+                skip: len,
+                client: source,
+            },
+        }
+    }
 }
 
 /// A connection's state: waiting for a trusted proxy's header, or served.
@@ -66,49 +124,51 @@ pub enum ProxyState<S> {
     Refused,
 }
 
-impl<P> ProxyProtocol<P> {
+impl<P, S: Source> Behind<P, S> {
     /// Serves `inner` with the client addresses that the proxies at `trusted` announce.
     pub fn new(inner: P, trusted: impl IntoIterator<Item = IpAddr>) -> Self {
-        ProxyProtocol {
+        Behind {
             inner,
             trusted: trusted.into_iter().map(canonical).collect(),
-            header_timeout: Duration::from_secs(5),
+            timeout: S::TIMEOUT,
+            source: S::default(),
         }
     }
 
-    /// How long a trusted proxy has to send its header. Default: 5 s.
+    /// How long a trusted proxy has to say who the client is. Default: 5 s for the PROXY
+    /// protocol, 10 s for a request head.
     #[must_use]
-    pub fn header_timeout(mut self, timeout: Duration) -> Self {
-        self.header_timeout = timeout;
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
-    fn trusts(&self, peer: SocketAddr) -> bool {
-        self.trusted.contains(&canonical(peer.ip()))
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.trusted.contains(&canonical(ip))
     }
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4.
-pub(crate) fn canonical(address: IpAddr) -> IpAddr {
+fn canonical(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         v4 => v4,
     }
 }
 
-impl<P: Protocol> Protocol for ProxyProtocol<P> {
+impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
     type ConnState = ProxyState<P::ConnState>;
 
     fn limits(&self) -> Result<Limits, ConfigError> {
         if self.trusted.is_empty() {
             return Err(ConfigError::new("proxy: no trusted proxy address"));
         }
-        Ok(self.inner.limits()?.with_unconsumed(MAX_HEADER))
+        Ok(self.inner.limits()?.with_unconsumed(S::MAX))
     }
 
     fn accept(&mut self, peer: SocketAddr) -> bool {
         // A trusted proxy's client is judged once its header says who it is.
-        self.trusts(peer) || self.inner.accept(peer)
+        self.trusts(peer.ip()) || self.inner.accept(peer)
     }
 
     fn busy(&self, out: &mut Vec<u8>) {
@@ -124,8 +184,8 @@ impl<P: Protocol> Protocol for ProxyProtocol<P> {
     }
 
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
-        if self.trusts(peer) {
-            out.set_deadline(Some(out.after(self.header_timeout)));
+        if self.trusts(peer.ip()) {
+            out.set_deadline(Some(out.after(self.timeout)));
             ProxyState::Waiting { id, proxy: peer }
         } else {
             ProxyState::Open(self.inner.connect(id, peer, out))
@@ -143,34 +203,33 @@ impl<P: Protocol> Protocol for ProxyProtocol<P> {
             ProxyState::Refused => return data.len(),
             ProxyState::Waiting { id, proxy } => (*id, *proxy),
         };
-        let (len, source) = match header::parse(data) {
-            Header::Partial => return 0,
-            Header::Bad(why) => {
+        let trusted = |ip: IpAddr| self.trusts(ip);
+        let (skip, client) = match self.source.find(data, out, &trusted) {
+            Found::Partial => return 0,
+            Found::Bad(why) => {
                 log::debug!("connection {id} from proxy {proxy}: {why}");
                 *state = ProxyState::Refused;
                 out.set_deadline(None);
                 out.shutdown();
                 return data.len();
             }
-            Header::Complete { len, source } => (len, source),
+            Found::Client { skip, client } => (skip, client.unwrap_or(proxy)),
         };
-        let client = source.unwrap_or(proxy);
+        out.set_deadline(None);
         if !self.inner.accept(client) {
             log::debug!("connection {id}: {client} (through {proxy}) refused at accept");
             *state = ProxyState::Refused;
-            out.set_deadline(None);
             out.shutdown();
             return data.len();
         }
-        out.set_deadline(None);
         let mut inner = self.inner.connect(id, client, out);
-        let consumed = if data.len() > len {
-            self.inner.data(&mut inner, &mut data[len..], out)
+        let consumed = if data.len() > skip {
+            self.inner.data(&mut inner, &mut data[skip..], out)
         } else {
             0
         };
         *state = ProxyState::Open(inner);
-        len + consumed
+        skip + consumed
     }
 
     fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
@@ -183,7 +242,7 @@ impl<P: Protocol> Protocol for ProxyProtocol<P> {
         match state {
             ProxyState::Open(s) => self.inner.timeout(s, out),
             _ => {
-                log::debug!("connection {}: no PROXY header in time", out.conn());
+                log::debug!("connection {}: the proxy said nothing in time", out.conn());
                 *state = ProxyState::Refused;
                 out.shutdown();
             }
@@ -221,7 +280,11 @@ impl<P: Protocol> Protocol for ProxyProtocol<P> {
     }
 
     fn awaits_request(&self, state: &Self::ConnState) -> bool {
-        matches!(state, ProxyState::Open(s) if self.inner.awaits_request(s))
+        match state {
+            ProxyState::Open(s) => self.inner.awaits_request(s),
+            ProxyState::Waiting { .. } => S::AWAITS_REQUEST,
+            ProxyState::Refused => false,
+        }
     }
 
     fn mount(&mut self, prefix: &str) {

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use suite::{have_python_client, root, serve_handle, TestCa};
+use suite::{have_python_client, have_tool, root, serve_handle, TestCa};
 
 struct Echo;
 
@@ -342,4 +342,78 @@ fn sighup_reloads_the_certificates_of_a_generated_main() {
         heard.contains(r#"{"name":"bob","type":"joined"}"#),
         "{heard}"
     );
+}
+
+/// testssl.sh (Debian's) against the TLS echo: TLS 1.2 and 1.3 only, none of the
+/// vulnerabilities it checks, no weak cipher, the server's cipher order; only findings about
+/// the test certificate itself (a CA made here, no revocation URLs) are left, and they are
+/// printed with the verdict.
+#[test]
+fn testssl_finds_no_weakness() {
+    if !have_tool("testssl.sh", Command::new("testssl").arg("--version")) {
+        return;
+    }
+    let ca = TestCa::new("testssl");
+    let leaf = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
+    let certs = TlsCertificates::from_pem_files(&leaf.chain, &leaf.key).unwrap();
+    let (addr, _handle) = serve_handle(Tls::new(WebSocket::new(Echo), certs));
+    let json = ca.dir().join("testssl.json");
+    let out = Command::new("testssl")
+        .args(["--quiet", "--color", "0", "--warnings", "off", "--add-ca"])
+        .arg(&ca.cert)
+        .arg("--jsonfile")
+        .arg(&json)
+        .arg(format!("localhost:{}", addr.port()))
+        .output()
+        .unwrap();
+    assert!(json.exists(), "{}", String::from_utf8_lossy(&out.stdout));
+    let findings: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let get = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f["id"] == id)
+            .map(|f| f["finding"].as_str().unwrap_or("").to_owned())
+            .unwrap_or_else(|| panic!("testssl says nothing of {id}"))
+    };
+    for old in ["SSLv2", "SSLv3", "TLS1", "TLS1_1"] {
+        assert!(get(old).contains("not offered"), "{old}: {}", get(old));
+    }
+    for current in ["TLS1_2", "TLS1_3"] {
+        assert!(
+            get(current).starts_with("offered"),
+            "{current}: {}",
+            get(current)
+        );
+    }
+    let about_the_test_certificate =
+        |id: &str| id.starts_with("cert_") || id.starts_with("DNS_CAA");
+    let serious: Vec<String> = findings
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("MEDIUM" | "HIGH" | "CRITICAL")))
+        .filter(|f| !about_the_test_certificate(f["id"].as_str().unwrap_or("")))
+        .map(|f| format!("{} {}: {}", f["severity"], f["id"], f["finding"]))
+        .collect();
+    let mut severities = std::collections::BTreeMap::new();
+    for f in &findings {
+        *severities
+            .entry(f["severity"].as_str().unwrap_or("?").to_owned())
+            .or_insert(0) += 1;
+    }
+    println!(
+        "testssl.sh verdict: {} findings by severity {severities:?}",
+        findings.len()
+    );
+    for f in findings
+        .iter()
+        .filter(|f| f["id"].as_str().is_some_and(about_the_test_certificate))
+    {
+        if f["severity"] != "OK" && f["severity"] != "INFO" {
+            println!(
+                "  about the test certificate: {} {}: {}",
+                f["severity"], f["id"], f["finding"]
+            );
+        }
+    }
+    assert!(serious.is_empty(), "testssl.sh found: {serious:#?}");
 }

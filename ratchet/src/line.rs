@@ -52,7 +52,7 @@ impl Config {
     }
 }
 
-/// Wraps a [`Component`] and serves it line by line over plain TCP.
+/// Wraps a [`Component`](crate::Component) (or a [`StatefulComponent`]) and serves it line by line over plain TCP.
 ///
 /// ```no_run
 /// use ratchet::{Commands, Component, Conn, IntoCommands, Line, Message, Server};

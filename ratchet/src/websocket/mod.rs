@@ -38,7 +38,7 @@ use flate2::Compress;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// Wraps a [`Component`] and serves it to WebSocket clients of every version.
+/// Wraps a [`Component`](crate::Component) (or a [`StatefulComponent`]) and serves it to WebSocket clients of every version.
 ///
 /// ```no_run
 /// use ratchet::{Commands, Component, Conn, IntoCommands, Message, Server, WebSocket};

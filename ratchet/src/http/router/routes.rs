@@ -35,7 +35,7 @@ pub enum RouteState<S, R> {
     Rest(R),
 }
 
-/// The list of routes of a [`Router`], built by [`Router::route`]: [`NoRoute`] ends it,
+/// The list of routes of a [`Router`](crate::Router), built by [`Router::route`](crate::Router::route): [`NoRoute`] ends it,
 /// each [`Route`] adds one. Its methods mirror [`Protocol`]'s, addressed to the route
 /// that owns the connection.
 pub trait Routes {

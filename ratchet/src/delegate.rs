@@ -77,6 +77,7 @@ macro_rules! delegate_protocol {
     (@unless data [data $($r:ident)*] $($x:tt)*) => {};
     (@unless drained [drained $($r:ident)*] $($x:tt)*) => {};
     (@unless timeout [timeout $($r:ident)*] $($x:tt)*) => {};
+    (@unless wake [wake $($r:ident)*] $($x:tt)*) => {};
     (@unless disconnect [disconnect $($r:ident)*] $($x:tt)*) => {};
     (@unless encoding [encoding $($r:ident)*] $($x:tt)*) => {};
     (@unless encode [encode $($r:ident)*] $($x:tt)*) => {};
@@ -141,6 +142,11 @@ macro_rules! delegate_protocol {
     (@emit drained [$inner:ident] [$($field:ident)?]) => {
         fn drained(&mut self, state: &mut Self::ConnState, out: &mut $crate::Outbox<'_>) {
             self.$inner.drained(&mut (*state)$(.$field)?, out)
+        }
+    };
+    (@emit wake [$inner:ident] [$($field:ident)?]) => {
+        fn wake(&mut self, state: &mut Self::ConnState, out: &mut $crate::Outbox<'_>) {
+            self.$inner.wake(&mut (*state)$(.$field)?, out)
         }
     };
     (@emit timeout [$inner:ident] [$($field:ident)?]) => {
@@ -230,7 +236,7 @@ macro_rules! delegate_protocol {
 
     ($inner:ident $(, state . $field:ident)? $(; except $($skip:ident),* $(,)?)?) => {
         $crate::delegate_protocol!(@each [$inner] [$($field)?] [$($($skip)*)?]
-            limits accept busy listeners enter connect data drained timeout disconnect encoding encode
+            limits accept busy listeners enter connect data drained wake timeout disconnect encoding encode
             overflow reusable awaits_request mount extensions start timer reload close);
     };
 }

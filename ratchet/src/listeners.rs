@@ -141,6 +141,13 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
         }
     }
 
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        match state {
+            Either::First(s) => scoped(out, 0, |out| self.first.wake(s, out)),
+            Either::Second(s) => scoped(out, 1, |out| self.second.wake(s, out)),
+        }
+    }
+
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
         match state {
             Either::First(s) => scoped(out, 0, |out| self.first.timeout(s, out)),

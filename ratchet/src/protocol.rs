@@ -81,6 +81,15 @@ pub trait Protocol {
         let _ = (state, out);
     }
 
+    /// Something this connection waited for outside the event loop is ready (a
+    /// [`Handle::wake`](crate::Handle::wake) or [`Handle::answer`](crate::Handle::answer)
+    /// for it), and the server holds none of its input: a decorator that holds input
+    /// itself (TLS holds the plaintext) offers it to the protocol inside again. Default:
+    /// nothing.
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        let _ = (state, out);
+    }
+
     /// The deadline set through [`Outbox::set_deadline`] passed.
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
 

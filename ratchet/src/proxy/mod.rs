@@ -238,6 +238,12 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
         }
     }
 
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        if let ProxyState::Open(s) = state {
+            self.inner.wake(s, out);
+        }
+    }
+
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
         match state {
             ProxyState::Open(s) => self.inner.timeout(s, out),

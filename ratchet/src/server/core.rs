@@ -229,6 +229,21 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         Some(result)
     }
 
+    /// What `conn` waited for is ready: the input the server holds for it is offered
+    /// again, or, holding none, the protocol is told ([`Protocol::wake`]: a decorator that
+    /// holds the input itself offers it).
+    fn wake_conn(&mut self, conn: ConnId) {
+        let Some(c) = self.get_mut(conn) else {
+            return;
+        };
+        let slot = conn.slot();
+        if c.input.is_empty() {
+            self.call(slot, |protocol, state, out| protocol.wake(state, out));
+        } else {
+            self.wake_slot(slot);
+        }
+    }
+
     /// [`with_outbox`](Core::with_outbox) for a connection the protocol still has.
     pub(super) fn call<R>(
         &mut self,
@@ -359,21 +374,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     let extensions = c.phase.state_mut().and_then(|s| protocol.extensions(s));
                     if let Some(extensions) = extensions {
                         extensions.insert(crate::door::Answer(door));
-                        let slot = conn.slot();
-                        if !c.input.is_empty() {
-                            self.wake_slot(slot);
-                        }
+                        self.wake_conn(conn);
                     }
                 }
             }
-            Request::Wake(conn) => {
-                if let Some(c) = self.get_mut(conn) {
-                    let slot = conn.slot();
-                    if !c.input.is_empty() {
-                        self.wake_slot(slot);
-                    }
-                }
-            }
+            Request::Wake(conn) => self.wake_conn(conn),
             Request::Reload => self.protocol.reload(),
             Request::Shutdown => {}
         }

@@ -136,6 +136,29 @@ impl<P: Protocol> Tls<P> {
     }
 }
 
+impl<P: Protocol> Tls<P> {
+    /// Offers the plaintext held to the protocol inside until it takes no more, as the
+    /// server offers input.
+    fn offer(&mut self, state: &mut TlsState<P::ConnState>, out: &mut Outbox<'_>) {
+        if state.plain.is_empty() {
+            self.seal(state, out);
+            return;
+        }
+        let mut plain = std::mem::take(&mut state.plain);
+        let mut at = 0;
+        while at < plain.len() && !out.is_shutting_down() {
+            let consumed = self.inside(state, out, |p, s, o| p.data(s, &mut plain[at..], o));
+            if consumed == 0 {
+                break;
+            }
+            at += consumed.min(plain.len() - at);
+        }
+        plain.drain(..at);
+        // An idle connection keeps no buffer: what is left waits, the rest is given back.
+        state.plain = if plain.is_empty() { Vec::new() } else { plain };
+    }
+}
+
 /// Moves every TLS record rustls has ready into `output`.
 fn flush(tls: &mut ServerConnection, output: &mut Vec<u8>) {
     while tls.wants_write() {
@@ -232,23 +255,17 @@ impl<P: Protocol> Protocol for Tls<P> {
         if !state.tls.is_handshaking() {
             state.handshake_until = None;
         }
-        if state.plain.is_empty() {
-            self.seal(state, out);
-            return data.len();
-        }
-        let mut plain = std::mem::take(&mut state.plain);
-        let mut at = 0;
-        while at < plain.len() && !out.is_shutting_down() {
-            let consumed = self.inside(state, out, |p, s, o| p.data(s, &mut plain[at..], o));
-            if consumed == 0 {
-                break;
-            }
-            at += consumed.min(plain.len() - at);
-        }
-        plain.drain(..at);
-        // An idle connection keeps no buffer: what is left waits, the rest is given back.
-        state.plain = if plain.is_empty() { Vec::new() } else { plain };
+        self.offer(state, out);
         data.len()
+    }
+
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        if state.plain.is_empty() {
+            self.inside(state, out, |p, s, o| p.wake(s, o));
+        } else {
+            // What waited (a session lookup, the door's answer) may take the held input now.
+            self.offer(state, out);
+        }
     }
 
     fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {

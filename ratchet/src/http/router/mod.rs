@@ -204,6 +204,12 @@ impl<R: Routes> Protocol for Router<R> {
         }
     }
 
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        if let Some(route) = &mut state.route {
+            self.routes.wake(route, out);
+        }
+    }
+
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
         match &mut state.route {
             Some(route) => self.routes.timeout(route, out),

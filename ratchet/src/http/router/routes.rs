@@ -71,6 +71,8 @@ pub trait Routes {
     fn drained(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
     /// [`Protocol::timeout`].
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
+    /// [`Protocol::wake`].
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>);
     /// [`Protocol::disconnect`].
     fn disconnect(&mut self, state: Self::ConnState, out: &mut Outbox<'_>);
     /// [`Protocol::encoding`], made distinct across routes.
@@ -128,6 +130,9 @@ impl Routes for NoRoute {
         match *state {}
     }
     fn drained(&mut self, state: &mut Infallible, _: &mut Outbox<'_>) {
+        match *state {}
+    }
+    fn wake(&mut self, state: &mut Infallible, _: &mut Outbox<'_>) {
         match *state {}
     }
     fn timeout(&mut self, state: &mut Infallible, _: &mut Outbox<'_>) {
@@ -245,6 +250,16 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
                 scoped(out, R::LEN, |out| protocol.timeout(s, out));
             }
             RouteState::Rest(s) => self.rest.timeout(s, out),
+        }
+    }
+
+    fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
+        match state {
+            RouteState::Here(s) => {
+                let protocol = &mut self.protocol;
+                scoped(out, R::LEN, |out| protocol.wake(s, out));
+            }
+            RouteState::Rest(s) => self.rest.wake(s, out),
         }
     }
 

@@ -275,16 +275,7 @@ with connect("wss://localhost:{port}/chat?name=ann", ssl=ctx, open_timeout=10) a
 "#,
         ca = ca.cert.display().to_string()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = suite::python(&script);
     assert!(said.contains("page True"), "{said}");
     assert!(
         said.contains(r#"recv {"here":[],"name":"ann","type":"welcome"}"#),

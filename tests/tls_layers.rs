@@ -122,16 +122,7 @@ with ctx.wrap_socket(socket.create_connection(("127.0.0.1", {port}), timeout=10)
         ca = ca.cert.display().to_string(),
         port = addr.port()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = suite::python(&script);
     assert!(
         said.contains("handshake HTTP/1.1 101 WebSocket Protocol Handshake True"),
         "{said}"
@@ -186,15 +177,6 @@ with connect("wss://localhost:{port}/", ssl=ctx, open_timeout=10,
         ca = ca.cert.display().to_string(),
         port = addr.port()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = suite::python(&script);
     assert_eq!(said.trim(), "user alice");
 }

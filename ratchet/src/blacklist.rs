@@ -65,8 +65,8 @@ impl<P: Protocol> IpBlacklist<P> {
     }
 }
 
-/// IPv4-mapped IPv6 addresses as IPv4.
-fn canonical(address: IpAddr) -> IpAddr {
+/// IPv4-mapped IPv6 addresses as IPv4 (the same peer, whichever socket it came on).
+pub(crate) fn canonical(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         v4 => v4,

@@ -12,7 +12,8 @@ mod tls;
 
 pub use http::{responses, Response};
 pub use processes::{
-    example, have_perl_client, have_python_client, have_tool, tools_required, Example, LineClient,
+    example, have_perl_client, have_python_client, have_tool, python, tools_required, Example,
+    LineClient,
 };
 pub use raw_client::{client_frame, server_frames, upgrade_request, RawClient, ServerFrame};
 pub use redis::{resp, RedisServer};

@@ -213,3 +213,19 @@ impl Drop for LineClient {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a Python script (`python3 -c`) and returns what it printed; panics with its output
+/// and errors if it fails.
+pub fn python(script: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}

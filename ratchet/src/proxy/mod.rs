@@ -8,6 +8,7 @@ mod header;
 
 pub use forwarded::{Forwarded, ForwardedFor};
 
+use crate::blacklist::canonical;
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
@@ -145,14 +146,6 @@ impl<P, S: Source> Behind<P, S> {
 
     fn trusts(&self, ip: IpAddr) -> bool {
         self.trusted.contains(&canonical(ip))
-    }
-}
-
-/// IPv4-mapped IPv6 addresses as IPv4.
-fn canonical(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
-        v4 => v4,
     }
 }
 

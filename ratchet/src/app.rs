@@ -192,9 +192,11 @@ pub fn serve<P: Protocol>(
 /// the address of every listener.
 #[cfg(feature = "main")]
 ///
-/// A socket passed by systemd's socket activation (`LISTEN_FDS`, `LISTEN_PID`) is served
-/// instead of binding `addr`: a unit's `.socket` binds port 80 or 443, and the program never
-/// runs as root. (It is the first listener; others are bound by address.)
+/// Sockets passed by systemd's socket activation (`LISTEN_FDS`, `LISTEN_PID`) are served
+/// instead of binding addresses: a unit's `.socket` binds port 80 or 443, and the program
+/// never runs as root. They are the first listeners, in order; listeners beyond them are
+/// bound by address. On SIGUSR2 the server starts its successor on the same sockets and
+/// shuts down once the successor serves.
 pub fn serve_at<P: Protocol>(
     server: Server<P>,
     addr: &str,
@@ -202,16 +204,17 @@ pub fn serve_at<P: Protocol>(
 ) -> ExitCode {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
-    let inherited = match listenfd::ListenFd::from_env().take_tcp_listener(0) {
+    let inherited = match inherited_listeners() {
         Ok(inherited) => inherited,
         Err(e) => {
-            eprintln!("cannot use the socket systemd passed: {e}");
+            eprintln!("cannot use the sockets passed to this process: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let listening = match inherited {
-        Some(listener) => server.from_listener(listener),
-        None => server.bind(addr),
+    let listening = if inherited.is_empty() {
+        server.bind(addr)
+    } else {
+        server.from_listeners(inherited)
     };
     let server = match listening.and_then(|s| s.shutdown_on_signals()) {
         Ok(server) => server,
@@ -221,6 +224,7 @@ pub fn serve_at<P: Protocol>(
         }
     };
     println!("{}", banner(server.local_addrs()));
+    crate::server::announce_ready();
     match server.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -228,6 +232,16 @@ pub fn serve_at<P: Protocol>(
             ExitCode::FAILURE
         }
     }
+}
+
+/// The TCP sockets passed by systemd's socket activation, or by the process this one
+/// replaces: the first listeners, in order.
+#[cfg(feature = "main")]
+fn inherited_listeners() -> std::io::Result<Vec<std::net::TcpListener>> {
+    let mut fds = listenfd::ListenFd::from_env();
+    (0..fds.len())
+        .map_while(|i| fds.take_tcp_listener(i).transpose())
+        .collect()
 }
 
 /// The Redis of a generated `main`: `RATCHET_REDIS_URL` if set, else `url` (the `redis`

@@ -70,11 +70,12 @@ impl Example {
 
     /// The address in the banner (`... on ws://127.0.0.1:PORT/...`).
     pub fn addr(&self) -> SocketAddr {
-        let after = self
-            .banner
-            .split("://")
-            .nth(1)
-            .expect("a URL in the banner");
+        Self::addr_in(&self.banner)
+    }
+
+    /// The address in a banner line (`... on ws://127.0.0.1:PORT/...`).
+    pub fn addr_in(banner: &str) -> SocketAddr {
+        let after = banner.split("://").nth(1).expect("a URL in the banner");
         let end = after.find(['/', ',', ' ', '\n']).unwrap_or(after.len());
         after[..end].parse().expect("an address in the banner")
     }

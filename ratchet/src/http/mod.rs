@@ -160,6 +160,12 @@ pub(crate) fn write_error(
     out.push(b'\n');
 }
 
+/// The answer to a request the server will not serve because it is going away (shutting
+/// down, or handing its sockets to a successor): the client may retry at once.
+pub(crate) fn write_going_away(out: &mut Vec<u8>, reason: &str) {
+    write_error(out, 503, reason, "Retry-After: 0\r\n", Persist::Close);
+}
+
 /// The answer to a connection refused at the server's connection cap.
 pub(crate) fn write_busy(out: &mut Vec<u8>) {
     write_error(

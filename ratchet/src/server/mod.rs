@@ -15,12 +15,18 @@ mod core;
 mod due;
 mod execute;
 mod flow;
+#[cfg(feature = "main")]
+mod handoff;
 mod output;
+#[cfg(feature = "main")]
+mod signals;
 mod timers;
 mod transport;
 
 pub use self::bridge::Bridge;
 pub use self::config::{raise_open_files_limit, Config};
+#[cfg(feature = "main")]
+pub use self::handoff::announce_ready;
 pub use crate::handle::{Handle, SendError, Stats};
 pub use crate::protocol::Overflow;
 
@@ -37,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX - 1);
+#[cfg(feature = "main")]
 const SIGNALS: Token = Token(usize::MAX - 2);
 /// Listener `i` is `Token(FIRST_LISTENER - i)`, below every other fixed token and far
 /// above every connection's slot (at most 2^20 of them).
@@ -129,7 +136,7 @@ impl<P: Protocol> Server<P> {
         let config = self.checked()?;
         let first: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let first = bind_first(&first)?;
-        self.bind_rest(config, first)
+        self.bind_rest(config, vec![first])
     }
 
     /// Serves on `listener`, a socket someone else bound: one inherited from systemd's
@@ -137,9 +144,36 @@ impl<P: Protocol> Server<P> {
     /// 443), or from the process this one replaces. With [`listen`](Server::listen), it is
     /// the first listener, and the others are bound after it.
     pub fn from_listener(self, listener: std::net::TcpListener) -> io::Result<Listening<P>> {
+        self.from_listeners(vec![listener])
+    }
+
+    /// Serves on `listeners`, sockets someone else bound, in the order of the server's
+    /// listeners (the first, then those of [`listen`](Server::listen)); the listeners they
+    /// do not cover are bound by address. Errors if there are more of them than listeners,
+    /// or none.
+    pub fn from_listeners(
+        mut self,
+        listeners: Vec<std::net::TcpListener>,
+    ) -> io::Result<Listening<P>> {
         let config = self.checked()?;
-        listener.set_nonblocking(true)?;
-        self.bind_rest(config, TcpListener::from_std(listener))
+        if listeners.is_empty() || listeners.len() > 1 + self.more.len() {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} socket(s) given for {} listener(s)",
+                    listeners.len(),
+                    1 + self.more.len()
+                ),
+            ));
+        }
+        let mut inherited = Vec::with_capacity(listeners.len());
+        for listener in listeners {
+            listener.set_nonblocking(true)?;
+            inherited.push(TcpListener::from_std(listener));
+        }
+        // The addresses of the listeners given are not bound.
+        self.more.drain(..inherited.len() - 1);
+        self.bind_rest(config, inherited)
     }
 
     /// The configuration, checked against the protocol's limits, and the number of
@@ -159,9 +193,13 @@ impl<P: Protocol> Server<P> {
         Ok(config)
     }
 
-    /// Binds the listeners after `first`, and makes the server.
-    fn bind_rest(mut self, config: config::Valid, first: TcpListener) -> io::Result<Listening<P>> {
-        let mut listeners = vec![first];
+    /// Binds the listeners after those `bound` already, and makes the server.
+    fn bind_rest(
+        mut self,
+        config: config::Valid,
+        bound: Vec<TcpListener>,
+    ) -> io::Result<Listening<P>> {
+        let mut listeners = bound;
         for addrs in std::mem::take(&mut self.more) {
             listeners.push(bind_first(&addrs)?);
         }
@@ -181,15 +219,6 @@ fn bind_first(addrs: &[SocketAddr]) -> io::Result<TcpListener> {
     Err(last)
 }
 
-/// What came through the signals (only ever `Nothing` without the `main` feature).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(feature = "main"), allow(dead_code))]
-enum Signalled {
-    Nothing,
-    Reload,
-    Stop,
-}
-
 /// A bound server, ready to [`run`](Listening::run).
 pub struct Listening<P: Protocol> {
     poll: Poll,
@@ -197,7 +226,9 @@ pub struct Listening<P: Protocol> {
     local_addrs: Vec<SocketAddr>,
     handle: Handle,
     #[cfg(feature = "main")]
-    signals: Option<signal_hook_mio::v1_0::Signals>,
+    signals: Option<signals::Signals>,
+    #[cfg(feature = "main")]
+    handoff: handoff::Handoff,
     /// Set once shutting down: the instant the grace period ends.
     stopping: Option<Instant>,
     /// When accepting failed for want of descriptors: when to try again.
@@ -237,6 +268,8 @@ impl<P: Protocol> Listening<P> {
             handle: handle.clone(),
             #[cfg(feature = "main")]
             signals: None,
+            #[cfg(feature = "main")]
+            handoff: handoff::Handoff::default(),
             stopping: None,
             accept_retry: None,
             core: Core::new(server.protocol, config, server.bridge, handle),
@@ -259,17 +292,13 @@ impl<P: Protocol> Listening<P> {
         self.handle.clone()
     }
 
-    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once), and
-    /// reloads what the protocols load from files (TLS certificates) on SIGHUP. (The
-    /// `main` feature, on by default.)
+    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once),
+    /// reloads what the protocols load from files (TLS certificates) on SIGHUP, and on
+    /// SIGUSR2 starts its successor on the same sockets, then shuts down once the successor
+    /// serves (see the crate's "Deploying" section). (The `main` feature, on by default.)
     #[cfg(feature = "main")]
     pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let mut signals = signal_hook_mio::v1_0::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-        self.poll
-            .registry()
-            .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        self.signals = Some(signals);
+        self.signals = Some(signals::Signals::register(self.poll.registry(), SIGNALS)?);
         Ok(self)
     }
 
@@ -315,16 +344,23 @@ impl<P: Protocol> Listening<P> {
                             }
                         }
                     }
-                    SIGNALS => match self.signalled() {
-                        Signalled::Reload => self.core.protocol_mut().reload(),
-                        Signalled::Stop if self.stopping.is_some() => {
-                            log::warn!("second signal: stopping now");
-                            return Ok(());
+                    #[cfg(feature = "main")]
+                    SIGNALS => {
+                        let what = self.signals.as_mut().map(signals::Signals::pending);
+                        match what.unwrap_or(signals::Signalled::Nothing) {
+                            signals::Signalled::Reload => self.core.protocol_mut().reload(),
+                            signals::Signalled::Handoff if self.stopping.is_none() => {
+                                self.handoff.start(&self.listeners);
+                            }
+                            signals::Signalled::Stop if self.stopping.is_some() => {
+                                log::warn!("second signal: stopping now");
+                                return Ok(());
+                            }
+                            signals::Signalled::Stop => self.begin_shutdown(),
+                            signals::Signalled::Handoff | signals::Signalled::Nothing => {}
                         }
-                        Signalled::Stop => self.begin_shutdown(),
-                        Signalled::Nothing => {}
-                    },
-                    Token(t) if t > FIRST_LISTENER - self.listeners.len() => {
+                    }
+                    Token(t) if t > FIRST_LISTENER - MAX_LISTENERS => {
                         self.accept(FIRST_LISTENER - t);
                     }
                     Token(slot) => {
@@ -347,24 +383,6 @@ impl<P: Protocol> Listening<P> {
         }
     }
 
-    /// What the signals that came since the last look ask for: SIGINT or SIGTERM stop,
-    /// SIGHUP reloads.
-    fn signalled(&mut self) -> Signalled {
-        #[cfg(feature = "main")]
-        if let Some(signals) = self.signals.as_mut() {
-            let mut what = Signalled::Nothing;
-            for signal in signals.pending() {
-                what = match signal {
-                    signal_hook::consts::SIGHUP if what == Signalled::Nothing => Signalled::Reload,
-                    signal_hook::consts::SIGHUP => what,
-                    _ => Signalled::Stop,
-                };
-            }
-            return what;
-        }
-        Signalled::Nothing
-    }
-
     /// Stops accepting and asks the protocol to close every connection.
     fn begin_shutdown(&mut self) {
         if self.stopping.is_some() {
@@ -372,8 +390,10 @@ impl<P: Protocol> Listening<P> {
         }
         log::info!("shutting down: closing {} connection(s)", self.core.len());
         self.stopping = Some(Instant::now() + self.core.shutdown_grace());
-        for listener in &mut self.listeners {
-            let _ = self.poll.registry().deregister(listener);
+        // Closed, not only left alone: a connection attempt from now on is refused at
+        // once, or, when the socket is shared with a successor, queued for it.
+        for mut listener in self.listeners.drain(..) {
+            let _ = self.poll.registry().deregister(&mut listener);
         }
         self.accept_retry = None;
         self.core.close_all();
@@ -381,7 +401,7 @@ impl<P: Protocol> Listening<P> {
 
     /// Accepts what waits on listener `index`.
     fn accept(&mut self, index: usize) {
-        if self.stopping.is_some() {
+        if self.stopping.is_some() || index >= self.listeners.len() {
             return;
         }
         loop {

@@ -349,6 +349,11 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         }
         state.close_sent = true;
         let Some(version) = state.version else {
+            if code == CloseCode::Away && matches!(state.phase, Phase::Handshake) {
+                // Going away before the upgrade (a server shutting down or handing over to
+                // its successor): an answer the client can act on, not a silent close.
+                crate::http::write_going_away(out.output(), reason);
+            }
             state.phase = Phase::Done;
             out.shutdown();
             return;

@@ -252,7 +252,14 @@ impl<R: Routes> Protocol for Router<R> {
     ) {
         match &mut state.route {
             Some(route) => self.routes.close(route, code, reason, out),
-            None => out.shutdown(),
+            None => {
+                if code == CloseCode::Away {
+                    // Going away before the request was routed: an answer the client can
+                    // act on, not a silent close.
+                    crate::http::write_going_away(out.output(), reason);
+                }
+                out.shutdown();
+            }
         }
     }
 

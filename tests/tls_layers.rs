@@ -1,9 +1,13 @@
 //! TLS under the other layers, and audited: Hixie-76 and sessions by cookie through the
-//! TLS decorator, and testssl.sh's verdict on the TLS echo.
+//! TLS decorator, testssl.sh's verdict on the TLS echo, and `openssl s_client`'s garbage
+//! and half handshakes.
 
 use ratchet::tls::{Tls, TlsCertificates};
 use ratchet::{Component, Conn, IntoCommands, Message, WebSocket};
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use suite::{have_python_client, have_tool, serve_handle, TestCa};
 
 struct Echo;
@@ -179,4 +183,110 @@ with connect("wss://localhost:{port}/", ssl=ctx, open_timeout=10,
     );
     let said = suite::python(&script);
     assert_eq!(said.trim(), "user alice");
+}
+
+/// The ClientHello `openssl s_client` sends (captured by a listener of the test's own):
+/// one whole TLS record.
+fn openssl_client_hello() -> Vec<u8> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", "localhost"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut stream, _) = listener.accept().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut header = [0u8; 5];
+    stream.read_exact(&mut header).unwrap();
+    assert_eq!(header[0], 22, "a handshake record");
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+    stream.read_exact(&mut body).unwrap();
+    let _ = client.kill();
+    let _ = client.wait();
+    assert_eq!(body[0], 1, "a ClientHello");
+    [&header[..], &body].concat()
+}
+
+/// Sends `bytes`, then reads until the server closes: what it answered, and how long it
+/// took to close.
+fn answer_to(addr: SocketAddr, bytes: &[u8]) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (answer, started.elapsed())
+}
+
+/// `openssl s_client` against the TLS echo: its own ClientHello with the cipher suites
+/// overwritten by garbage gets an alert at once; the same ClientHello whole, with nothing
+/// after the server's reply (a half handshake), is closed at the handshake timeout; while
+/// both run, a complete `openssl s_client` verifies the certificate and upgrades.
+#[test]
+fn openssl_s_client_garbage_and_half_handshakes_are_closed_and_others_served() {
+    if !have_tool("openssl", Command::new("openssl").arg("version")) {
+        return;
+    }
+    let ca = TestCa::new("s_client");
+    let leaf = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
+    let certs = TlsCertificates::from_pem_files(&leaf.chain, &leaf.key).unwrap();
+    let timeout = Duration::from_millis(1500);
+    let tls = Tls::new(WebSocket::new(Echo), certs).handshake_timeout(timeout);
+    let (addr, _handle) = serve_handle(tls);
+
+    let hello = openssl_client_hello();
+    // Record header (5), handshake header (4), version (2), random (32), session id.
+    let suites_at = 5 + 4 + 2 + 32 + 1 + usize::from(hello[5 + 4 + 2 + 32]);
+    let mut garbage = hello.clone();
+    for byte in &mut garbage[suites_at..suites_at + 40] {
+        *byte = 0xff;
+    }
+    let garbled = std::thread::spawn(move || answer_to(addr, &garbage));
+    let half = std::thread::spawn(move || answer_to(addr, &hello));
+
+    // Meanwhile, a whole handshake and an upgrade.
+    let mut full = Command::new("openssl")
+        .args(["s_client", "-connect", &addr.to_string()])
+        .args(["-servername", "localhost", "-brief", "-verify_return_error"])
+        .arg("-CAfile")
+        .arg(&ca.cert)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request = suite::upgrade_request("/", "");
+    full.stdin
+        .as_mut()
+        .unwrap()
+        .write_all(request.as_bytes())
+        .unwrap();
+    let mut status = String::new();
+    BufReader::new(full.stdout.take().unwrap())
+        .read_line(&mut status)
+        .unwrap();
+    let _ = full.kill();
+    let out = full.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status, "HTTP/1.1 101 Switching Protocols\r\n", "{said}");
+    assert!(said.contains("Verification: OK"), "{said}");
+
+    let (alert, took) = garbled.join().unwrap();
+    assert_eq!(alert.first(), Some(&21), "an alert record: {alert:?}");
+    assert!(took < timeout, "garbage is refused at once: {took:?}");
+    let (reply, took) = half.join().unwrap();
+    assert_eq!(reply.first(), Some(&22), "the server's hello: {reply:?}");
+    assert!(
+        took >= timeout - Duration::from_millis(100) && took < timeout * 3,
+        "a half handshake is closed at the timeout: {took:?}"
+    );
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 mod tls;
 
-pub use tls::{test_certificates, tls_idle};
+use tls::Wire;
+pub use tls::{client_config, test_certificates, tls_idle};
 
 const REQUEST: &str = "GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
@@ -44,7 +45,7 @@ pub fn server_frame_len(size: usize) -> usize {
 }
 
 struct Client {
-    stream: TcpStream,
+    stream: Wire,
     open: bool,
     head: Vec<u8>,
     /// Echo bytes still to come for the message in flight.
@@ -55,7 +56,12 @@ struct Client {
 }
 
 impl Client {
-    fn connect(poll: &Poll, addr: SocketAddr, token: usize) -> std::io::Result<Self> {
+    fn connect(
+        poll: &Poll,
+        addr: SocketAddr,
+        token: usize,
+        tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    ) -> std::io::Result<Self> {
         let mut stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
         poll.registry().register(
@@ -64,7 +70,7 @@ impl Client {
             Interest::READABLE | Interest::WRITABLE,
         )?;
         Ok(Client {
-            stream,
+            stream: Wire::new(stream, tls)?,
             open: false,
             head: Vec::new(),
             awaiting: 0,
@@ -128,7 +134,7 @@ impl Client {
                 Err(_) => return false,
             }
         }
-        true
+        self.stream.flush().is_ok()
     }
 }
 
@@ -163,8 +169,11 @@ pub fn median(values: &[f64]) -> f64 {
 /// whole echo before the next. Measures messages per second over `intervals` intervals of
 /// `interval` after `warmup`. With `rate` set, it is open loop instead: each client sends
 /// at `rate / conns` per second whatever the echoes do (for latency).
+///
+/// With `tls`, over TLS (a rustls client with that configuration).
 pub fn echo(
     addr: SocketAddr,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
     conns: usize,
     size: usize,
     warmup: Duration,
@@ -174,7 +183,7 @@ pub fn echo(
     let mut poll = Poll::new()?;
     let mut clients = Vec::with_capacity(conns);
     for token in 0..conns {
-        clients.push(Client::connect(&poll, addr, token)?);
+        clients.push(Client::connect(&poll, addr, token, tls)?);
     }
     let frame = client_frame(size);
     let echo_len = server_frame_len(size);
@@ -243,7 +252,7 @@ pub fn latency(
     let mut poll = Poll::new()?;
     let mut clients = Vec::with_capacity(conns);
     for token in 0..conns {
-        clients.push(Client::connect(&poll, addr, token)?);
+        clients.push(Client::connect(&poll, addr, token, None)?);
     }
     let frame = client_frame(size);
     let echo_len = server_frame_len(size);
@@ -312,7 +321,7 @@ pub fn handshakes(
     let mut poll = Poll::new()?;
     let mut slots: Vec<Option<Client>> = Vec::new();
     for token in 0..concurrency {
-        slots.push(Some(Client::connect(&poll, addr, token)?));
+        slots.push(Some(Client::connect(&poll, addr, token, None)?));
     }
     let mut events = Events::with_capacity(1024);
     let mut buf = [0u8; 4096];
@@ -350,9 +359,9 @@ pub fn handshakes(
             if upgraded {
                 done += 1;
                 if let Some(mut old) = slots[token].take() {
-                    let _ = poll.registry().deregister(&mut old.stream);
+                    let _ = poll.registry().deregister(old.stream.socket());
                 }
-                slots[token] = Some(Client::connect(&poll, addr, token)?);
+                slots[token] = Some(Client::connect(&poll, addr, token, None)?);
             }
         }
     }

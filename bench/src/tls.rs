@@ -1,8 +1,108 @@
-//! TLS for the benchmarks: idle connections through a rustls client, and the certificates
-//! the server serves them.
+//! TLS for the benchmarks: the load generator's connections through a rustls client (the
+//! echo's, and idle ones), and the certificates the servers serve them.
 
 use crate::upgrade;
+use mio::net::TcpStream;
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A load-generator connection: plain, or TLS over a non-blocking socket.
+pub(crate) enum Wire {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Wire {
+    /// `stream`, through TLS when `tls` is given.
+    pub fn new(stream: TcpStream, tls: Option<&Arc<rustls::ClientConfig>>) -> io::Result<Self> {
+        let Some(config) = tls else {
+            return Ok(Wire::Plain(stream));
+        };
+        let name = rustls_pki_types::ServerName::try_from("localhost").expect("a name");
+        let conn = rustls::ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+        Ok(Wire::Tls(Box::new(rustls::StreamOwned::new(conn, stream))))
+    }
+}
+
+impl Wire {
+    /// The socket.
+    pub fn socket(&mut self) -> &mut TcpStream {
+        match self {
+            Wire::Plain(s) => s,
+            Wire::Tls(s) => &mut s.sock,
+        }
+    }
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain(s) => s.read(buf),
+            Wire::Tls(s) => loop {
+                // Plaintext already decrypted first; else records from the socket.
+                match s.conn.reader().read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+                if s.conn.read_tls(&mut s.sock)? == 0 {
+                    return Ok(0);
+                }
+                s.conn.process_new_packets().map_err(io::Error::other)?;
+                // Handshake messages (and key updates) the records called for.
+                flush_tls(s)?;
+            },
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain(s) => s.write(buf),
+            // Buffered by rustls (until the handshake is done, too): sent by `flush`.
+            Wire::Tls(s) => s.conn.writer().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Wire::Plain(_) => Ok(()),
+            Wire::Tls(s) => flush_tls(s),
+        }
+    }
+}
+
+/// Writes the records rustls has ready, until the socket would block.
+fn flush_tls(s: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> io::Result<()> {
+    while s.conn.wants_write() {
+        match s.conn.write_tls(&mut s.sock) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// A rustls client configuration (ring) trusting the CA certificate in `ca` (PEM).
+pub fn client_config(ca: &std::path::Path) -> io::Result<Arc<rustls::ClientConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca).map_err(io::Error::other)? {
+        roots
+            .add(cert.map_err(io::Error::other)?)
+            .map_err(io::Error::other)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
 
 /// `conns` idle WebSocket connections over TLS, trusting the CA certificate in `ca` (PEM),
 /// each upgraded and left open.
@@ -10,23 +110,8 @@ pub fn tls_idle(
     addr: SocketAddr,
     conns: usize,
     ca: &std::path::Path,
-) -> std::io::Result<Vec<rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>>> {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in
-        rustls_pki_types::CertificateDer::pem_file_iter(ca).map_err(std::io::Error::other)?
-    {
-        roots
-            .add(cert.map_err(std::io::Error::other)?)
-            .map_err(std::io::Error::other)?;
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let config = std::sync::Arc::new(config);
+) -> io::Result<Vec<rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>>> {
+    let config = client_config(ca)?;
     let mut open = Vec::with_capacity(conns);
     for _ in 0..conns {
         let name = rustls_pki_types::ServerName::try_from("localhost").expect("a name");

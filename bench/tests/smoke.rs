@@ -20,6 +20,7 @@ fn the_benchmark_runs() {
         "bytes per idle connection",
         "fan-out deliveries/s",
         "unmasking",
+        "tls echo 10 x 20 B",
     ] {
         assert!(stdout.contains(row), "missing {row}");
     }

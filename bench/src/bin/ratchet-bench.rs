@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p ratchet-bench -- all     # the full matrix -> BENCHMARKS.md, bench/ratios.svg
 //! cargo run --release -p ratchet-bench -- smoke   # seconds; prints, asserts nothing about speed
+//! cargo run --release -p ratchet-bench -- tls       # TLS echo beside tokio-tungstenite + tokio-rustls
 //! cargo run --release -p ratchet-bench -- tls-idle [CONNS]  # bytes per idle connection, TLS and plain
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
@@ -185,8 +186,78 @@ fn tls_idle(conns: &str) {
     );
 }
 
+/// TLS echo side by side: ratchet's `Tls` and tokio-tungstenite over tokio-rustls (both
+/// ring, TLS 1.3), each beside itself without TLS, servers alternating round by round;
+/// medians of `rounds`. Returns the table.
+fn tls_echo(rounds: usize, seconds: &str, cases: &[(&str, &str, &str)]) -> String {
+    let dir = std::env::temp_dir().join(format!("ratchet-bench-tls-{}", std::process::id()));
+    let (ca, chain, key) = ratchet_bench::test_certificates(&dir).expect("certificates");
+    let (ca, chain, key) = (
+        ca.display().to_string(),
+        chain.display().to_string(),
+        key.display().to_string(),
+    );
+    let servers = ["ratchet", "tokio-tungstenite"];
+    // results[(case, server, tls)] = messages per second, one per round
+    let mut results: BTreeMap<(&str, &str, bool), Vec<f64>> = BTreeMap::new();
+    for round in 0..rounds {
+        let mut order = servers.to_vec();
+        order.rotate_left(round % servers.len());
+        for server in order {
+            for &(name, conns, size) in cases {
+                for tls in [true, false] {
+                    let (mode, extra, trust) = match tls {
+                        true => ("tls-echo", vec!["--tls", &chain, &key], vec![ca.as_str()]),
+                        false => ("echo", vec![], vec![]),
+                    };
+                    let s = Running::start(server, &extra);
+                    let mut args = vec![mode, &s.addr, conns, size, seconds];
+                    args.extend(trust);
+                    let r = load(&args);
+                    results
+                        .entry((name, server, tls))
+                        .or_default()
+                        .push(number(&r, "median"));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = |case, server, tls| median(results[&(case, server, tls)].clone());
+    let mut table = String::from(
+        "| echo over TLS, msg/s | ratchet | tokio-tungstenite | ratchet / tokio-tungstenite | ratchet TLS / plain | tokio-tungstenite TLS / plain |\n|---|---|---|---|---|---|\n",
+    );
+    for &(name, _, _) in cases {
+        let (ours, peer) = (m(name, "ratchet", true), m(name, "tokio-tungstenite", true));
+        let (ours_plain, peer_plain) = (
+            m(name, "ratchet", false),
+            m(name, "tokio-tungstenite", false),
+        );
+        table.push_str(&format!(
+            "| {name} | {ours:.0} | {peer:.0} | {:.2}× | {:.2} (plain {ours_plain:.0}) | {:.2} (plain {peer_plain:.0}) |\n",
+            ours / peer,
+            ours / ours_plain,
+            peer / peer_plain,
+        ));
+    }
+    table
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "tls" {
+        build_the_others();
+        let table = tls_echo(
+            3,
+            "5",
+            &[
+                ("tls echo 100 x 20 B", "100", "20"),
+                ("tls echo 200 x 16 KiB", "200", "16384"),
+            ],
+        );
+        println!("{table}");
+        return;
+    }
     if mode == "tls-idle" {
         build_the_others();
         let conns = std::env::args().nth(2).unwrap_or_else(|| "10000".into());
@@ -224,7 +295,7 @@ fn main() {
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
-            eprintln!("usage: ratchet-bench all|smoke|tls-idle [CONNS]|rate [--baseline PATH]");
+            eprintln!("usage: ratchet-bench all|smoke|tls|tls-idle [CONNS]|rate [--baseline PATH]");
             std::process::exit(2);
         }
     };
@@ -296,6 +367,10 @@ fn main() {
             .push(number(&r, "deliveries_per_second"));
     }
     let mask = load(&["mask", "64"]);
+    let tls_table = match mode.as_str() {
+        "smoke" => tls_echo(1, "1", &[("tls echo 10 x 20 B", "10", "20")]),
+        _ => String::new(), // `tls` runs it in full: 4 servers x 2 sizes x 3 rounds
+    };
 
     let mut table = String::from("| measurement | ratchet | tokio-tungstenite | fastwebsockets | ratchet / tokio-tungstenite | ratchet / fastwebsockets |\n|---|---|---|---|---|---|\n");
     let mut ratios = Vec::new();
@@ -344,6 +419,7 @@ fn main() {
     for (server, l) in &open_loop {
         table.push_str(&format!("- {server}: {l}\n"));
     }
+    table.push_str(&tls_table);
     println!("{table}");
     if mode == "all" {
         let root = bin_dir().join("../..");

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! ratchet-load echo ADDR CONNS SIZE SECONDS       closed-loop echo: msgs/s per second, median
+//! ratchet-load tls-echo ADDR CONNS SIZE SECONDS CA  the same over TLS (CA: the PEM to trust)
 //! ratchet-load latency ADDR CONNS SIZE RATE SECONDS  open loop at RATE msgs/s: p50/p99/p99.9 µs
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
 //! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
@@ -44,15 +45,22 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
     match mode {
-        "echo" => {
+        "echo" | "tls-echo" => {
             let addr = arg(&args, 1, "ADDR");
             let (conns, size, secs): (usize, usize, usize) = (
                 arg(&args, 2, "CONNS"),
                 arg(&args, 3, "SIZE"),
                 arg(&args, 4, "SECONDS"),
             );
+            let tls = match mode {
+                "tls-echo" => Some(bench::client_config(std::path::Path::new(&arg::<String>(
+                    &args, 5, "CA",
+                )))?),
+                _ => None,
+            };
             let r = bench::echo(
                 addr,
+                tls.as_ref(),
                 conns,
                 size,
                 Duration::from_secs(1),

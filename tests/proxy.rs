@@ -10,7 +10,7 @@ use ratchet::{
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use suite::{have_tool, serve, upgrade_request, wait_until, RawClient};
+use suite::{have_tool, serve, upgrade_request, wait_until, Nginx, RawClient};
 
 /// Answers every message with the peer's address.
 struct WhoAmI;
@@ -132,57 +132,6 @@ fn behind_haproxy_the_app_sees_the_client_not_the_proxy() {
     // From the proxy's address but with no header: closed when the header's time is up.
     let mut silent = RawClient::connect_from(server, ip("127.0.0.2"));
     assert!(silent.closed_within(Duration::from_secs(3)));
-}
-
-/// nginx in front of `server` as the README shows it, connecting from 127.0.0.3. Stopped
-/// when dropped.
-struct Nginx {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Nginx {
-    fn start(server: SocketAddr) -> Self {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("ratchet-nginx-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = dir.display();
-        let config = format!(
-            "daemon off;\nworker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-               fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-               server {{\n    listen 127.0.0.1:{port};\n    location / {{\n\
-                 proxy_pass http://{server};\n      proxy_http_version 1.1;\n\
-                 proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection \"upgrade\";\n\
-                 proxy_set_header Host $host;\n      proxy_set_header X-Forwarded-For $remote_addr;\n\
-                 proxy_bind 127.0.0.3;\n    }}\n  }}\n}}\n"
-        );
-        let path = dir.join("nginx.conf");
-        std::fs::write(&path, config).unwrap();
-        let child = Command::new("nginx")
-            .arg("-c")
-            .arg(&path)
-            .arg("-p")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        wait_until("nginx listening", || TcpStream::connect(addr).is_ok());
-        Nginx { child, addr }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -5,12 +5,14 @@
 
 pub mod fuzz;
 mod http;
+mod nginx;
 mod processes;
 mod raw_client;
 mod redis;
 mod tls;
 
 pub use http::{responses, Response};
+pub use nginx::Nginx;
 pub use processes::{
     example, have_perl_client, have_python_client, have_tool, python, tools_required, Example,
     LineClient,

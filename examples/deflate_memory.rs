@@ -1,10 +1,13 @@
 //! Measures what permessage-deflate costs in server memory per connection, for each
 //! setting: `cargo run --release --example deflate_memory`.
 //!
-//! Opens N connections per setting; each sends one compressed message and reads the
-//! compressed echo, so that every compressor and decompressor the setting keeps exists.
-//! Reports the process's RSS growth per connection, clients included (their share is
-//! what the "compression off" row shows at most).
+//! First, the ratio: a chat's traffic (JSON messages) sent through the echo under each
+//! setting, and the bytes the server's frames carry back.
+//!
+//! Then the memory: opens N connections per setting; each sends one compressed message and
+//! reads the compressed echo, so that every compressor and decompressor the setting keeps
+//! exists. Reports the process's RSS growth per connection, clients included (their share
+//! is what the "compression off" row shows at most).
 
 use flate2::{Compress, Compression, FlushCompress};
 use ratchet::prelude::*;
@@ -80,6 +83,136 @@ fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
     per_conn
 }
 
+/// A masked text frame with the shortest length encoding.
+fn text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x81];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Reads one server frame's payload length.
+fn read_frame_len(s: &mut TcpStream) -> usize {
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).expect("a frame");
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut n = [0u8; 2];
+            s.read_exact(&mut n).expect("length");
+            usize::from(u16::from_be_bytes(n))
+        }
+        127 => {
+            let mut n = [0u8; 8];
+            s.read_exact(&mut n).expect("length");
+            u64::from_be_bytes(n) as usize
+        }
+        n => usize::from(n),
+    };
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload).expect("payload");
+    len
+}
+
+/// A chat's traffic: 1,000 JSON messages like the chat example's, 40 to 400 bytes, from
+/// a few people using a small vocabulary.
+fn chat_corpus() -> Vec<String> {
+    let names = ["ann", "bob", "cy", "dora", "emil"];
+    let words = [
+        "the",
+        "socket",
+        "is",
+        "open",
+        "again",
+        "did",
+        "you",
+        "see",
+        "my",
+        "last",
+        "message",
+        "about",
+        "deploying",
+        "on",
+        "friday",
+        "yes",
+        "it",
+        "works",
+        "now",
+        "thanks",
+        "for",
+        "fixing",
+        "that",
+        "server",
+        "restart",
+        "tomorrow",
+        "morning",
+        "lunch",
+        "?",
+        "!",
+    ];
+    let mut seed = 7u32;
+    let mut next = move |n: usize| {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        (seed >> 16) as usize % n
+    };
+    (0..1000)
+        .map(|_| {
+            let length = 3 + next(60);
+            let text: Vec<&str> = (0..length).map(|_| words[next(words.len())]).collect();
+            format!(
+                r#"{{"type":"message","name":"{}","text":"{}"}}"#,
+                names[next(names.len())],
+                text.join(" ")
+            )
+        })
+        .collect()
+}
+
+/// The chat corpus sent through the echo, one message at a time: bytes of payload it
+/// holds, and bytes the server's frames carried back.
+fn ratio(deflate: Option<Deflate>, offer: &str) -> (usize, usize) {
+    let config = match deflate {
+        Some(d) => Config::default().deflate(d),
+        None => Config::default(),
+    };
+    let server = Server::new(WebSocket::with_config(Echo, config))
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
+    );
+    s.write_all(head.as_bytes()).expect("handshake");
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("the 101");
+        response.push(byte[0]);
+    }
+    let (mut raw, mut wire) = (0, 0);
+    for message in chat_corpus() {
+        s.write_all(&text_frame(message.as_bytes())).expect("send");
+        raw += message.len();
+        wire += read_frame_len(&mut s);
+    }
+    handle.shutdown();
+    let _ = thread.join();
+    (raw, wire)
+}
+
 fn main() {
     // 32 KiB of varied words, enough to fill a 15-bit window on both sides.
     let words = [
@@ -99,28 +232,28 @@ fn main() {
     compressed.truncate(compressed.len() - 4);
 
     let offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
-    let offer_nct = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; client_max_window_bits\r\n";
     let settings: [(&str, Option<Deflate>, &str); 5] = [
         ("compression off", None, ""),
         (
-            "context takeover both ways (default)",
+            "no context takeover either way (default)",
             Some(Deflate::default()),
             offer,
         ),
         (
-            "server_no_context_takeover",
-            Some(Deflate::default().server_no_context_takeover(true)),
+            "`server_no_context_takeover` only",
+            Some(Deflate::default().client_no_context_takeover(false)),
             offer,
         ),
         (
-            "no context takeover either way",
-            Some(Deflate::default().server_no_context_takeover(true)),
-            offer_nct,
+            "context takeover both ways",
+            Some(Deflate::default().context_takeover(true)),
+            offer,
         ),
         (
             "context takeover, 9-bit windows",
             Some(
                 Deflate::default()
+                    .context_takeover(true)
                     .server_max_window_bits(9)
                     .client_max_window_bits(9),
             ),
@@ -142,6 +275,17 @@ fn main() {
         println!("{:.1}", measure(deflate, offer, message));
         return;
     }
+    println!("Compression of a chat's traffic (1,000 JSON messages, 40 to 400 bytes; those under 64 bytes go uncompressed):");
+    println!("| setting | bytes sent | of the raw size |");
+    println!("|---|---|---|");
+    for (name, deflate, offer) in &settings {
+        let (raw, wire) = ratio(deflate.clone(), offer);
+        println!(
+            "| {name} | {wire} | {:.0}% |",
+            100.0 * wire as f64 / raw as f64
+        );
+    }
+    println!();
     println!("{CONNECTIONS} connections, one 32 KiB message each way; server RSS per connection:");
     println!("| setting | KiB per connection |");
     println!("|---|---|");

@@ -8,8 +8,10 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod deflate;
 mod tls;
 
+pub use deflate::deflate_idle;
 use tls::Wire;
 pub use tls::{client_config, test_certificates, tls_idle};
 

@@ -21,6 +21,8 @@ fn the_benchmark_runs() {
         "fan-out deliveries/s",
         "unmasking",
         "tls echo 10 x 20 B",
+        "bytes per deflate connection, defaults",
+        "bytes per deflate connection, context takeover",
     ] {
         assert!(stdout.contains(row), "missing {row}");
     }

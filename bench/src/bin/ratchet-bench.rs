@@ -109,6 +109,9 @@ struct Plan {
     rounds: usize,
     seconds: &'static str,
     idle_conns: &'static str,
+    /// Connections for the deflate memory rows: with the defaults, and with context
+    /// takeover (which costs hundreds of KiB each).
+    deflate_conns: (&'static str, &'static str),
     fanout_receivers: &'static str,
     latency_rate: &'static str,
     echo: Vec<(&'static str, &'static str, &'static str)>,
@@ -279,6 +282,7 @@ fn main() {
             rounds: 3,
             seconds: "5",
             idle_conns: "10000",
+            deflate_conns: ("10000", "1000"),
             fanout_receivers: "1000",
             latency_rate: "50000",
             echo: vec![
@@ -290,6 +294,7 @@ fn main() {
             rounds: 1,
             seconds: "1",
             idle_conns: "100",
+            deflate_conns: ("100", "20"),
             fanout_receivers: "20",
             latency_rate: "2000",
             echo: vec![("echo 10 x 20 B", "10", "20")],
@@ -354,6 +359,23 @@ fn main() {
             rows.entry(name)
                 .or_default()
                 .entry(server)
+                .or_default()
+                .push(number(&r, "bytes_per_connection"));
+        }
+        for (flag, conns, setting) in [
+            ("--deflate", plan.deflate_conns.0, "defaults"),
+            (
+                "--deflate-takeover",
+                plan.deflate_conns.1,
+                "context takeover",
+            ),
+        ] {
+            let s = Running::start("ratchet", &[flag]);
+            let r = load(&["deflate-idle", &s.addr, conns, &s.pid()]);
+            let name = format!("bytes per deflate connection, {setting} ({conns})");
+            rows.entry(name)
+                .or_default()
+                .entry("ratchet")
                 .or_default()
                 .push(number(&r, "bytes_per_connection"));
         }

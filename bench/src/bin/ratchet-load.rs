@@ -7,6 +7,8 @@
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
 //! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
 //! ratchet-load tls-idle ADDR CONNS SERVER_PID CA  the same over TLS (CA: the PEM to trust)
+//! ratchet-load deflate-idle ADDR CONNS SERVER_PID  the same with permessage-deflate, after
+//!                                                  one compressed 1 KiB message each way
 //! ratchet-load fanout ADDR RECEIVERS SIZE SECONDS deliveries per second through a chat
 //! ratchet-load mask MIB                            unmasking throughput, GB/s
 //! ```
@@ -115,6 +117,12 @@ fn main() -> std::io::Result<()> {
             let conns: usize = arg(&args, 2, "CONNS");
             let pid: u32 = arg(&args, 3, "SERVER_PID");
             per_connection(pid, conns, || bench::idle(addr, conns))?;
+        }
+        "deflate-idle" => {
+            let addr = arg(&args, 1, "ADDR");
+            let conns: usize = arg(&args, 2, "CONNS");
+            let pid: u32 = arg(&args, 3, "SERVER_PID");
+            per_connection(pid, conns, || bench::deflate_idle(addr, conns))?;
         }
         "tls-idle" => {
             let addr = arg(&args, 1, "ADDR");

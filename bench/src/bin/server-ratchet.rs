@@ -1,6 +1,7 @@
 //! The ratchet echo server benchmarked (no compression, like the peers); with `--chat`,
 //! a chat that relays every message to every other client (for fan-out); with `--rate`,
-//! a per-connection rate limit so high it never refuses (what a rate limit costs when on).
+//! a per-connection rate limit so high it never refuses (what a rate limit costs when on);
+//! with `--deflate` or `--deflate-takeover`, permessage-deflate for clients that offer it.
 
 use ratchet::prelude::*;
 
@@ -32,7 +33,16 @@ fn main() -> std::io::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let chat = args.iter().any(|a| a == "--chat");
     let rate = args.iter().any(|a| a == "--rate");
-    args.retain(|a| a != "--chat" && a != "--rate");
+    // `--deflate`: permessage-deflate with the defaults; `--deflate-takeover`: with
+    // per-connection sliding windows.
+    let deflate = if args.iter().any(|a| a == "--deflate-takeover") {
+        Some(ratchet::websocket::Deflate::default().context_takeover(true))
+    } else if args.iter().any(|a| a == "--deflate") {
+        Some(ratchet::websocket::Deflate::default())
+    } else {
+        None
+    };
+    args.retain(|a| !["--chat", "--rate", "--deflate", "--deflate-takeover"].contains(&a.as_str()));
     // `--tls CHAIN KEY`: over TLS.
     let tls = args.iter().position(|a| a == "--tls").map(|at| {
         let files: Vec<String> = args.drain(at..(at + 3).min(args.len())).skip(1).collect();
@@ -47,6 +57,9 @@ fn main() -> std::io::Result<()> {
     let mut config = ratchet::websocket::Config::default();
     if rate {
         config = config.rate(ratchet::Rate::per_second(u32::MAX));
+    }
+    if let Some(deflate) = deflate {
+        config = config.deflate(deflate);
     }
     let server = Server::new(WebSocket::with_config(app, config));
     let server = match tls {

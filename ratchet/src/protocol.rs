@@ -271,6 +271,9 @@ pub(crate) struct Control {
     pub deadline: Option<Instant>,
     /// Call [`Protocol::drained`] when the output goes below half the budget.
     pub notify_drained: bool,
+    /// The protocol stopped short to let others have the loop: offer its input again
+    /// next turn, not now.
+    pub resume: bool,
 }
 
 /// One connection's share of the server-wide budget for messages in progress.
@@ -422,6 +425,15 @@ impl<'a> Outbox<'a> {
     /// Asks for [`Protocol::drained`] once the output goes below half the budget.
     pub fn notify_drained(&mut self) {
         self.control.notify_drained = true;
+    }
+
+    /// Says the protocol stopped before taking all it was offered because it did its
+    /// share of work for this loop turn (inflating a large message, say): the server
+    /// offers the rest again next turn, after the other connections had theirs, and reads
+    /// no more from this connection meanwhile. A decorator that holds input itself offers
+    /// it from [`Protocol::wake`].
+    pub fn yield_turn(&mut self) {
+        self.control.resume = true;
     }
 
     /// The most bytes this connection's messages in progress may hold in all (what it

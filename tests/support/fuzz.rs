@@ -34,13 +34,14 @@ enum Out {
     Error,
 }
 
-fn rfc6455_run(data: &[u8], cut: usize, deflate: Option<Params>) -> Vec<Out> {
+fn rfc6455_run(data: &[u8], cut: usize, deflate: Option<Params>, slice: usize) -> Vec<Out> {
     let mut decoder = rfc6455::Decoder::with_deflate(MAX_MESSAGE, deflate);
     let mut out = Vec::new();
     let mut pending = Vec::new();
     for piece in [&data[..cut], &data[cut..]] {
         pending.extend_from_slice(piece);
         let mut pos = 0;
+        decoder.start_slice(slice, true);
         loop {
             match decoder.decode(&mut pending, &mut pos, usize::MAX) {
                 Ok(Some(frame)) => out.push(match frame {
@@ -54,7 +55,13 @@ fn rfc6455_run(data: &[u8], cut: usize, deflate: Option<Params>) -> Vec<Out> {
                             .unwrap_or_default(),
                     ),
                 }),
-                Ok(None) => break,
+                Ok(None) => {
+                    if !decoder.session().yielded {
+                        break;
+                    }
+                    // A yield: the next turn offers the rest again, with a new slice.
+                    decoder.start_slice(slice, true);
+                }
                 Err(_) => {
                     out.push(Out::Error);
                     return out;
@@ -71,8 +78,8 @@ fn rfc6455_run(data: &[u8], cut: usize, deflate: Option<Params>) -> Vec<Out> {
 /// says) must decode the same, or fail at the same message.
 pub fn rfc6455(data: &[u8]) {
     let cut = data.first().map_or(0, |&b| b as usize % (data.len() + 1));
-    let whole = rfc6455_run(data, data.len(), None);
-    let split = rfc6455_run(data, cut, None);
+    let whole = rfc6455_run(data, data.len(), None, usize::MAX);
+    let split = rfc6455_run(data, cut, None, usize::MAX);
     assert_eq!(whole, split);
 }
 
@@ -85,14 +92,16 @@ pub fn deflate(data: &[u8]) {
         client_max_window_bits: 15,
     };
     let cut = data.first().map_or(0, |&b| b as usize % (data.len() + 1));
+    // Whole and unsliced, against split and inflated a few bytes per turn (resuming
+    // where each slice stopped).
     assert_eq!(
-        rfc6455_run(data, data.len(), Some(params)),
-        rfc6455_run(data, cut, Some(params))
+        rfc6455_run(data, data.len(), Some(params), usize::MAX),
+        rfc6455_run(data, cut, Some(params), 1 + cut % 97)
     );
     // And the raw inflater on the bytes as they are.
     let mut out = Vec::new();
     let mut d = deflate::decompressor(15);
-    if deflate::inflate(&mut d, data, &mut out, 64 << 10).is_ok() {
+    if deflate::inflate(&mut d, data, &mut out, 64 << 10, usize::MAX).is_ok() {
         let _ = deflate::inflate_end(&mut d, &mut out, 64 << 10);
     }
     assert!(out.capacity() <= (64 << 10) + 1);

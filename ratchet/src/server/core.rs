@@ -233,14 +233,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// again, or, holding none, the protocol is told ([`Protocol::wake`]: a decorator that
     /// holds the input itself offers it).
     fn wake_conn(&mut self, conn: ConnId) {
-        let Some(c) = self.get_mut(conn) else {
-            return;
-        };
-        let slot = conn.slot();
-        if c.input.is_empty() {
-            self.call(slot, |protocol, state, out| protocol.wake(state, out));
-        } else {
-            self.wake_slot(slot);
+        if self.get_mut(conn).is_some() {
+            self.wake_slot(conn.slot());
         }
     }
 
@@ -282,6 +276,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     self.deadlines.remove(slot);
                 }
             }
+        }
+        if c.control.resume {
+            self.resume.push(slot); // it yielded: its input again next turn
         }
         let waiting = c.output.len();
         let over = waiting > self.config.output_budget();

@@ -25,7 +25,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// One loop turn's work after the sockets' events: held-back input, leftover reads,
     /// deadlines, slow readers, timers, and every pending write.
     pub fn turn(&mut self) {
-        for slot in std::mem::take(&mut self.resume) {
+        let mut resume = std::mem::take(&mut self.resume);
+        resume.sort_unstable();
+        resume.dedup();
+        for slot in resume {
+            if let Some(c) = self.conns.get_mut(slot) {
+                c.control.resume = false;
+            }
             self.wake_slot(slot);
         }
         for slot in std::mem::take(&mut self.ready) {

@@ -17,6 +17,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let Some(c) = self.conns.get_mut(slot) else {
                 return;
             };
+            if c.control.resume {
+                return; // it yielded: its input is offered again next turn
+            }
             let discard = matches!(
                 c.phase,
                 Phase::Closing(_) | Phase::Refused | Phase::Lingering
@@ -101,7 +104,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 break;
             };
             consumed = (consumed + taken).min(total);
-            if taken == 0 || close_requested {
+            let yielded = self.conns.get(slot).is_some_and(|c| c.control.resume);
+            if taken == 0 || close_requested || yielded {
                 break;
             }
         }
@@ -124,9 +128,15 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         };
         let total = c.input.len();
-        if total > 0 && total < self.read_buf.len() && c.phase.is_open() && !c.backlog.is_over() {
-            self.read_buf[..total].copy_from_slice(&c.input);
-            self.feed(slot, total);
+        if c.phase.is_open() && !c.backlog.is_over() {
+            if total == 0 {
+                // A decorator that holds the input itself (TLS) offers it.
+                self.call(slot, |protocol, state, out| protocol.wake(state, out));
+                self.execute();
+            } else if total <= self.read_buf.len() {
+                self.read_buf[..total].copy_from_slice(&c.input);
+                self.feed(slot, total);
+            }
         }
         self.readable(slot);
     }

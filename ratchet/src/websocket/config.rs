@@ -19,6 +19,7 @@ use std::time::Duration;
 /// | [`ping_interval`](Config::ping_interval) | 30 s |
 /// | [`hixie_idle_timeout`](Config::hixie_idle_timeout) | 5 min |
 /// | [`rate`](Config::rate) | none |
+/// | [`inflate_per_turn`](Config::inflate_per_turn) | 256 KiB |
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(super) max_message_size: usize,
@@ -34,6 +35,7 @@ pub struct Config {
     pub(super) require_subprotocol: bool,
     pub(super) deflate: Option<Deflate>,
     pub(super) rate: Option<crate::rate::Rate>,
+    pub(super) inflate_per_turn: usize,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             hixie_idle_timeout: Some(Duration::from_secs(300)),
             deflate: None,
             rate: None,
+            inflate_per_turn: 256 << 10,
             subprotocols: Vec::new(),
             require_subprotocol: false,
         }
@@ -56,6 +59,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// With permessage-deflate, the most bytes one connection inflates per loop turn: a
+    /// compressed message that inflates to more is inflated over several turns, the other
+    /// connections served in between, so that no client stalls the loop with messages
+    /// that are cheap to send and dear to inflate (the maximum message size still closes
+    /// it with 1009 once passed). Default: 256 KiB (about a quarter of a millisecond).
+    #[must_use]
+    pub fn inflate_per_turn(mut self, bytes: usize) -> Self {
+        self.inflate_per_turn = bytes.max(1);
+        self
+    }
+
     /// Largest message accepted, in bytes, after reassembly of fragments (and after
     /// inflating, with permessage-deflate). A frame whose header announces more is refused
     /// with 1009 before its payload is buffered. Default: 1 MiB.

@@ -283,48 +283,61 @@ pub fn compress(c: &mut Compress, payload: &[u8], out: &mut Vec<u8>, reset: bool
 }
 
 /// Inflates `input` onto `out`, never letting `out` grow past `max` bytes: a message that
-/// would is refused with [`ProtocolError::MessageTooBig`] before it is allocated.
+/// would is refused with [`ProtocolError::MessageTooBig`] before it is allocated. Stops
+/// early, once `slice` bytes were produced with input left, so that one message cannot
+/// hold the loop: returns how much of `input` it took.
 ///
 /// A sender may end a message's DEFLATE stream with a final block (BFINAL, RFC 7692
 /// §7.2.3.4): the stream then starts afresh, with what follows (usually one byte that
 /// begins an empty stored block) and with the next message.
 pub fn inflate(
     d: &mut Decompress,
-    mut input: &[u8],
+    input: &[u8],
     out: &mut Vec<u8>,
     max: usize,
-) -> Result<(), ProtocolError> {
+    slice: usize,
+) -> Result<usize, ProtocolError> {
+    let stop_at = out.len().saturating_add(slice.max(1));
+    let mut rest = input;
     loop {
+        if out.len() >= stop_at && !rest.is_empty() {
+            return Ok(input.len() - rest.len());
+        }
         if out.len() == out.capacity() {
             if out.len() > max {
                 return Err(ProtocolError::MessageTooBig);
             }
             let target = (out.capacity() * 2)
-                .max(input.len() * 2)
+                .max(rest.len() * 2)
                 .max(4096)
                 .min(max + 1);
             out.reserve_exact(target - out.len());
         }
+        // Written into the spare capacity, but no further than the slice allows.
+        let len = out.len();
+        let room = (out.capacity() - len).min(stop_at.saturating_sub(len).max(1));
+        out.resize(len + room, 0);
         let (in_before, out_before) = (d.total_in(), d.total_out());
         let status = d
-            .decompress_vec(input, out, FlushDecompress::Sync)
+            .decompress(rest, &mut out[len..], FlushDecompress::Sync)
             .map_err(|_| ProtocolError::InvalidCompressedData)?;
         let consumed = (d.total_in() - in_before) as usize;
         let produced = d.total_out() - out_before;
-        input = &input[consumed..];
+        out.truncate(len + produced as usize);
+        rest = &rest[consumed..];
         if out.len() > max {
             return Err(ProtocolError::MessageTooBig);
         }
         if status == Status::StreamEnd {
             d.reset(false);
-            if input.is_empty() {
-                return Ok(());
+            if rest.is_empty() {
+                return Ok(input.len());
             }
             continue;
         }
-        let room_left = out.len() < out.capacity();
-        if (input.is_empty() && room_left) || (consumed == 0 && produced == 0 && room_left) {
-            return Ok(());
+        let room_left = out.len() < len + room;
+        if (rest.is_empty() && room_left) || (consumed == 0 && produced == 0 && room_left) {
+            return Ok(input.len() - rest.len());
         }
     }
 }
@@ -335,7 +348,7 @@ pub fn inflate_end(d: &mut Decompress, out: &mut Vec<u8>, max: usize) -> Result<
     if d.total_in() == 0 {
         return Ok(());
     }
-    inflate(d, &TAIL, out, max)
+    inflate(d, &TAIL, out, max, usize::MAX).map(|_| ())
 }
 
 #[cfg(test)]
@@ -413,7 +426,7 @@ mod tests {
                 compress(&mut c, text.as_bytes(), &mut wire, reset);
                 assert!(wire.len() < text.len() / 10);
                 let mut out = Vec::new();
-                inflate(&mut d, &wire, &mut out, 1 << 20).unwrap();
+                inflate(&mut d, &wire, &mut out, 1 << 20, usize::MAX).unwrap();
                 inflate_end(&mut d, &mut out, 1 << 20).unwrap();
                 assert_eq!(out, text.as_bytes());
                 if reset {
@@ -425,7 +438,7 @@ mod tests {
         compress(&mut compressor(6, 9), b"", &mut wire, true);
         let mut out = Vec::new();
         let mut d = decompressor(9);
-        inflate(&mut d, &wire, &mut out, 10).unwrap();
+        inflate(&mut d, &wire, &mut out, 10, usize::MAX).unwrap();
         inflate_end(&mut d, &mut out, 10).unwrap();
         assert!(out.is_empty());
     }
@@ -451,13 +464,13 @@ mod tests {
             p
         }] {
             let mut out = Vec::new();
-            inflate(&mut d, &payload, &mut out, 1 << 20).unwrap();
+            inflate(&mut d, &payload, &mut out, 1 << 20, usize::MAX).unwrap();
             inflate_end(&mut d, &mut out, 1 << 20).unwrap();
             assert_eq!(out, b"Hello");
             let mut wire = Vec::new();
             compress(&mut compressor(6, 15), b"and after", &mut wire, false);
             let mut out = Vec::new();
-            inflate(&mut d, &wire, &mut out, 1 << 20).unwrap();
+            inflate(&mut d, &wire, &mut out, 1 << 20, usize::MAX).unwrap();
             inflate_end(&mut d, &mut out, 1 << 20).unwrap();
             assert_eq!(out, b"and after");
             d.reset(false);
@@ -465,7 +478,7 @@ mod tests {
         // The RFC's own example: "Hello" in a final block, then 0x00.
         let mut out = Vec::new();
         let rfc = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
-        inflate(&mut d, &rfc, &mut out, 100).unwrap();
+        inflate(&mut d, &rfc, &mut out, 100, usize::MAX).unwrap();
         inflate_end(&mut d, &mut out, 100).unwrap();
         assert_eq!(out, b"Hello");
     }
@@ -481,12 +494,30 @@ mod tests {
             wire.len()
         );
         let mut out = Vec::new();
-        let err = inflate(&mut decompressor(15), &wire, &mut out, 64 << 10);
+        let err = inflate(&mut decompressor(15), &wire, &mut out, 64 << 10, usize::MAX);
         assert_eq!(err, Err(ProtocolError::MessageTooBig));
         assert!(
             out.capacity() <= (64 << 10) + 1,
             "grew to {}",
             out.capacity()
         );
+    }
+
+    #[test]
+    fn inflates_in_slices_and_resumes_where_it_stopped() {
+        let text: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+        let mut wire = Vec::new();
+        compress(&mut compressor(6, 15), &text, &mut wire, true);
+        let (mut d, mut out, mut taken, mut calls) = (decompressor(15), Vec::new(), 0, 0);
+        while taken < wire.len() {
+            let before = out.len();
+            taken += inflate(&mut d, &wire[taken..], &mut out, 8 << 20, 256 << 10).unwrap();
+            calls += 1;
+            // A slice, plus at most what one step of the decompressor writes past it.
+            assert!(out.len() - before <= 512 << 10, "{}", out.len() - before);
+        }
+        inflate_end(&mut d, &mut out, 8 << 20).unwrap();
+        assert_eq!(out, text);
+        assert!(calls >= 16, "4 MiB in slices of 256 KiB: {calls} calls");
     }
 }

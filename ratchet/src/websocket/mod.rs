@@ -16,6 +16,7 @@ mod config;
 pub mod deflate;
 pub mod handshake;
 pub mod hixie;
+mod inflation;
 pub mod mask;
 mod receive;
 pub mod rfc6455;
@@ -63,6 +64,8 @@ pub struct WebSocket<C> {
     shared_compressors: Vec<(u8, Box<Compress>)>,
     /// Where a message is compressed before it is framed.
     scratch: Vec<u8>,
+    /// Which connection may inflate a large message now.
+    large: inflation::LargeInflations,
 }
 
 impl<C> WebSocket<C> {
@@ -78,6 +81,7 @@ impl<C> WebSocket<C> {
             config,
             shared_compressors: Vec::new(),
             scratch: Vec::new(),
+            large: inflation::LargeInflations::default(),
         }
     }
 
@@ -229,12 +233,26 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             _ => 0,
         };
         state.conn.set_buffered_amount(out.pending_output());
-        let consumed = match state.phase {
+        let id = state.conn.id();
+        let consumed = match &mut state.phase {
             Phase::Handshake => pos,
-            Phase::Hybi(_) => self.hybi_frames(state, data, pos, out),
+            Phase::Hybi(decoder) => {
+                decoder.start_slice(self.config.inflate_per_turn, self.large.may(id));
+                self.hybi_frames(state, data, pos, out)
+            }
             Phase::Hixie(_) => self.hixie_frames(state, data, pos, out),
             Phase::Done => data.len(),
         };
+        match &state.phase {
+            Phase::Hybi(decoder) => {
+                let session = decoder.session();
+                self.large.after(id, session);
+                if session.yielded {
+                    out.yield_turn();
+                }
+            }
+            _ => self.large.forget(id),
+        }
         self.account(state, out);
         self.arm(state, out);
         consumed
@@ -309,6 +327,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
     }
 
     fn disconnect(&mut self, state: ConnState<C::State>, out: &mut Outbox<'_>) {
+        self.large.forget(state.conn.id());
         if state.opened {
             let app = &mut self.app;
             let ConnState {

@@ -230,7 +230,7 @@ impl<C: StatefulComponent> WebSocket<C> {
             let frame = match decoder.decode(data, &mut pos, out.inbound_allowance()) {
                 Ok(Some(frame)) => frame,
                 Ok(None) => {
-                    decoder.release();
+                    decoder.release_all();
                     return pos;
                 }
                 Err(err) => {

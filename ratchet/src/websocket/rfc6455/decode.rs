@@ -11,6 +11,10 @@ use flate2::Decompress;
 /// Keep at most this much message-buffer capacity between messages.
 const KEEP_CAPACITY: usize = 4 * 1024;
 
+/// A compressed message inflated past this many bytes is large: one connection at a time
+/// inflates those (see [`start_slice`](Decoder::start_slice)).
+const LARGE_MESSAGE: usize = 64 << 10;
+
 /// What the decoder found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
@@ -53,6 +57,29 @@ pub struct Decoder {
     delivered: bool,
     utf8: Utf8Validator,
     control: [u8; 125],
+    /// Inflated bytes this decoder may still produce before it yields the loop turn.
+    slice_left: usize,
+    /// A message inflated past this many bytes is large: it goes on only with the
+    /// turn to inflate large messages ([`start_slice`](Decoder::start_slice)).
+    large_from: usize,
+    /// This decoder has that turn.
+    large_ok: bool,
+    /// What happened since [`start_slice`](Decoder::start_slice).
+    session: Session,
+}
+
+/// What a decoder did since [`Decoder::start_slice`]: whether it yielded the loop turn,
+/// and what it did with large messages (those inflated past the slice's size).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    /// It stopped with input left: offer the rest next turn.
+    pub yielded: bool,
+    /// It stopped because its message is large and it does not have the turn for those.
+    pub wants_large: bool,
+    /// It inflated past the large mark.
+    pub used_large: bool,
+    /// It finished a large message.
+    pub finished_large: bool,
 }
 
 /// The inflating side of permessage-deflate.
@@ -96,7 +123,29 @@ impl Decoder {
             delivered: false,
             utf8: Utf8Validator::default(),
             control: [0; 125],
+            slice_left: usize::MAX,
+            large_from: usize::MAX,
+            large_ok: true,
+            session: Session::default(),
         }
+    }
+
+    /// Starts a loop turn's share of work: at most `bytes` inflated before [`decode`]
+    /// yields (returns `None`, with [`Session::yielded`]); past 64 KiB of one message (or
+    /// `bytes`, if less), inflating goes on only if `large_ok` (the caller lets one
+    /// connection at a time inflate large messages).
+    ///
+    /// [`decode`]: Decoder::decode
+    pub fn start_slice(&mut self, bytes: usize, large_ok: bool) {
+        self.slice_left = bytes;
+        self.large_from = bytes.min(LARGE_MESSAGE);
+        self.large_ok = large_ok;
+        self.session = Session::default();
+    }
+
+    /// What it did since [`start_slice`](Decoder::start_slice).
+    pub fn session(&self) -> Session {
+        self.session
     }
 
     /// Refuses frames over `max_frame` bytes (on the wire).
@@ -128,8 +177,7 @@ impl Decoder {
     }
 
     /// Forgets the message delivered last, and gives back a large buffer: called before
-    /// decoding on, and when the read that delivered it is used up, so that an idle
-    /// connection holds no message memory.
+    /// decoding on within a read (a small buffer is kept for the next message).
     pub fn release(&mut self) {
         if self.delivered {
             self.delivered = false;
@@ -137,6 +185,16 @@ impl Decoder {
             if self.buf.capacity() > KEEP_CAPACITY {
                 self.buf = Vec::new();
             }
+        }
+    }
+
+    /// [`release`](Decoder::release), and gives the buffer back whatever its size unless
+    /// a message is in progress: called when a read is used up, so that an idle
+    /// connection holds no message memory.
+    pub fn release_all(&mut self) {
+        self.release();
+        if self.message.is_none() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
         }
     }
 
@@ -233,7 +291,35 @@ impl Decoder {
                     ProtocolError::MessageTooBig if max < max_message => ProtocolError::Busy,
                     e => e,
                 };
-                deflate::inflate(d, chunk, &mut self.buf, max).map_err(busy)?;
+                let small_left = self.large_from.saturating_sub(before);
+                let limit = match self.large_ok {
+                    true => self.slice_left,
+                    false => self.slice_left.min(small_left),
+                };
+                let took = match limit {
+                    0 => 0,
+                    _ => deflate::inflate(d, chunk, &mut self.buf, max, limit).map_err(busy)?,
+                };
+                let produced = self.buf.len() - before;
+                self.slice_left = self.slice_left.saturating_sub(produced);
+                self.session.used_large |= produced > small_left;
+                if took < available {
+                    // Its share for this turn is spent: what it did not take goes back to
+                    // the wire's form (masked) and stays for the next turn.
+                    apply_mask(
+                        &mut chunk[took..],
+                        header.mask,
+                        ((read + took as u64) % 4) as usize,
+                    );
+                    *pos = start + took;
+                    self.frame = Some((header, read + took as u64));
+                    if kind == Kind::Text && self.utf8.feed(&self.buf[before..]).is_err() {
+                        return Err(ProtocolError::InvalidUtf8);
+                    }
+                    self.session.yielded = true;
+                    self.session.wants_large = !self.large_ok && self.buf.len() >= self.large_from;
+                    return Ok(None);
+                }
                 if done && header.fin {
                     deflate::inflate_end(d, &mut self.buf, max).map_err(busy)?;
                     if inflate.reset {
@@ -254,6 +340,7 @@ impl Decoder {
             }
             self.message = None;
             self.delivered = true;
+            self.session.finished_large |= compressed && self.buf.len() > self.large_from;
             return match kind {
                 Kind::Text => {
                     if !self.utf8.is_complete() {

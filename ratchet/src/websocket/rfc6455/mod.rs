@@ -6,7 +6,7 @@ mod encode;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use decode::{Decoder, Frame};
+pub use decode::{Decoder, Frame, Session};
 pub use encode::{
     write_close, write_compressed_message, write_header, write_message, write_ping, write_pong,
 };

@@ -34,16 +34,34 @@ fn rss_kib() -> i64 {
         .unwrap_or(0)
 }
 
+/// A masked frame (a zero mask leaves the payload as it is) with the shortest length
+/// encoding; `first` is its first byte (FIN, RSV1, opcode).
 fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![first, 0x80 | 126];
-    out.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as it is
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]);
     out.extend_from_slice(payload);
     out
 }
 
-/// Opens the connections and returns the RSS growth per connection, in KiB.
-fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
+/// The echo served with `deflate` on a free port, in a thread of its own.
+fn serve(
+    deflate: Option<Deflate>,
+) -> (
+    std::net::SocketAddr,
+    ratchet::Handle,
+    std::thread::JoinHandle<std::io::Result<()>>,
+) {
     let config = match deflate {
         Some(d) => Config::default().deflate(d),
         None => Config::default(),
@@ -51,9 +69,13 @@ fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
     let server = Server::new(WebSocket::with_config(Echo, config))
         .bind("127.0.0.1:0")
         .expect("bind");
-    let addr = server.local_addr();
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || server.run());
+    let (addr, handle) = (server.local_addr(), server.handle());
+    (addr, handle, std::thread::spawn(move || server.run()))
+}
+
+/// Opens the connections and returns the RSS growth per connection, in KiB.
+fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
+    let (addr, handle, thread) = serve(deflate);
     let before = rss_kib();
     let mut clients = Vec::with_capacity(CONNECTIONS);
     let mut buf = vec![0u8; 64 << 10];
@@ -81,25 +103,6 @@ fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
     drop(clients);
     let _ = thread.join();
     per_conn
-}
-
-/// A masked text frame with the shortest length encoding.
-fn text_frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x81];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(payload);
-    out
 }
 
 /// Reads one server frame's payload length.
@@ -181,16 +184,7 @@ fn chat_corpus() -> Vec<String> {
 /// The chat corpus sent through the echo, one message at a time: bytes of payload it
 /// holds, and bytes the server's frames carried back.
 fn ratio(deflate: Option<Deflate>, offer: &str) -> (usize, usize) {
-    let config = match deflate {
-        Some(d) => Config::default().deflate(d),
-        None => Config::default(),
-    };
-    let server = Server::new(WebSocket::with_config(Echo, config))
-        .bind("127.0.0.1:0")
-        .expect("bind");
-    let addr = server.local_addr();
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || server.run());
+    let (addr, handle, thread) = serve(deflate);
     let mut s = TcpStream::connect(addr).expect("connect");
     let head = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
@@ -204,7 +198,8 @@ fn ratio(deflate: Option<Deflate>, offer: &str) -> (usize, usize) {
     }
     let (mut raw, mut wire) = (0, 0);
     for message in chat_corpus() {
-        s.write_all(&text_frame(message.as_bytes())).expect("send");
+        s.write_all(&masked_frame(0x81, message.as_bytes()))
+            .expect("send");
         raw += message.len();
         wire += read_frame_len(&mut s);
     }

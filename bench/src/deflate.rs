@@ -69,3 +69,127 @@ pub fn deflate_idle(addr: SocketAddr, conns: usize) -> std::io::Result<Vec<std::
     }
     Ok(open)
 }
+
+/// A JSON-like text of about `size` bytes, compressed as one message, in a masked text
+/// frame with RSV1 set; and the text's length.
+fn compressed_json_frame(size: usize) -> (Vec<u8>, usize) {
+    let mut text = String::from("[");
+    let mut i = 0u32;
+    while text.len() < size {
+        text.push_str(&format!(
+            r#"{{"type":"quote","seq":{i},"symbol":"RCHT","bid":{}.{:02},"ask":{}.{:02}}},"#,
+            100 + i % 7,
+            i % 100,
+            101 + i % 5,
+            (i * 7) % 100
+        ));
+        i += 1;
+    }
+    text.truncate(size.max(2) - 1);
+    text.push(']');
+    let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut payload = Vec::with_capacity(text.len() + 64);
+    c.compress_vec(text.as_bytes(), &mut payload, flate2::FlushCompress::Sync)
+        .expect("compress");
+    payload.truncate(payload.len() - 4);
+    let mut frame = vec![0xC1];
+    match payload.len() {
+        n @ 0..=125 => frame.push(0x80 | n as u8),
+        n => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&payload);
+    (frame, text.len())
+}
+
+/// The length of the first whole server frame in `buf`, if it is all there.
+fn whole_frame(buf: &[u8]) -> Option<usize> {
+    let (&b1, rest) = buf.get(1).zip(buf.get(2..))?;
+    let (len, header) = match b1 & 0x7F {
+        126 => (
+            usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+            4,
+        ),
+        127 => (
+            usize::try_from(u64::from_be_bytes(rest.get(..8)?.try_into().ok()?)).ok()?,
+            10,
+        ),
+        n => (usize::from(n), 2),
+    };
+    (buf.len() >= header + len).then_some(header + len)
+}
+
+/// Closed-loop echo with permessage-deflate: `conns` clients each send one compressed
+/// JSON-like text of `size` bytes and wait for the whole echo (compressed or not) before
+/// the next. Messages per second over `intervals` seconds after a second's warm-up.
+pub fn deflate_echo(
+    addr: SocketAddr,
+    conns: usize,
+    size: usize,
+    intervals: usize,
+) -> std::io::Result<Vec<f64>> {
+    use mio::net::TcpStream;
+    use mio::{Events, Interest, Poll, Token};
+    use std::time::{Duration, Instant};
+    let (frame, _) = compressed_json_frame(size);
+    let mut poll = Poll::new()?;
+    let mut clients = Vec::with_capacity(conns);
+    for token in 0..conns {
+        // Upgraded blocking, then served by the poller.
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.write_all(OFFER.as_bytes())?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut byte)? == 0 {
+                return Err(std::io::Error::other("closed during the handshake"));
+            }
+            head.push(byte[0]);
+        }
+        if !head.windows(18).any(|w| w == b"permessage-deflate") {
+            return Err(std::io::Error::other(
+                "permessage-deflate was not negotiated",
+            ));
+        }
+        s.set_nodelay(true)?;
+        s.set_nonblocking(true)?;
+        let mut s = TcpStream::from_std(s);
+        poll.registry()
+            .register(&mut s, Token(token), Interest::READABLE)?;
+        s.write_all(&frame)?;
+        clients.push((s, Vec::<u8>::new()));
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut chunk = vec![0u8; 64 << 10];
+    let measure_from = Instant::now() + Duration::from_secs(1);
+    let end = measure_from + Duration::from_secs(intervals as u64);
+    let mut counts = vec![0u64; intervals];
+    while Instant::now() < end {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+        for event in events.iter() {
+            let (s, buf) = &mut clients[event.token().0];
+            loop {
+                match s.read(&mut chunk) {
+                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            while let Some(len) = whole_frame(buf) {
+                buf.drain(..len);
+                let now = Instant::now();
+                if now >= measure_from && now < end {
+                    let slot = (now - measure_from).as_secs() as usize;
+                    counts[slot.min(intervals - 1)] += 1;
+                }
+                // One frame of this size fits the socket's buffer: no partial writes.
+                s.write_all(&frame)?;
+            }
+        }
+    }
+    Ok(counts.into_iter().map(|c| c as f64).collect())
+}

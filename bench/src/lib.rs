@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 mod deflate;
 mod tls;
 
-pub use deflate::deflate_idle;
+pub use deflate::{deflate_echo, deflate_idle};
 use tls::Wire;
 pub use tls::{client_config, test_certificates, tls_idle};
 

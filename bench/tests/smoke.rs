@@ -23,6 +23,7 @@ fn the_benchmark_runs() {
         "tls echo 10 x 20 B",
         "bytes per deflate connection, defaults",
         "bytes per deflate connection, context takeover",
+        "deflate echo 10 x 1 KiB JSON-like text",
     ] {
         assert!(stdout.contains(row), "missing {row}");
     }

@@ -7,6 +7,8 @@
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
 //! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
 //! ratchet-load tls-idle ADDR CONNS SERVER_PID CA  the same over TLS (CA: the PEM to trust)
+//! ratchet-load deflate-echo ADDR CONNS SIZE SECONDS  closed-loop echo of compressed JSON-like
+//!                                                  text (permessage-deflate offered)
 //! ratchet-load deflate-idle ADDR CONNS SERVER_PID  the same with permessage-deflate, after
 //!                                                  one compressed 1 KiB message each way
 //! ratchet-load fanout ADDR RECEIVERS SIZE SECONDS deliveries per second through a chat
@@ -117,6 +119,17 @@ fn main() -> std::io::Result<()> {
             let conns: usize = arg(&args, 2, "CONNS");
             let pid: u32 = arg(&args, 3, "SERVER_PID");
             per_connection(pid, conns, || bench::idle(addr, conns))?;
+        }
+        "deflate-echo" => {
+            let addr = arg(&args, 1, "ADDR");
+            let (conns, size, secs): (usize, usize, usize) = (
+                arg(&args, 2, "CONNS"),
+                arg(&args, 3, "SIZE"),
+                arg(&args, 4, "SECONDS"),
+            );
+            let per_second = bench::deflate_echo(addr, conns, size, secs)?;
+            println!("per_second {per_second:?}");
+            println!("median {:.0}", bench::median(&per_second));
         }
         "deflate-idle" => {
             let addr = arg(&args, 1, "ADDR");

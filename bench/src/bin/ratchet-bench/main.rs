@@ -6,104 +6,21 @@
 //! cargo run --release -p ratchet-bench -- all     # the full matrix -> BENCHMARKS.md, bench/ratios.svg
 //! cargo run --release -p ratchet-bench -- smoke   # seconds; prints, asserts nothing about speed
 //! cargo run --release -p ratchet-bench -- tls       # TLS echo beside tokio-tungstenite + tokio-rustls
+//! cargo run --release -p ratchet-bench -- deflate   # compressed echo beside Node's ws (needs
+//!                                   # node and `npm ci --prefix bench/node`)
 //! cargo run --release -p ratchet-bench -- tls-idle [CONNS]  # bytes per idle connection, TLS and plain
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
 
+mod runner;
+mod side;
+
+use runner::{bin_dir, build_the_others, load, median, number, Running};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 
 const SERVERS: [&str; 3] = ["ratchet", "tokio-tungstenite", "fastwebsockets"];
-
-fn bin_dir() -> PathBuf {
-    std::env::current_exe()
-        .expect("own path")
-        .parent()
-        .expect("bin dir")
-        .to_path_buf()
-}
-
-fn pinned(core: &str, program: &Path) -> Command {
-    if Path::new("/usr/bin/taskset").exists() {
-        let mut c = Command::new("taskset");
-        c.arg("-c").arg(core).arg(program);
-        c
-    } else {
-        Command::new(program)
-    }
-}
-
-struct Running {
-    child: Child,
-    addr: String,
-}
-
-impl Running {
-    fn start(server: &str, extra: &[&str]) -> Running {
-        Self::start_at(&bin_dir().join(format!("server-{server}")), extra)
-    }
-
-    fn start_at(program: &Path, extra: &[&str]) -> Running {
-        let server = program.display();
-        let mut child = pinned("0", program)
-            .args(["--bind", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start server-{server}: {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{server} said {line:?}"))
-            .to_owned();
-        Running { child, addr }
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs the load generator on core 1; returns its `key value` lines.
-fn load(args: &[&str]) -> BTreeMap<String, String> {
-    let out = pinned("1", &bin_dir().join("ratchet-load"))
-        .args(args)
-        .output()
-        .expect("run ratchet-load");
-    assert!(
-        out.status.success(),
-        "ratchet-load {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
-}
-
-fn number(results: &BTreeMap<String, String>, key: &str) -> f64 {
-    results.get(key).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
 
 struct Plan {
     rounds: usize,
@@ -112,145 +29,23 @@ struct Plan {
     /// Connections for the deflate memory rows: with the defaults, and with context
     /// takeover (which costs hundreds of KiB each).
     deflate_conns: (&'static str, &'static str),
+    /// Connections of the compressed echo (1 KiB JSON-like text).
+    deflate_echo: &'static str,
     fanout_receivers: &'static str,
     latency_rate: &'static str,
     echo: Vec<(&'static str, &'static str, &'static str)>,
 }
 
-/// Under `cargo run`, builds the servers and the load generator beside this binary (with
-/// the same profile), so that `cargo run --release -p ratchet-bench -- all` works from a
-/// fresh checkout.
-fn build_the_others() {
-    let Ok(cargo) = std::env::var("CARGO") else {
-        return; // run directly: the binaries are wherever they were built
-    };
-    let release = bin_dir().ends_with("release");
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "-p", "ratchet-bench", "--bins"]);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().expect("run cargo build");
-    assert!(status.success(), "building the benchmark binaries failed");
-}
-
-/// What a rate limit costs: echo 100 x 20 B with it off and on (a limit so high it never
-/// refuses), and optionally against another build of `server-ratchet` (an earlier
-/// commit), alternating round by round; medians of 5 rounds.
-fn rate(baseline: Option<PathBuf>) {
-    let own = bin_dir().join("server-ratchet");
-    let mut runs: Vec<(&str, PathBuf, Vec<&str>)> = vec![
-        ("rate off", own.clone(), vec![]),
-        ("rate on", own, vec!["--rate"]),
-    ];
-    if let Some(path) = baseline {
-        runs.push(("baseline", path, vec![]));
-    }
-    let mut results: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for round in 0..5 {
-        let mut order: Vec<usize> = (0..runs.len()).collect();
-        order.rotate_left(round % runs.len());
-        for i in order {
-            let (name, program, extra) = &runs[i];
-            let s = Running::start_at(program, extra);
-            let r = load(&["echo", &s.addr, "100", "20", "5"]);
-            results.entry(name).or_default().push(number(&r, "median"));
-        }
-    }
-    let off = median(results["rate off"].clone());
-    for (name, values) in &results {
-        let m = median(values.clone());
-        println!("{name}: {m:.0} msg/s ({:.3}x rate off) {values:?}", m / off);
-    }
-}
-
-/// The server's memory per idle connection over TLS (a WebSocket upgraded through a
-/// rustls client, left open), beside the same without TLS, in one run.
-fn tls_idle(conns: &str) {
-    let dir = std::env::temp_dir().join(format!("ratchet-bench-tls-{}", std::process::id()));
-    let (ca, chain, key) = ratchet_bench::test_certificates(&dir).expect("certificates");
-    let (chain, key, ca) = (
-        chain.display().to_string(),
-        key.display().to_string(),
-        ca.display().to_string(),
-    );
-    let tls = Running::start("ratchet", &["--tls", &chain, &key]);
-    let r = load(&["tls-idle", &tls.addr, conns, &tls.pid(), &ca]);
-    println!(
-        "tls: {} bytes per idle connection ({conns})",
-        r["bytes_per_connection"]
-    );
-    drop(tls);
-    let plain = Running::start("ratchet", &[]);
-    let r = load(&["idle", &plain.addr, conns, &plain.pid()]);
-    println!(
-        "plain: {} bytes per idle connection ({conns})",
-        r["bytes_per_connection"]
-    );
-}
-
-/// TLS echo side by side: ratchet's `Tls` and tokio-tungstenite over tokio-rustls (both
-/// ring, TLS 1.3), each beside itself without TLS, servers alternating round by round;
-/// medians of `rounds`. Returns the table.
-fn tls_echo(rounds: usize, seconds: &str, cases: &[(&str, &str, &str)]) -> String {
-    let dir = std::env::temp_dir().join(format!("ratchet-bench-tls-{}", std::process::id()));
-    let (ca, chain, key) = ratchet_bench::test_certificates(&dir).expect("certificates");
-    let (ca, chain, key) = (
-        ca.display().to_string(),
-        chain.display().to_string(),
-        key.display().to_string(),
-    );
-    let servers = ["ratchet", "tokio-tungstenite"];
-    // results[(case, server, tls)] = messages per second, one per round
-    let mut results: BTreeMap<(&str, &str, bool), Vec<f64>> = BTreeMap::new();
-    for round in 0..rounds {
-        let mut order = servers.to_vec();
-        order.rotate_left(round % servers.len());
-        for server in order {
-            for &(name, conns, size) in cases {
-                for tls in [true, false] {
-                    let (mode, extra, trust) = match tls {
-                        true => ("tls-echo", vec!["--tls", &chain, &key], vec![ca.as_str()]),
-                        false => ("echo", vec![], vec![]),
-                    };
-                    let s = Running::start(server, &extra);
-                    let mut args = vec![mode, &s.addr, conns, size, seconds];
-                    args.extend(trust);
-                    let r = load(&args);
-                    results
-                        .entry((name, server, tls))
-                        .or_default()
-                        .push(number(&r, "median"));
-                }
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    let m = |case, server, tls| median(results[&(case, server, tls)].clone());
-    let mut table = String::from(
-        "| echo over TLS, msg/s | ratchet | tokio-tungstenite | ratchet / tokio-tungstenite | ratchet TLS / plain | tokio-tungstenite TLS / plain |\n|---|---|---|---|---|---|\n",
-    );
-    for &(name, _, _) in cases {
-        let (ours, peer) = (m(name, "ratchet", true), m(name, "tokio-tungstenite", true));
-        let (ours_plain, peer_plain) = (
-            m(name, "ratchet", false),
-            m(name, "tokio-tungstenite", false),
-        );
-        table.push_str(&format!(
-            "| {name} | {ours:.0} | {peer:.0} | {:.2}× | {:.2} (plain {ours_plain:.0}) | {:.2} (plain {peer_plain:.0}) |\n",
-            ours / peer,
-            ours / ours_plain,
-            peer / peer_plain,
-        ));
-    }
-    table
-}
-
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "deflate" {
+        build_the_others();
+        println!("{}", side::deflate_echo(3, "5", "100", "1024"));
+        return;
+    }
     if mode == "tls" {
         build_the_others();
-        let table = tls_echo(
+        let table = side::tls_echo(
             3,
             "5",
             &[
@@ -264,7 +59,7 @@ fn main() {
     if mode == "tls-idle" {
         build_the_others();
         let conns = std::env::args().nth(2).unwrap_or_else(|| "10000".into());
-        return tls_idle(&conns);
+        return side::tls_idle(&conns);
     }
     if mode == "all" || mode == "rate" {
         build_the_others(); // (`cargo test` builds them for the smoke run)
@@ -275,7 +70,7 @@ fn main() {
             [flag, path] if flag == "--baseline" => Some(PathBuf::from(path)),
             _ => None,
         };
-        return rate(baseline);
+        return side::rate(baseline);
     }
     let plan = match mode.as_str() {
         "all" => Plan {
@@ -283,6 +78,7 @@ fn main() {
             seconds: "5",
             idle_conns: "10000",
             deflate_conns: ("10000", "1000"),
+            deflate_echo: "100",
             fanout_receivers: "1000",
             latency_rate: "50000",
             echo: vec![
@@ -295,12 +91,13 @@ fn main() {
             seconds: "1",
             idle_conns: "100",
             deflate_conns: ("100", "20"),
+            deflate_echo: "10",
             fanout_receivers: "20",
             latency_rate: "2000",
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
-            eprintln!("usage: ratchet-bench all|smoke|tls|tls-idle [CONNS]|rate [--baseline PATH]");
+            eprintln!("usage: ratchet-bench all|smoke|tls|deflate|tls-idle [CONNS]|rate [--baseline PATH]");
             std::process::exit(2);
         }
     };
@@ -379,6 +176,21 @@ fn main() {
                 .or_default()
                 .push(number(&r, "bytes_per_connection"));
         }
+        let s = Running::start("ratchet", &["--deflate"]);
+        let r = load(&[
+            "deflate-echo",
+            &s.addr,
+            plan.deflate_echo,
+            "1024",
+            plan.seconds,
+        ]);
+        let name = format!("deflate echo {} x 1 KiB JSON-like text", plan.deflate_echo);
+        rows.entry(name)
+            .or_default()
+            .entry("ratchet")
+            .or_default()
+            .push(number(&r, "median"));
+        drop(s);
         let s = Running::start("ratchet", &["--chat"]);
         let r = load(&["fanout", &s.addr, plan.fanout_receivers, "20", plan.seconds]);
         let name = format!("fan-out deliveries/s ({} receivers)", plan.fanout_receivers);
@@ -390,7 +202,7 @@ fn main() {
     }
     let mask = load(&["mask", "64"]);
     let tls_table = match mode.as_str() {
-        "smoke" => tls_echo(1, "1", &[("tls echo 10 x 20 B", "10", "20")]),
+        "smoke" => side::tls_echo(1, "1", &[("tls echo 10 x 20 B", "10", "20")]),
         _ => String::new(), // `tls` runs it in full: 4 servers x 2 sizes x 3 rounds
     };
 

@@ -1,5 +1,5 @@
 //! TLS as a decorator, over real sockets: Python's `ssl` and `websockets` exchange every
-//! message size from 0 B to 16 MiB over wss://; certificates are chosen by SNI and
+//! message size from 0 B to 16 MiB over wss://, compressed; certificates are chosen by SNI and
 //! reloaded without dropping open connections (a bad file keeps the old one); a client
 //! that sends garbage gets an alert and is closed, one that stops halfway is closed at
 //! the handshake timeout, and neither disturbs the others.
@@ -57,7 +57,12 @@ fn wss_echoes_every_size_from_0_bytes_to_16_mib() {
     let ca = TestCa::new("sizes");
     let leaf = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
     let certs = TlsCertificates::from_pem_files(&leaf.chain, &leaf.key).unwrap();
-    let ws = WebSocket::with_config(Echo, Config::default().max_message_size(16 << 20));
+    // Compressed (the client offers permessage-deflate): the large messages are inflated
+    // a slice per loop turn, through the TLS decorator's held plaintext.
+    let config = Config::default()
+        .max_message_size(16 << 20)
+        .deflate(ratchet::websocket::Deflate::default());
+    let ws = WebSocket::with_config(Echo, config);
     let (addr, _handle) = serve_handle(Tls::new(ws, certs));
     let mut sizes: Vec<String> = vec!["0".into(), "1".into(), "125".into(), "126".into()];
     sizes.extend((7..=24).map(|bits| (1usize << bits).to_string()));
@@ -79,6 +84,7 @@ fn wss_echoes_every_size_from_0_bytes_to_16_mib() {
     for size in &sizes {
         assert!(said.contains(&format!("ok {size}\n")), "{size} B: {said}");
     }
+    assert!(said.contains("extensions permessage-deflate"), "{said}");
     assert!(
         said.contains(&format!("cert {}", leaf.fingerprint)),
         "{said}"

@@ -290,3 +290,52 @@ fn openssl_s_client_garbage_and_half_handshakes_are_closed_and_others_served() {
         "a half handshake is closed at the timeout: {took:?}"
     );
 }
+
+/// Never answers its door.
+struct Undecided;
+
+impl Component for Undecided {
+    fn on_request(&mut self, _: &Conn) -> ratchet::Door {
+        ratchet::Door::Later
+    }
+
+    fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {}
+}
+
+/// A client that keeps sending while its request waits at the door is held to the read
+/// buffer over TLS as over plain TCP: TLS decrypts no more than it may hold for the
+/// protocol inside, the rest stays ciphertext in the server's bounded buffer, and past it
+/// the connection is dropped instead of buffered without end.
+#[test]
+fn tls_holds_no_more_plaintext_than_its_bound_for_a_protocol_that_waits() {
+    if !have_python_client() {
+        return;
+    }
+    let ca = TestCa::new("tls-held");
+    let leaf = ca.leaf("localhost", &["localhost", "127.0.0.1"]);
+    let certs = TlsCertificates::from_pem_files(&leaf.chain, &leaf.key).unwrap();
+    let (addr, _handle) = serve_handle(Tls::new(WebSocket::new(Undecided), certs));
+    let said = suite::python(&format!(
+        r#"
+import socket, ssl
+ctx = ssl.create_default_context(cafile={ca:?})
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", {port})), server_hostname="localhost")
+s.settimeout(5)
+sent = 0
+try:
+    s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    while sent < 8 << 20:
+        s.sendall(b"x" * 16384)
+        sent += 16384
+    s.recv(1)
+    print("open", sent)
+except TimeoutError:
+    print("open", sent)
+except (OSError, ssl.SSLError) as e:
+    print("closed", sent, type(e).__name__)
+"#,
+        ca = ca.cert.display().to_string(),
+        port = addr.port()
+    ));
+    assert!(said.starts_with("closed "), "{said}");
+}

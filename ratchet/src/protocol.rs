@@ -436,6 +436,12 @@ impl<'a> Outbox<'a> {
         self.control.resume = true;
     }
 
+    /// Whether the protocol inside yielded this turn ([`yield_turn`](Outbox::yield_turn)):
+    /// a decorator that offers its input again in a loop stops offering.
+    pub fn has_yielded(&self) -> bool {
+        self.control.resume
+    }
+
     /// The most bytes this connection's messages in progress may hold in all (what it
     /// holds plus what is left of the server-wide inbound budget). A decoder that would
     /// need more refuses the message ([`ProtocolError::Busy`](crate::ProtocolError::Busy)).

@@ -46,6 +46,7 @@ def echo(url, cafile, sizes):
                 print("mismatch", size, len(back), flush=True)
                 sys.exit(1)
             print("ok", size, flush=True)
+        print("extensions", ws.response.headers.get("Sec-WebSocket-Extensions"), flush=True)
         der = ws.socket.getpeercert(binary_form=True)
         print("cert", fingerprint(der), flush=True)
 

@@ -104,8 +104,9 @@ pub fn announce_ready() {
     else {
         return;
     };
-    std::env::remove_var(REPLACES);
     // Only the parent that started this process: never a process that reused its number.
+    // (The variable stays: changing the environment of a process that may have threads is
+    // not safe, and a successor of this one gets its own.)
     if std::os::unix::process::parent_id() != pid {
         log::warn!("{REPLACES}={pid} is not this process's parent: left alone");
         return;

@@ -18,6 +18,10 @@ use crate::CloseCode;
 use rustls::ServerConnection;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
+
+/// Plaintext decrypted and held for the protocol inside, at most (plus one TLS record):
+/// past it, ciphertext is left unread in the server's read buffer.
+const MAX_PLAIN_HELD: usize = 64 << 10;
 use std::time::{Duration, Instant};
 
 /// Serves the protocol it wraps over TLS 1.3 and 1.2 (ALPN `http/1.1`), with the
@@ -146,7 +150,7 @@ impl<P: Protocol> Tls<P> {
         }
         let mut plain = std::mem::take(&mut state.plain);
         let mut at = 0;
-        while at < plain.len() && !out.is_shutting_down() {
+        while at < plain.len() && !out.is_shutting_down() && !out.has_yielded() {
             let consumed = self.inside(state, out, |p, s, o| p.data(s, &mut plain[at..], o));
             if consumed == 0 {
                 break;
@@ -228,7 +232,9 @@ impl<P: Protocol> Protocol for Tls<P> {
     ) -> usize {
         let mut rd: &[u8] = data;
         let mut chunk = [0u8; 16 << 10];
-        while !rd.is_empty() {
+        // Past what it holds for the protocol inside, the ciphertext waits, unread, in the
+        // server's read buffer (bounded there) until the protocol takes what it holds.
+        while !rd.is_empty() && state.plain.len() < MAX_PLAIN_HELD {
             match state.tls.read_tls(&mut rd) {
                 Ok(0) => break,
                 Ok(_) => {}
@@ -256,7 +262,7 @@ impl<P: Protocol> Protocol for Tls<P> {
             state.handshake_until = None;
         }
         self.offer(state, out);
-        data.len()
+        data.len() - rd.len()
     }
 
     fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {

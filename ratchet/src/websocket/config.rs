@@ -79,8 +79,9 @@ impl Config {
         self
     }
 
-    /// Largest frame accepted (1009 past it); at most the message size. Default: the
-    /// message size.
+    /// Largest frame accepted (1009 past it); at most the message size. A compressed frame
+    /// may exceed it by DEFLATE's worst-case overhead (about 4%), so that a message of the
+    /// largest size that does not compress is still taken. Default: the message size.
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = Some(bytes);

@@ -251,7 +251,8 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
                     out.yield_turn();
                 }
             }
-            _ => self.large.forget(id),
+            Phase::Done => self.large.forget(id),
+            Phase::Handshake | Phase::Hixie(_) => {}
         }
         self.account(state, out);
         self.arm(state, out);

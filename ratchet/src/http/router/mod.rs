@@ -191,7 +191,7 @@ impl<R: Routes> Protocol for Router<R> {
             }
             let route = state.route.as_mut().expect("routed above");
             let consumed = self.routes.data(route, &mut data[pos..], out);
-            if consumed == 0 || out.is_shutting_down() {
+            if consumed == 0 || out.is_shutting_down() || out.has_yielded() {
                 return pos + consumed;
             }
             pos += consumed;

@@ -3,6 +3,9 @@
 use crate::error::ProtocolError;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+/// The most an inflating step writes (into memory it zeroes first).
+const STEP: usize = 64 << 10;
+
 /// The tail every sync-flushed deflate block ends with, removed on the wire (§7.2.1).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
@@ -82,9 +85,12 @@ pub fn inflate(
                 .min(max + 1);
             out.reserve_exact(target - out.len());
         }
-        // Written into the spare capacity, but no further than the slice allows.
+        // Written into the spare capacity, no further than the slice allows, a step at a
+        // time (the step is zeroed first: only what is written is touched).
         let len = out.len();
-        let room = (out.capacity() - len).min(stop_at.saturating_sub(len).max(1));
+        let room = (out.capacity() - len)
+            .min(stop_at.saturating_sub(len).max(1))
+            .min(STEP);
         out.resize(len + room, 0);
         let (in_before, out_before) = (d.total_in(), d.total_out());
         let status = d

@@ -277,3 +277,37 @@ fn frames_over_the_frame_limit_are_refused() {
         Err(ProtocolError::FrameTooBig)
     );
 }
+
+#[test]
+fn a_compressed_frame_may_exceed_the_frame_limit_by_deflates_overhead() {
+    let params = super::super::deflate::Params {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+    };
+    let limit = 1 << 20;
+    let header = |first: u8, len: u64| {
+        let mut h = vec![first, 0x80 | 127];
+        h.extend_from_slice(&len.to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 0]);
+        h
+    };
+    // Compressed: the limit plus its overhead allowance is announced without complaint;
+    // uncompressed, one byte over the limit is refused from the header.
+    let mut dec = Decoder::with_deflate(limit, Some(params));
+    let mut pos = 0;
+    let mut data = header(0xC2, limit as u64 + (limit as u64 >> 5));
+    assert_eq!(dec.decode(&mut data, &mut pos, usize::MAX), Ok(None));
+    let mut dec = Decoder::with_deflate(limit, Some(params));
+    let mut pos = 0;
+    let mut data = header(0xC2, limit as u64 * 2);
+    assert_eq!(
+        dec.decode(&mut data, &mut pos, usize::MAX),
+        Err(ProtocolError::FrameTooBig)
+    );
+    let mut dec = Decoder::with_deflate(limit, Some(params));
+    let mut pos = 0;
+    let mut data = header(0x82, limit as u64 + 1);
+    assert!(dec.decode(&mut data, &mut pos, usize::MAX).is_err());
+}

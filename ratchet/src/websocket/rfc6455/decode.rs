@@ -304,6 +304,11 @@ impl Decoder {
                 self.slice_left = self.slice_left.saturating_sub(produced);
                 self.session.used_large |= produced > small_left;
                 if took < available {
+                    if produced < limit {
+                        // Input left, room left, and no progress: not a stream zlib can go on
+                        // with (yielding would offer it again every turn, for nothing).
+                        return Err(ProtocolError::InvalidCompressedData);
+                    }
                     // Its share for this turn is spent: what it did not take goes back to
                     // the wire's form (masked) and stays for the next turn.
                     apply_mask(

@@ -98,14 +98,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let rest = &mut data[consumed..total];
             let offered = self.call(slot, |protocol, state, out| {
                 let taken = protocol.data(state, rest, out);
-                (taken, out.close_requested())
+                (taken, out.close_requested() || out.has_yielded())
             });
-            let Some((taken, close_requested)) = offered else {
+            let Some((taken, stop)) = offered else {
                 break;
             };
             consumed = (consumed + taken).min(total);
-            let yielded = self.conns.get(slot).is_some_and(|c| c.control.resume);
-            if taken == 0 || close_requested || yielded {
+            if taken == 0 || stop {
                 break;
             }
         }

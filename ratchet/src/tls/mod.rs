@@ -8,10 +8,8 @@ mod certs;
 
 pub use certs::{CertificateError, TlsCertificates};
 
-use crate::command::{Commands, TimerScope};
-use crate::conn::{ConnId, Extensions};
+use crate::conn::ConnId;
 use crate::error::ConfigError;
-use crate::handle::Handle;
 use crate::message::Payload;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::CloseCode;
@@ -185,20 +183,6 @@ impl<P: Protocol> Protocol for Tls<P> {
         self.inner.limits()
     }
 
-    fn accept(&mut self, peer: SocketAddr) -> bool {
-        self.inner.accept(peer)
-    }
-
-    // `busy` writes nothing: there is no TLS session yet to say it in.
-
-    fn listeners(&self) -> usize {
-        self.inner.listeners()
-    }
-
-    fn enter(&mut self, index: usize) {
-        self.inner.enter(index);
-    }
-
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
         // The configuration was built by `TlsCertificates`, which checked it.
         let mut tls = ServerConnection::new(self.certs.current())
@@ -315,30 +299,6 @@ impl<P: Protocol> Protocol for Tls<P> {
         self.inside(state, out, |p, s, o| p.overflow(s, policy, o));
     }
 
-    fn reusable(&self, state: &Self::ConnState) -> bool {
-        self.inner.reusable(&state.inner)
-    }
-
-    fn awaits_request(&self, state: &Self::ConnState) -> bool {
-        self.inner.awaits_request(&state.inner)
-    }
-
-    fn mount(&mut self, prefix: &str) {
-        self.inner.mount(prefix);
-    }
-
-    fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions> {
-        self.inner.extensions(&mut state.inner)
-    }
-
-    fn start(&mut self, handle: &Handle) -> Commands {
-        self.inner.start(handle)
-    }
-
-    fn timer(&mut self, scope: TimerScope, key: u64) -> Commands {
-        self.inner.timer(scope, key)
-    }
-
     fn reload(&mut self) {
         match self.certs.reload() {
             Ok(()) => log::info!("TLS certificates reloaded"),
@@ -356,4 +316,8 @@ impl<P: Protocol> Protocol for Tls<P> {
     ) {
         self.inside(state, out, |p, s, o| p.close(s, code, reason, o));
     }
+
+    // `busy` is not forwarded: there is no TLS session yet to say it in.
+    crate::delegate_protocol!(inner, state.inner; except limits, busy, connect, data, wake,
+        drained, timeout, disconnect, encoding, encode, overflow, reload, close);
 }

@@ -85,20 +85,25 @@ pub fn inflate(
                 .min(max + 1);
             out.reserve_exact(target - out.len());
         }
-        // Written into the spare capacity, no further than the slice allows, a step at a
-        // time (the step is zeroed first: only what is written is touched).
         let len = out.len();
-        let room = (out.capacity() - len)
-            .min(stop_at.saturating_sub(len).max(1))
-            .min(STEP);
-        out.resize(len + room, 0);
+        let allowed = stop_at.saturating_sub(len).max(1);
+        let spare = out.capacity() - len;
         let (in_before, out_before) = (d.total_in(), d.total_out());
-        let status = d
-            .decompress(rest, &mut out[len..], FlushDecompress::Sync)
-            .map_err(|_| ProtocolError::InvalidCompressedData)?;
+        // The spare capacity when it is within the slice (the usual case, every message
+        // under a slice): written in place, memory touched only as it is written. Else a
+        // step of the slice, zeroed first.
+        let (status, window) = if spare <= allowed {
+            (d.decompress_vec(rest, out, FlushDecompress::Sync), spare)
+        } else {
+            let window = allowed.min(STEP);
+            out.resize(len + window, 0);
+            let status = d.decompress(rest, &mut out[len..], FlushDecompress::Sync);
+            out.truncate(len + (d.total_out() - out_before) as usize);
+            (status, window)
+        };
+        let status = status.map_err(|_| ProtocolError::InvalidCompressedData)?;
         let consumed = (d.total_in() - in_before) as usize;
         let produced = d.total_out() - out_before;
-        out.truncate(len + produced as usize);
         rest = &rest[consumed..];
         if out.len() > max {
             return Err(ProtocolError::MessageTooBig);
@@ -110,7 +115,7 @@ pub fn inflate(
             }
             continue;
         }
-        let room_left = out.len() < len + room;
+        let room_left = out.len() < len + window;
         if (rest.is_empty() && room_left) || (consumed == 0 && produced == 0 && room_left) {
             return Ok(input.len() - rest.len());
         }

@@ -9,14 +9,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use suite::{have_tool, RawClient};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_generated_main_serves_the_socket_systemd_passes() {
     if !have_tool(
@@ -25,7 +17,7 @@ fn a_generated_main_serves_the_socket_systemd_passes() {
     ) {
         return;
     }
-    let port = free_port();
+    let port = suite::free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     // 192.0.2.1 is no address of this machine: binding it would fail, so serving at all
     // shows the inherited socket was used.

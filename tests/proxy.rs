@@ -7,7 +7,7 @@
 use ratchet::{
     Component, Conn, ForwardedFor, IntoCommands, IpBlacklist, Message, ProxyProtocol, WebSocket,
 };
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use suite::{have_tool, serve, upgrade_request, wait_until, Nginx, RawClient};
@@ -21,14 +21,6 @@ impl Component for WhoAmI {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// HAProxy in front of `server`: a frontend per PROXY version, each forwarding from
 /// 127.0.0.2. Killed when dropped.
 struct Haproxy {
@@ -39,7 +31,7 @@ struct Haproxy {
 
 impl Haproxy {
     fn start(server: SocketAddr) -> Self {
-        let (v2, v1) = (free_port(), free_port());
+        let (v2, v1) = (suite::free_port(), suite::free_port());
         let config = format!(
             "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n\
              frontend v2\n  bind 127.0.0.1:{v2}\n  default_backend v2\n\

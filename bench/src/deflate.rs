@@ -7,31 +7,10 @@ use std::net::SocketAddr;
 
 const OFFER: &str = "GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
 
-/// A 1 KiB JSON-like text, compressed as one message (RFC 7692: sync flush, tail removed),
-/// in a masked text frame with RSV1 set.
-fn compressed_frame() -> Vec<u8> {
-    let mut text = String::new();
-    let mut i = 0u32;
-    while text.len() < 1024 {
-        text.push_str(&format!(r#"{{"type":"tick","seq":{i},"name":"feed"}},"#));
-        i += 1;
-    }
-    let mut c = flate2::Compress::new(flate2::Compression::default(), false);
-    let mut payload = Vec::with_capacity(text.len() + 64);
-    c.compress_vec(text.as_bytes(), &mut payload, flate2::FlushCompress::Sync)
-        .expect("compress");
-    payload.truncate(payload.len() - 4);
-    let mut frame = vec![0xC1, 0x80 | payload.len() as u8];
-    assert!(payload.len() < 126, "one short frame");
-    frame.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as it is
-    frame.extend_from_slice(&payload);
-    frame
-}
-
 /// Opens `conns` connections offering permessage-deflate; each sends one compressed 1 KiB
 /// message and reads its echo (compressed or not, whole). Kept until dropped.
 pub fn deflate_idle(addr: SocketAddr, conns: usize) -> std::io::Result<Vec<std::net::TcpStream>> {
-    let frame = compressed_frame();
+    let (frame, _) = compressed_json_frame(1024);
     let mut open = Vec::with_capacity(conns);
     let mut buf = [0u8; 4096];
     for _ in 0..conns {
@@ -57,8 +36,8 @@ pub fn deflate_idle(addr: SocketAddr, conns: usize) -> std::io::Result<Vec<std::
         }
         s.write_all(&frame)?;
         got.drain(..end);
-        // The echo: a header, then its payload.
-        while got.len() < 2 || got.len() < 2 + usize::from(got[1] & 0x7F) {
+        // The echo, whole.
+        while whole_frame(&got).is_none() {
             let n = s.read(&mut buf)?;
             if n == 0 {
                 return Err(std::io::Error::other("closed before the echo"));

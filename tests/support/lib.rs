@@ -116,6 +116,14 @@ pub fn folder(name: &str, files: &[(&str, &str)]) -> PathBuf {
     base
 }
 
+/// A loopback port free a moment ago (for a process that binds it itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// This process's resident memory, in KiB.
 pub fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");

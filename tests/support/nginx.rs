@@ -15,10 +15,7 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx on a free loopback port, proxying to `server`.
     pub fn start(server: SocketAddr) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::free_port();
         let dir = crate::folder("nginx", &[]);
         let d = dir.display();
         let config = format!(

@@ -57,6 +57,11 @@ impl Extensions {
     }
 }
 
+/// The key of an outbound connection, attached to it (extensions cost nothing to the
+/// connections without them).
+#[derive(Debug, Clone, Copy)]
+struct Outbound(u64);
+
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Extensions({} attached)", self.0.len())
@@ -126,6 +131,23 @@ impl Conn {
     /// The subprotocol chosen at the handshake (`Sec-WebSocket-Protocol`), if any.
     pub fn subprotocol(&self) -> Option<&str> {
         self.subprotocol.as_deref()
+    }
+
+    /// For a connection this server made ([`Command::connect`]), the key the application
+    /// gave it; `None` for one it accepted.
+    pub fn outbound(&self) -> Option<u64> {
+        self.extensions.get::<Outbound>().map(|o| o.0)
+    }
+
+    /// Whether this server made the connection ([`Conn::outbound`]).
+    pub fn is_outbound(&self) -> bool {
+        self.outbound().is_some()
+    }
+
+    /// The same connection, made by this server for the application's `key`.
+    #[must_use]
+    pub fn with_outbound(self, key: u64) -> Self {
+        self.with_extension(Outbound(key))
     }
 
     /// The request path, or `""` if there was no request.

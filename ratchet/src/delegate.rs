@@ -10,7 +10,8 @@
 /// - `delegate_protocol!(inner, state.field)`: the inner protocol's state is the field
 ///   `field` of `Self::ConnState` (which holds your own per-connection state beside it);
 ///   write `connect` yourself (only you know how to build the state) and list it after
-///   `except`.
+///   `except`; likewise `dial`, for outbound connections, which is otherwise left to its
+///   default (no client role).
 /// - `; except a, b`: the methods you write by hand.
 ///
 /// A decorator that counts the messages each connection sends and refuses the hundred
@@ -74,6 +75,10 @@ macro_rules! delegate_protocol {
     (@unless listeners [listeners $($r:ident)*] $($x:tt)*) => {};
     (@unless enter [enter $($r:ident)*] $($x:tt)*) => {};
     (@unless connect [connect $($r:ident)*] $($x:tt)*) => {};
+    (@unless dial [dial $($r:ident)*] $($x:tt)*) => {};
+    (@unless dial_failed [dial_failed $($r:ident)*] $($x:tt)*) => {};
+    (@unless failed [failed $($r:ident)*] $($x:tt)*) => {};
+    (@unless dial_outcome [dial_outcome $($r:ident)*] $($x:tt)*) => {};
     (@unless data [data $($r:ident)*] $($x:tt)*) => {};
     (@unless drained [drained $($r:ident)*] $($x:tt)*) => {};
     (@unless timeout [timeout $($r:ident)*] $($x:tt)*) => {};
@@ -127,6 +132,40 @@ macro_rules! delegate_protocol {
             out: &mut $crate::Outbox<'_>,
         ) -> Self::ConnState {
             self.$inner.connect(id, peer, out)
+        }
+    };
+    // With a state of its own, a decorator builds an outbound connection's state itself,
+    // as in `connect`: without `dial`, it has no client role.
+    (@emit dial [$inner:ident] []) => {
+        fn dial(
+            &mut self,
+            id: $crate::ConnId,
+            dial: &$crate::client::Dial,
+            peer: ::std::net::SocketAddr,
+            out: &mut $crate::Outbox<'_>,
+        ) -> ::core::option::Option<Self::ConnState> {
+            self.$inner.dial(id, dial, peer, out)
+        }
+    };
+    (@emit dial [$inner:ident] [$field:ident]) => {};
+    (@emit dial_failed [$inner:ident] $field:tt) => {
+        fn dial_failed(
+            &mut self,
+            id: $crate::ConnId,
+            dial: &$crate::client::Dial,
+            error: $crate::client::ConnectError,
+        ) -> $crate::Commands {
+            self.$inner.dial_failed(id, dial, error)
+        }
+    };
+    (@emit failed [$inner:ident] [$($field:ident)?]) => {
+        fn failed(&mut self, state: &mut Self::ConnState, error: &::std::io::Error) {
+            self.$inner.failed(&mut (*state)$(.$field)?, error)
+        }
+    };
+    (@emit dial_outcome [$inner:ident] [$($field:ident)?]) => {
+        fn dial_outcome(&self, state: &Self::ConnState) -> $crate::client::DialOutcome {
+            self.$inner.dial_outcome(&(*state)$(.$field)?)
         }
     };
     (@emit data [$inner:ident] [$($field:ident)?]) => {
@@ -236,7 +275,8 @@ macro_rules! delegate_protocol {
 
     ($inner:ident $(, state . $field:ident)? $(; except $($skip:ident),* $(,)?)?) => {
         $crate::delegate_protocol!(@each [$inner] [$($field)?] [$($($skip)*)?]
-            limits accept busy listeners enter connect data drained wake timeout disconnect encoding encode
+            limits accept busy listeners enter connect dial dial_failed failed dial_outcome data
+            drained wake timeout disconnect encoding encode
             overflow reusable awaits_request mount extensions start timer reload close);
     };
 }

@@ -23,6 +23,8 @@ pub enum Error {
     /// A message to this connection was dropped: the client reads slower than it is sent
     /// to, and its pending output reached the server's limit.
     Overflow,
+    /// An outbound connection did not open (see [`client`](crate::client)).
+    Connect(crate::client::ConnectError),
 }
 
 impl fmt::Display for Error {
@@ -36,6 +38,7 @@ impl fmt::Display for Error {
             Error::Overflow => {
                 f.write_str("message dropped: the client is not reading fast enough")
             }
+            Error::Connect(e) => write!(f, "connecting out: {e}"),
         }
     }
 }
@@ -45,6 +48,7 @@ impl std::error::Error for Error {
         match self {
             Error::Protocol(e) => Some(e),
             Error::App(e) => Some(e.as_ref()),
+            Error::Connect(e) => Some(e),
             Error::Panic(_) | Error::BadMessage(_) | Error::RateLimited | Error::Overflow => None,
         }
     }
@@ -64,6 +68,8 @@ pub enum ProtocolError {
     /// "The server MUST close the connection upon receiving a frame that is not masked"
     /// (RFC 6455 §5.1).
     UnmaskedFrame,
+    /// "A client MUST close a connection if it detects a masked frame" (RFC 6455 §5.1).
+    MaskedFrame,
     /// "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated" (§5.2).
     ReservedBits,
     /// "If an unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket
@@ -120,6 +126,7 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             ProtocolError::UnmaskedFrame => "frame from client is not masked",
+            ProtocolError::MaskedFrame => "frame from server is masked",
             ProtocolError::ReservedBits => "reserved bits set without a negotiated extension",
             ProtocolError::ReservedOpcode => "reserved opcode",
             ProtocolError::FragmentedControlFrame => "fragmented control frame",

@@ -98,6 +98,12 @@ pub(crate) enum Request {
     Answer(ConnId, crate::door::Door),
     Reload,
     Shutdown,
+    /// A host name of an outbound connection's attempt resolved (or not), off the loop.
+    Resolved(
+        crate::server::DialKey,
+        u64,
+        std::io::Result<Vec<std::net::SocketAddr>>,
+    ),
 }
 
 impl Request {
@@ -119,9 +125,11 @@ impl Request {
             Request::Answer(_, crate::door::Door::Refuse(refuse)) => {
                 OVERHEAD + refuse.reason().len()
             }
-            Request::Wake(_) | Request::Answer(..) | Request::Reload | Request::Shutdown => {
-                OVERHEAD
-            }
+            Request::Wake(_)
+            | Request::Answer(..)
+            | Request::Reload
+            | Request::Shutdown
+            | Request::Resolved(..) => OVERHEAD,
         }
     }
 }
@@ -220,6 +228,17 @@ impl Handle {
         self.push(Request::Wake(conn), None)
     }
 
+    /// The addresses of an outbound attempt's host, resolved on another thread (never
+    /// refused: one per attempt).
+    pub(crate) fn resolved(
+        &self,
+        key: crate::server::DialKey,
+        generation: u64,
+        addrs: std::io::Result<Vec<std::net::SocketAddr>>,
+    ) {
+        let _ = self.push(Request::Resolved(key, generation, addrs), None);
+    }
+
     /// The door's answer for `conn`, which knocked and was told [`Door::Later`]
     /// (`crate::Door`): `Door::Open` lets it in (`on_open` runs), a refusal answers its
     /// request with the status and reason. An answer for a connection that is gone, or that
@@ -275,7 +294,7 @@ impl Handle {
         // connections (a wake each) or idempotent.
         let bounded = !matches!(
             request,
-            Request::Wake(_) | Request::Reload | Request::Shutdown
+            Request::Wake(_) | Request::Reload | Request::Shutdown | Request::Resolved(..)
         );
         let deadline = wait.map(|w| Instant::now() + w);
         let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());

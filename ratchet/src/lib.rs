@@ -78,6 +78,7 @@ mod delegate;
 pub mod app;
 mod blacklist;
 pub mod cli;
+pub mod client;
 mod close;
 #[cfg(feature = "redis")]
 pub mod cluster;

@@ -1,5 +1,6 @@
 //! The byte-level interface between the server and the protocol decorator it serves.
 
+use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Command, Commands, IntoCommands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
@@ -62,6 +63,46 @@ pub trait Protocol {
 
     /// A connection was accepted.
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState;
+
+    /// The application asked to connect out ([`Command::connect`]): the state of an
+    /// outbound connection whose socket is connecting to `peer` (what the protocol writes
+    /// now goes out once it is connected), in the protocol's client role. `None` if this
+    /// protocol has none: the attempt then fails with
+    /// [`ConnectFailure::Unsupported`](crate::client::ConnectFailure::Unsupported).
+    /// A layer that serves several protocols pops its index from `dial.scope`, as for
+    /// [`timer`](Protocol::timer). Default: `None`.
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        let _ = (id, dial, peer, out);
+        None
+    }
+
+    /// An outbound connection failed before it had a socket (a URL that does not parse, a
+    /// name that does not resolve, no client role): tell the application. `id` is the one
+    /// the attempt had, which addresses nothing. Default: nothing.
+    fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
+        let _ = (id, dial, error);
+        Commands::none()
+    }
+
+    /// The socket failed (connecting, reading or writing): the connection is dropped
+    /// next, and [`disconnect`](Protocol::disconnect) follows. Default: nothing.
+    fn failed(&mut self, state: &mut Self::ConnState, error: &std::io::Error) {
+        let _ = (state, error);
+    }
+
+    /// How an outbound connection that is ending went, for its reconnect policy: it
+    /// never opened, it dropped, or the application closed it. Default:
+    /// [`DialOutcome::Dropped`].
+    fn dial_outcome(&self, state: &Self::ConnState) -> DialOutcome {
+        let _ = state;
+        DialOutcome::Dropped
+    }
 
     /// Bytes arrived (never none). Returns how many were consumed; the server offers the
     /// rest again at once, until the protocol consumes nothing, then keeps it and hands it

@@ -1,6 +1,7 @@
-//! Timers scoped to the layer they belong to: a layer that serves several protocols (a
-//! [`Router`](crate::Router)'s routes, [`Listeners`](crate::Listeners)) pushes the index
-//! of the protocol a timer came from on its way out, and pops it when the timer fires.
+//! Timers and outbound connections scoped to the layer they belong to: a layer that
+//! serves several protocols (a [`Router`](crate::Router)'s routes,
+//! [`Listeners`](crate::Listeners)) pushes the index of the protocol a timer or a connect
+//! came from on its way out, and pops it when the timer fires or the connection is made.
 
 use crate::command::{Command, Commands};
 use crate::protocol::Outbox;
@@ -8,7 +9,11 @@ use crate::protocol::Outbox;
 /// Scopes the application timers among `cmds` to layer `index` (a router's route, a listener).
 pub(crate) fn scope_timers(cmds: &mut [Command], index: usize) {
     for cmd in cmds {
-        if let Command::Timer { scope, .. } | Command::CancelTimer { scope, .. } = cmd {
+        if let Command::Timer { scope, .. }
+        | Command::CancelTimer { scope, .. }
+        | Command::Connect { scope, .. }
+        | Command::CancelConnect { scope, .. } = cmd
+        {
             *scope = scope.push(index);
         }
     }
@@ -27,7 +32,15 @@ pub(crate) fn scoped<T>(
 }
 
 pub(crate) fn scope_commands(cmds: Commands, index: usize) -> Commands {
-    let timers = |c: &Command| matches!(c, Command::Timer { .. } | Command::CancelTimer { .. });
+    let timers = |c: &Command| {
+        matches!(
+            c,
+            Command::Timer { .. }
+                | Command::CancelTimer { .. }
+                | Command::Connect { .. }
+                | Command::CancelConnect { .. }
+        )
+    };
     if !cmds.as_slice().iter().any(timers) {
         return cmds;
     }

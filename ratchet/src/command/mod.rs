@@ -103,6 +103,25 @@ pub enum Command {
         /// A subscriber left out (usually the sender).
         except: Option<ConnId>,
     },
+    /// Open an outbound connection, known to the application by `key` (see
+    /// [`client`](crate::client)). A connection already made or being made for the same
+    /// key is left as it is, but no longer reconnected.
+    Connect {
+        /// The application's key for it, as [`Conn::outbound`](crate::Conn::outbound).
+        key: u64,
+        /// Where and how.
+        connect: Arc<crate::client::Connect>,
+        /// As in [`Command::Timer`].
+        scope: TimerScope,
+    },
+    /// Stop reconnecting `key`: a retry waiting is dropped; a connection that is open
+    /// stays open (close it to end it).
+    CancelConnect {
+        /// The key given to [`Command::connect`].
+        key: u64,
+        /// As in [`Command::Timer`].
+        scope: TimerScope,
+    },
 }
 
 /// A topic's name: cheap to clone, shared by every subscription to it.
@@ -255,6 +274,38 @@ impl Command {
             topic: topic.into(),
             msg: msg.into(),
             except: Some(except.into()),
+        }
+    }
+
+    /// Opens an outbound WebSocket connection to `url` (`ws://` or `wss://`), known to the
+    /// application by `key` ([`Conn::outbound`](crate::Conn::outbound)); see
+    /// [`client`](crate::client).
+    ///
+    /// ```
+    /// use ratchet::Command;
+    ///
+    /// let cmd = Command::connect("ws://127.0.0.1:9001/feed", 7);
+    /// assert!(matches!(cmd, Command::Connect { key: 7, .. }));
+    /// ```
+    pub fn connect(url: impl Into<String>, key: u64) -> Self {
+        Self::connect_with(crate::client::Connect::new(url), key)
+    }
+
+    /// Opens an outbound connection with these settings (subprotocols, headers,
+    /// compression, reconnecting...).
+    pub fn connect_with(connect: crate::client::Connect, key: u64) -> Self {
+        Command::Connect {
+            key,
+            connect: Arc::new(connect),
+            scope: TimerScope::default(),
+        }
+    }
+
+    /// Stops reconnecting the outbound connection `key`.
+    pub fn cancel_connect(key: u64) -> Self {
+        Command::CancelConnect {
+            key,
+            scope: TimerScope::default(),
         }
     }
 

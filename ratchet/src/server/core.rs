@@ -5,6 +5,7 @@
 use super::bridge::Bridge;
 use super::config::{Valid, BUSY_RESERVE};
 use super::connection::{Backlog, Connection, Phase};
+use super::dials::Dials;
 use super::execute::Frames;
 use super::output::Pool;
 use super::timers::{AppTimers, Deadlines};
@@ -43,6 +44,8 @@ pub(crate) struct Core<P: Protocol, T> {
     /// When each connection over its output budget counts as a slow reader.
     pub(super) slow: Deadlines<usize>,
     pub(super) timers: AppTimers,
+    /// Outbound connections the application asked for.
+    pub(super) dials: Dials,
     pub(super) pool: Pool,
     pub(super) topics: Topics,
     /// Scratch list of a publish's recipients.
@@ -82,6 +85,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             deadlines: Deadlines::default(),
             slow: Deadlines::default(),
             timers: AppTimers::default(),
+            dials: Dials::default(),
             pool: Pool::default(),
             topics: handle.topics(),
             recipients: Vec::new(),
@@ -149,9 +153,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             );
             self.refused_in_burst = 0;
         }
-        self.sequence += 1;
-        let slot = self.conns.vacant_key();
-        let id = ConnId::new(slot, self.sequence);
+        let id = self.next_id();
+        let slot = id.slot();
         self.conns
             .insert(Connection::new(id, stream, Phase::Lingering));
         self.count_connections();
@@ -160,6 +163,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         });
         self.execute();
         id
+    }
+
+    /// The id of the next connection, in the vacant slot.
+    pub(super) fn next_id(&mut self) -> ConnId {
+        self.sequence += 1;
+        ConnId::new(self.conns.vacant_key(), self.sequence)
     }
 
     /// Refuses a new connection at the cap: the protocol's answer (`503`) is written, then
@@ -322,18 +331,30 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         for topic in std::mem::take(&mut c.topics) {
             self.topics.leave(id, &topic);
         }
-        self.with_outbox(slot, |protocol, phase, out| {
-            if let Some(state) = phase.end() {
-                out.hold_inbound(0);
-                protocol.disconnect(state, out);
-            }
+        let outcome = self.with_outbox(slot, |protocol, phase, out| {
+            let state = phase.end()?;
+            out.hold_inbound(0);
+            let outcome = protocol.dial_outcome(&state);
+            protocol.disconnect(state, out);
+            Some(outcome)
         });
+        if let Some(Some(outcome)) = outcome {
+            if !self.dials.is_empty() {
+                self.dials.ended(id, outcome, self.now);
+            }
+        }
         if let Some(c) = self.conns.get_mut(slot) {
             // What the protocol wrote on its way out goes nowhere.
             c.output.truncate_tail(0);
             c.control.notify_drained = false;
         }
         self.execute();
+    }
+
+    /// The socket failed: the protocol hears why, then it is closed.
+    pub(super) fn socket_failed(&mut self, slot: usize, error: &std::io::Error) {
+        self.call(slot, |protocol, state, _| protocol.failed(state, error));
+        self.drop_conn(slot);
     }
 
     /// Closes the socket; the protocol is told if it had not been.
@@ -353,7 +374,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         self.count_connections();
     }
 
-    fn count_connections(&self) {
+    pub(super) fn count_connections(&self) {
         self.handle
             .counters()
             .connections
@@ -377,13 +398,15 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             }
             Request::Wake(conn) => self.wake_conn(conn),
             Request::Reload => self.protocol.reload(),
-            Request::Shutdown => {}
+            // The loop's own: it resolves and connects.
+            Request::Shutdown | Request::Resolved(..) => {}
         }
         self.execute();
     }
 
     /// Asks the protocol to close every connection it has (1001 for WebSocket).
     pub fn close_all(&mut self) {
+        self.dials.clear();
         let ids: Vec<ConnId> = self
             .conns
             .iter()

@@ -15,11 +15,21 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         if !self.ready.is_empty() || !self.resume.is_empty() || !self.flush_list.is_empty() {
             return Some(Duration::ZERO);
         }
-        [self.deadlines.next(), self.slow.next(), self.timers.next()]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| at.saturating_duration_since(now))
+        let dials = if self.dials.is_empty() {
+            None
+        } else {
+            self.dials.next()
+        };
+        [
+            self.deadlines.next(),
+            self.slow.next(),
+            self.timers.next(),
+            dials,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|at| at.saturating_duration_since(now))
     }
 
     /// One loop turn's work after the sockets' events: held-back input, leftover reads,

@@ -103,6 +103,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 }
                 self.deliver(&topic, &msg, except);
             }
+            Command::Connect {
+                key,
+                connect,
+                scope,
+            } => self.dials.start((scope, key), connect),
+            Command::CancelConnect { key, scope } => self.dials.cancel((scope, key)),
             Command::Close { conn, code, reason } => {
                 if self.get_mut(conn).is_some() {
                     self.call(conn.slot(), |protocol, state, out| {

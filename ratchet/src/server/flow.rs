@@ -48,7 +48,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     log::debug!("read from connection {} failed: {e}", c.id);
-                    self.drop_conn(slot);
+                    self.socket_failed(slot, &e);
                     return;
                 }
             }
@@ -180,7 +180,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     log::debug!("write to connection {} failed: {e}", c.id);
-                    self.drop_conn(slot);
+                    self.socket_failed(slot, &e);
                     return;
                 }
             }

@@ -12,11 +12,13 @@ mod bridge;
 mod config;
 mod connection;
 mod core;
+mod dials;
 mod due;
 mod execute;
 mod flow;
 #[cfg(feature = "main")]
 mod handoff;
+mod outbound;
 mod output;
 #[cfg(feature = "main")]
 mod signals;
@@ -31,6 +33,7 @@ pub use crate::handle::{Handle, SendError, Stats};
 pub use crate::protocol::Overflow;
 
 pub(crate) use self::core::Core;
+pub(crate) use self::dials::DialKey;
 pub(crate) use self::transport::Transport;
 use crate::handle::{Request, Wake};
 use crate::protocol::Protocol;
@@ -233,6 +236,8 @@ pub struct Listening<P: Protocol> {
     stopping: Option<Instant>,
     /// When accepting failed for want of descriptors: when to try again.
     accept_retry: Option<Instant>,
+    /// Outbound attempts whose host is being resolved, by key and attempt.
+    resolving: std::collections::HashMap<(DialKey, u64), dials::Attempt>,
     core: Core<P, mio::net::TcpStream>,
 }
 
@@ -272,6 +277,7 @@ impl<P: Protocol> Listening<P> {
             handoff: handoff::Handoff::default(),
             stopping: None,
             accept_retry: None,
+            resolving: std::collections::HashMap::new(),
             core: Core::new(server.protocol, config, server.bridge, handle),
         })
     }
@@ -312,6 +318,7 @@ impl<P: Protocol> Listening<P> {
 
     fn serve(&mut self) -> io::Result<()> {
         self.core.start();
+        self.dial_due();
         let mut events = Events::with_capacity(1024);
         let mut requests = VecDeque::new();
         loop {
@@ -340,6 +347,9 @@ impl<P: Protocol> Listening<P> {
                         for request in requests.drain(..) {
                             match request {
                                 Request::Shutdown => self.begin_shutdown(),
+                                Request::Resolved(key, generation, addrs) => {
+                                    self.resolved(key, generation, addrs);
+                                }
                                 request => self.core.request(request),
                             }
                         }
@@ -380,6 +390,7 @@ impl<P: Protocol> Listening<P> {
                 }
             }
             self.core.turn();
+            self.dial_due();
         }
     }
 

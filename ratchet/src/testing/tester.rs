@@ -368,7 +368,10 @@ impl<C: StatefulComponent> Tester<C> {
                         }
                     }
                 }
-                handle::Request::Wake(_) | handle::Request::Reload | handle::Request::Shutdown => {}
+                handle::Request::Wake(_)
+                | handle::Request::Reload
+                | handle::Request::Shutdown
+                | handle::Request::Resolved(..) => {}
             }
         }
         out
@@ -403,6 +406,8 @@ impl<C: StatefulComponent> Tester<C> {
                     self.timers.remove(&key);
                 }
                 Command::Close { conn, .. } => self.closed(conn, out),
+                // Recorded, as every command; the tester makes no connection.
+                Command::Connect { .. } | Command::CancelConnect { .. } => {}
             }
         }
     }

@@ -110,7 +110,7 @@ impl TlsCertificates {
 
 /// The crypto provider: ring (it builds with a C compiler alone; aws-lc-rs would need
 /// cmake, and its FIPS variant more).
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

@@ -1,4 +1,6 @@
-//! TLS as one more decorator: `Server(Tls(Router(...)))` serves `https://` and `wss://`.
+//! TLS as one more decorator: `Server(Tls(Router(...)))` serves `https://` and `wss://`,
+//! and, in its client role, makes the `wss://` connections the application asks for
+//! ([`crate::client`]).
 //!
 //! [`Tls`] owns no socket: the server hands it ciphertext, it hands the protocol inside
 //! the plaintext, and it encrypts what that protocol writes (rustls works on buffers), so
@@ -6,14 +8,16 @@
 
 mod certs;
 
+pub(crate) use certs::provider;
 pub use certs::{CertificateError, TlsCertificates};
 
+use crate::client::{ConnectFailure, Dial};
 use crate::conn::ConnId;
 use crate::error::ConfigError;
 use crate::message::Payload;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::CloseCode;
-use rustls::ServerConnection;
+use rustls::{ClientConnection, Connection, ServerConnection};
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 
@@ -48,7 +52,8 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Tls<P> {
     inner: P,
-    certs: TlsCertificates,
+    /// `None` for a layer that only makes outbound `wss://` connections.
+    certs: Option<TlsCertificates>,
     handshake_timeout: Duration,
     /// What the protocol inside writes, before it is encrypted.
     scratch: Vec<u8>,
@@ -57,7 +62,9 @@ pub struct Tls<P> {
 /// One connection's TLS state, and the state of the protocol inside.
 #[derive(Debug)]
 pub struct TlsState<S> {
-    tls: Box<ServerConnection>,
+    /// `None` for an outbound `ws://` connection, or an accepted one of a layer without
+    /// certificates: the bytes pass through.
+    tls: Option<Box<Connection>>,
     inner: S,
     /// Plaintext the protocol inside has not consumed yet.
     plain: Vec<u8>,
@@ -71,6 +78,16 @@ pub struct TlsState<S> {
 impl<P> Tls<P> {
     /// Serves `inner` over TLS with `certs`.
     pub fn new(inner: P, certs: TlsCertificates) -> Self {
+        Self::with_certs(inner, Some(certs))
+    }
+
+    /// Serves `inner` in plain text, and makes the outbound `wss://` connections its
+    /// application asks for: TLS for connecting out only.
+    pub fn outbound(inner: P) -> Self {
+        Self::with_certs(inner, None)
+    }
+
+    fn with_certs(inner: P, certs: Option<TlsCertificates>) -> Self {
         Tls {
             inner,
             certs,
@@ -88,9 +105,10 @@ impl<P> Tls<P> {
     }
 
     /// The certificates served (reload them through it, or with
-    /// [`Handle::reload`](crate::Handle::reload), or SIGHUP).
-    pub fn certificates(&self) -> &TlsCertificates {
-        &self.certs
+    /// [`Handle::reload`](crate::Handle::reload), or SIGHUP); `None` for
+    /// [`Tls::outbound`].
+    pub fn certificates(&self) -> Option<&TlsCertificates> {
+        self.certs.as_ref()
     }
 }
 
@@ -111,6 +129,9 @@ impl<P: Protocol> Tls<P> {
         out: &mut Outbox<'_>,
         f: impl FnOnce(&mut P, &mut P::ConnState, &mut Outbox<'_>) -> T,
     ) -> T {
+        if state.tls.is_none() {
+            return f(&mut self.inner, &mut state.inner, out);
+        }
         out.set_deadline(state.inner_deadline);
         self.scratch.clear();
         let (inner, scratch) = (&mut self.inner, &mut self.scratch);
@@ -123,19 +144,75 @@ impl<P: Protocol> Tls<P> {
     /// Encrypts the scratch buffer into the connection's output, with whatever TLS
     /// records are due.
     fn seal(&mut self, state: &mut TlsState<P::ConnState>, out: &mut Outbox<'_>) {
+        let Some(tls) = state.tls.as_deref_mut() else {
+            return;
+        };
         if !self.scratch.is_empty() {
             // The buffer limit is lifted at connect: this writes everything.
-            let _ = state.tls.writer().write_all(&self.scratch);
+            let _ = tls.writer().write_all(&self.scratch);
             self.scratch.clear();
         }
         if out.is_shutting_down() && !state.close_notified {
             state.close_notified = true;
-            state.tls.send_close_notify();
+            tls.send_close_notify();
         }
-        flush(&mut state.tls, out.output());
-        let handshake = state.handshake_until.filter(|_| state.tls.is_handshaking());
+        flush(tls, out.output());
+        let handshake = state.handshake_until.filter(|_| tls.is_handshaking());
         out.set_deadline(earliest(handshake, state.inner_deadline));
     }
+
+    /// A new connection's state around the inner protocol's, made by `make` with the
+    /// outbox the inner protocol writes to; its TLS session, if any, writes first.
+    fn wrap(
+        &mut self,
+        tls: Option<Connection>,
+        out: &mut Outbox<'_>,
+        make: impl FnOnce(&mut P, &mut Outbox<'_>) -> Option<P::ConnState>,
+    ) -> Option<TlsState<P::ConnState>> {
+        let Some(mut tls) = tls.map(Box::new) else {
+            let inner = make(&mut self.inner, out)?;
+            return Some(TlsState::plain(inner));
+        };
+        tls.set_buffer_limit(None);
+        let inner = {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let inner = &mut self.inner;
+            let s = out.redirect(&mut scratch, |o| make(inner, o));
+            self.scratch = scratch;
+            s?
+        };
+        let mut state = TlsState {
+            tls: Some(tls),
+            inner,
+            plain: Vec::new(),
+            handshake_until: Some(out.after(self.handshake_timeout)),
+            inner_deadline: out.deadline(),
+            close_notified: false,
+        };
+        self.seal(&mut state, out);
+        Some(state)
+    }
+}
+
+impl<S> TlsState<S> {
+    /// A connection without TLS: the bytes pass through.
+    fn plain(inner: S) -> Self {
+        TlsState {
+            tls: None,
+            inner,
+            plain: Vec::new(),
+            handshake_until: None,
+            inner_deadline: None,
+            close_notified: false,
+        }
+    }
+}
+
+/// A TLS failure as the socket error the protocol inside hears
+/// ([`Protocol::failed`]): an outbound connection reports it as
+/// [`ConnectFailure::Tls`].
+fn tls_failure(why: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(ConnectFailure::Tls(why.to_string()))
 }
 
 impl<P: Protocol> Tls<P> {
@@ -162,7 +239,7 @@ impl<P: Protocol> Tls<P> {
 }
 
 /// Moves every TLS record rustls has ready into `output`.
-fn flush(tls: &mut ServerConnection, output: &mut Vec<u8>) {
+fn flush(tls: &mut Connection, output: &mut Vec<u8>) {
     while tls.wants_write() {
         match tls.write_tls(output) {
             Ok(0) | Err(_) => break,
@@ -185,27 +262,46 @@ impl<P: Protocol> Protocol for Tls<P> {
 
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState {
         // The configuration was built by `TlsCertificates`, which checked it.
-        let mut tls = ServerConnection::new(self.certs.current())
-            .map(Box::new)
-            .unwrap_or_else(|e| unreachable!("a checked TLS configuration: {e}"));
-        tls.set_buffer_limit(None);
-        let inner = {
-            let mut scratch = std::mem::take(&mut self.scratch);
-            let inner = &mut self.inner;
-            let s = out.redirect(&mut scratch, |o| inner.connect(id, peer, o));
-            self.scratch = scratch;
-            s
+        let tls = self.certs.as_ref().map(|certs| {
+            ServerConnection::new(certs.current())
+                .map(Connection::Server)
+                .unwrap_or_else(|e| unreachable!("a checked TLS configuration: {e}"))
+        });
+        let state = self.wrap(tls, out, |inner, o| Some(inner.connect(id, peer, o)));
+        state.unwrap_or_else(|| unreachable!("connect always makes a state"))
+    }
+
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        let Some(target) = dial.connect.target().ok().filter(|t| t.secure) else {
+            return self.wrap(None, out, |inner, o| inner.dial(id, dial, peer, o));
         };
-        let mut state = TlsState {
-            tls,
-            inner,
-            plain: Vec::new(),
-            handshake_until: Some(out.after(self.handshake_timeout)),
-            inner_deadline: out.deadline(),
-            close_notified: false,
+        let secured = Dial {
+            secured: true,
+            ..dial.clone()
         };
-        self.seal(&mut state, out);
-        state
+        let session = rustls_pki_types::ServerName::try_from(target.host.clone())
+            .map_err(tls_failure)
+            .and_then(|name| ClientConnection::new(dial.connect.tls(), name).map_err(tls_failure));
+        match session {
+            Ok(session) => {
+                let tls = Some(Connection::Client(session));
+                self.wrap(tls, out, |inner, o| inner.dial(id, &secured, peer, o))
+            }
+            Err(e) => {
+                // No session to speak in: the protocol inside hears why, and it ends.
+                let mut state =
+                    self.wrap(None, out, |inner, o| inner.dial(id, &secured, peer, o))?;
+                self.inner.failed(&mut state.inner, &e);
+                out.shutdown();
+                Some(state)
+            }
+        }
     }
 
     fn data(
@@ -214,12 +310,15 @@ impl<P: Protocol> Protocol for Tls<P> {
         data: &mut [u8],
         out: &mut Outbox<'_>,
     ) -> usize {
+        let Some(tls) = state.tls.as_deref_mut() else {
+            return self.inner.data(&mut state.inner, data, out);
+        };
         let mut rd: &[u8] = data;
         let mut chunk = [0u8; 16 << 10];
         // Past what it holds for the protocol inside, the ciphertext waits, unread, in the
         // server's read buffer (bounded there) until the protocol takes what it holds.
         while !rd.is_empty() && state.plain.len() < MAX_PLAIN_HELD {
-            match state.tls.read_tls(&mut rd) {
+            match tls.read_tls(&mut rd) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
@@ -227,22 +326,23 @@ impl<P: Protocol> Protocol for Tls<P> {
                     break;
                 }
             }
-            if let Err(e) = state.tls.process_new_packets() {
+            if let Err(e) = tls.process_new_packets() {
                 // The alert rustls queued goes out, then the connection closes.
                 log::debug!("connection {}: TLS failed: {e}", out.conn());
-                flush(&mut state.tls, out.output());
+                flush(tls, out.output());
+                self.inner.failed(&mut state.inner, &tls_failure(e));
                 out.shutdown();
                 return data.len();
             }
             loop {
-                match state.tls.reader().read(&mut chunk) {
+                match tls.reader().read(&mut chunk) {
                     Ok(0) => break,
                     Ok(n) => state.plain.extend_from_slice(&chunk[..n]),
                     Err(_) => break, // nothing more decrypted yet
                 }
             }
         }
-        if !state.tls.is_handshaking() {
+        if !tls.is_handshaking() {
             state.handshake_until = None;
         }
         self.offer(state, out);
@@ -250,7 +350,7 @@ impl<P: Protocol> Protocol for Tls<P> {
     }
 
     fn wake(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
-        if state.plain.is_empty() {
+        if state.plain.is_empty() || state.tls.is_none() {
             self.inside(state, out, |p, s, o| p.wake(s, o));
         } else {
             // What waited (a session lookup, the door's answer) may take the held input now.
@@ -264,8 +364,11 @@ impl<P: Protocol> Protocol for Tls<P> {
 
     fn timeout(&mut self, state: &mut Self::ConnState, out: &mut Outbox<'_>) {
         let now = out.now();
-        if state.tls.is_handshaking() && state.handshake_until.is_some_and(|at| at <= now) {
+        let handshaking = state.tls.as_ref().is_some_and(|tls| tls.is_handshaking());
+        if handshaking && state.handshake_until.is_some_and(|at| at <= now) {
             log::debug!("connection {}: TLS handshake timed out", out.conn());
+            self.inner
+                .failed(&mut state.inner, &tls_failure("handshake timed out"));
             out.shutdown();
             return;
         }
@@ -281,18 +384,24 @@ impl<P: Protocol> Protocol for Tls<P> {
         out.redirect(&mut scratch, |o| inner.disconnect(state.inner, o));
     }
 
-    fn encoding(&self, _state: &Self::ConnState) -> Option<u8> {
-        None // every connection has its own keys
+    fn encoding(&self, state: &Self::ConnState) -> Option<u8> {
+        match state.tls {
+            Some(_) => None, // every connection has its own keys
+            None => self.inner.encoding(&state.inner),
+        }
     }
 
     fn encode(&mut self, state: &mut Self::ConnState, msg: &Payload, buf: &mut Vec<u8>) {
+        let Some(tls) = state.tls.as_deref_mut() else {
+            return self.inner.encode(&mut state.inner, msg, buf);
+        };
         self.scratch.clear();
         self.inner.encode(&mut state.inner, msg, &mut self.scratch);
         if !self.scratch.is_empty() {
-            let _ = state.tls.writer().write_all(&self.scratch);
+            let _ = tls.writer().write_all(&self.scratch);
             self.scratch.clear();
         }
-        flush(&mut state.tls, buf);
+        flush(tls, buf);
     }
 
     fn overflow(&mut self, state: &mut Self::ConnState, policy: Overflow, out: &mut Outbox<'_>) {
@@ -300,9 +409,10 @@ impl<P: Protocol> Protocol for Tls<P> {
     }
 
     fn reload(&mut self) {
-        match self.certs.reload() {
-            Ok(()) => log::info!("TLS certificates reloaded"),
-            Err(e) => log::error!("TLS certificates not reloaded, the old ones stay: {e}"),
+        match self.certs.as_ref().map(TlsCertificates::reload) {
+            Some(Ok(())) => log::info!("TLS certificates reloaded"),
+            Some(Err(e)) => log::error!("TLS certificates not reloaded, the old ones stay: {e}"),
+            None => {}
         }
         self.inner.reload();
     }
@@ -318,6 +428,6 @@ impl<P: Protocol> Protocol for Tls<P> {
     }
 
     // `busy` is not forwarded: there is no TLS session yet to say it in.
-    crate::delegate_protocol!(inner, state.inner; except limits, busy, connect, data, wake,
-        drained, timeout, disconnect, encoding, encode, overflow, reload, close);
+    crate::delegate_protocol!(inner, state.inner; except limits, busy, connect, dial, data,
+        wake, drained, timeout, disconnect, encoding, encode, overflow, reload, close);
 }

@@ -12,6 +12,7 @@
 //!
 //! Hixie connections carry text only: a binary message sent to one is dropped (and logged).
 
+mod client;
 mod config;
 pub mod deflate;
 pub mod handshake;
@@ -23,10 +24,12 @@ pub mod rfc6455;
 mod send;
 pub mod utf8;
 
+pub(crate) use client::connect_error;
 pub use config::Config;
 pub use deflate::Deflate;
 pub use handshake::Version;
 
+use crate::client::{ConnectError, Dial};
 use crate::command::{Commands, TimerScope};
 use crate::component::{guard, guard_logged};
 use crate::conn::{Conn, ConnId, Extensions};
@@ -124,6 +127,8 @@ pub struct ConnState<S = ()> {
     /// What the connection may still send under the configured rate (from its first
     /// message on).
     allowance: Option<Box<crate::rate::Allowance>>,
+    /// For a connection this server made: its dial, until it opens.
+    outbound: Option<Box<client::Outbound>>,
 }
 
 #[derive(Debug)]
@@ -133,6 +138,29 @@ enum Phase {
     Hixie(hixie::Decoder),
     /// Nothing more is read: the handshake was refused, or the connection failed.
     Done,
+}
+
+impl<S: Default> ConnState<S> {
+    /// A connection before its handshake, which must end by `until`.
+    fn new(conn: Conn, until: Instant) -> Self {
+        ConnState {
+            conn,
+            app: S::default(),
+            version: None,
+            phase: Phase::Handshake,
+            opened: false,
+            door_pending: false,
+            close_sent: false,
+            heard_from: false,
+            pinged: false,
+            until: Some(until),
+            keepalive_at: None,
+            message_since: None,
+            deflate: None,
+            allowance: None,
+            outbound: None,
+        }
+    }
 }
 
 impl<S> ConnState<S> {
@@ -197,24 +225,32 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         peer: SocketAddr,
         out: &mut Outbox<'_>,
     ) -> ConnState<C::State> {
-        let state = ConnState {
-            conn: Conn::new(id, peer, None),
-            app: C::State::default(),
-            version: None,
-            phase: Phase::Handshake,
-            opened: false,
-            door_pending: false,
-            close_sent: false,
-            heard_from: false,
-            pinged: false,
-            until: Some(out.after(self.config.handshake_timeout)),
-            keepalive_at: None,
-            message_since: None,
-            deflate: None,
-            allowance: None,
-        };
+        let until = out.after(self.config.handshake_timeout);
+        let state = ConnState::new(Conn::new(id, peer, None), until);
         self.arm(&state, out);
         state
+    }
+
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<ConnState<C::State>> {
+        Some(self.dial_state(id, dial, peer, out))
+    }
+
+    fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
+        self.report_dial_failed(id, dial, error)
+    }
+
+    fn failed(&mut self, state: &mut ConnState<C::State>, error: &std::io::Error) {
+        Self::client_failed(state, error);
+    }
+
+    fn dial_outcome(&self, state: &ConnState<C::State>) -> crate::client::DialOutcome {
+        Self::outcome(state)
     }
 
     fn data(
@@ -228,6 +264,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         }
         state.heard_from = true;
         let pos = match state.phase {
+            Phase::Handshake if state.outbound.is_some() => self.client_handshake(state, data, out),
             Phase::Handshake => self.handshake(state, data, out),
             Phase::Done => return data.len(),
             _ => 0,
@@ -264,7 +301,8 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         if !open {
             // The handshake or the closing handshake took too long.
             if matches!(state.phase, Phase::Handshake) {
-                log::debug!("handshake from {} timed out", state.conn.peer());
+                log::debug!("handshake with {} timed out", state.conn.peer());
+                Self::client_timed_out(state);
             }
             state.phase = Phase::Done;
             out.shutdown();
@@ -290,7 +328,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             }
             state.pinged = hybi && !heard;
             if state.pinged {
-                rfc6455::write_ping(out.output(), b"");
+                rfc6455::write_ping(out.output(), b"", state.mask());
             }
             state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
         }
@@ -327,8 +365,9 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         }
     }
 
-    fn disconnect(&mut self, state: ConnState<C::State>, out: &mut Outbox<'_>) {
+    fn disconnect(&mut self, mut state: ConnState<C::State>, out: &mut Outbox<'_>) {
         self.large.forget(state.conn.id());
+        self.report_unopened(&mut state, out);
         if state.opened {
             let app = &mut self.app;
             let ConnState {
@@ -367,6 +406,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         if state.close_sent {
             return;
         }
+        Self::closing(state);
         state.close_sent = true;
         let Some(version) = state.version else {
             if code == CloseCode::Away && matches!(state.phase, Phase::Handshake) {
@@ -384,8 +424,8 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
                 code if code.is_allowed_on_wire() => Some(u16::from(code)),
                 _ => Some(1000),
             };
-            rfc6455::write_close(out.output(), code, reason);
-            if matches!(state.phase, Phase::Done) {
+            rfc6455::write_close(out.output(), code, reason, state.mask());
+            if matches!(state.phase, Phase::Done) && !state.waits_for_server_close() {
                 // The peer closed first, or failed: nothing more to read.
                 out.shutdown();
             } else {

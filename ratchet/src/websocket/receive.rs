@@ -224,6 +224,7 @@ impl<C: StatefulComponent> WebSocket<C> {
         out: &mut Outbox<'_>,
     ) -> usize {
         loop {
+            let mask = state.mask();
             let Phase::Hybi(decoder) = &mut state.phase else {
                 return data.len();
             };
@@ -264,7 +265,7 @@ impl<C: StatefulComponent> WebSocket<C> {
                 }
                 rfc6455::Frame::Ping(payload) => {
                     if !state.close_sent {
-                        rfc6455::write_pong(out.output(), payload);
+                        rfc6455::write_pong(out.output(), payload, mask);
                     }
                 }
                 rfc6455::Frame::Pong(_) => {}
@@ -272,7 +273,9 @@ impl<C: StatefulComponent> WebSocket<C> {
                     let code = code.map_or(CloseCode::NoStatus, |(code, _)| CloseCode::from(code));
                     state.phase = Phase::Done;
                     if state.close_sent {
-                        out.shutdown();
+                        if !state.waits_for_server_close() {
+                            out.shutdown();
+                        }
                     } else {
                         out.commands(Command::close(state.conn.id(), code, ""));
                     }

@@ -38,8 +38,8 @@ impl std::fmt::Debug for ConnDeflate {
 impl<C> WebSocket<C> {
     /// Connections with the same encoding receive the same bytes for a message.
     pub(super) fn encoding_of<S>(&self, state: &ConnState<S>) -> Option<u8> {
-        if state.close_sent || !state.opened {
-            return None;
+        if state.close_sent || !state.opened || state.outbound.is_some() {
+            return None; // an outbound connection masks each frame with its own key
         }
         match (state.version?, &state.deflate) {
             (v, None) if v.is_hybi() => Some(ENCODING_HYBI),
@@ -88,12 +88,14 @@ impl<C> WebSocket<C> {
                 };
                 self.scratch.clear();
                 deflate::compress(compress, msg.as_bytes(), &mut self.scratch, reset);
-                rfc6455::write_compressed_message(buf, msg.kind(), &self.scratch);
+                rfc6455::write_compressed_message(buf, msg.kind(), &self.scratch, state.mask());
                 if self.scratch.capacity() > 1 << 20 {
                     self.scratch = Vec::new();
                 }
             }
-            (Some(v), _) if v.is_hybi() => rfc6455::write_message(buf, msg.kind(), msg.as_bytes()),
+            (Some(v), _) if v.is_hybi() => {
+                rfc6455::write_message(buf, msg.kind(), msg.as_bytes(), state.mask());
+            }
             (Some(_), _) if msg.kind() == Kind::Text => hixie::write_text(buf, msg.as_bytes()),
             (Some(_), _) => log::debug!(
                 "binary message to Hixie connection {} dropped",

@@ -6,7 +6,7 @@ mod codec;
 mod negotiate;
 
 pub use codec::{compress, compressor, decompressor, inflate, inflate_end};
-pub use negotiate::negotiate;
+pub use negotiate::{accept_answer, negotiate, offer};
 
 /// permessage-deflate settings. Off unless set on [`Config`](super::Config): like Node's
 /// `ws` and uWebSockets, compression costs CPU and memory, so it is opt-in.
@@ -45,7 +45,7 @@ pub use negotiate::negotiate;
 /// let sliding = Config::default().deflate(Deflate::default().context_takeover(true));
 /// # let _ = (lean, sliding);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deflate {
     server_no_context_takeover: bool,
     client_no_context_takeover: bool,
@@ -146,4 +146,19 @@ pub struct Params {
     pub server_max_window_bits: u8,
     /// The client's compression window (the server's decompression window).
     pub client_max_window_bits: u8,
+}
+
+impl Params {
+    /// The same parameters seen from the other end: a client compresses with the
+    /// `client_*` ones and inflates with the `server_*` ones, so its codec, written for a
+    /// server's side, takes these swapped.
+    #[must_use]
+    pub fn mirrored(self) -> Params {
+        Params {
+            server_no_context_takeover: self.client_no_context_takeover,
+            client_no_context_takeover: self.server_no_context_takeover,
+            server_max_window_bits: self.client_max_window_bits,
+            client_max_window_bits: self.server_max_window_bits,
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Decoding client frames: a resumable state machine over whatever bytes arrived.
+//! Decoding frames: a resumable state machine over whatever bytes arrived. A server's
+//! decoder takes masked frames only, a client's unmasked ones only (RFC 6455 §5.1).
 
 use super::super::deflate::{self, Params};
 use super::super::mask::apply_mask;
@@ -34,13 +35,16 @@ struct Header {
     /// RSV1: the message is compressed (permessage-deflate).
     rsv1: bool,
     opcode: u8,
-    mask: [u8; 4],
+    /// The masking key, `None` for a server's frame.
+    mask: Option<[u8; 4]>,
     len: u64,
 }
 
 /// The state of one connection's inbound stream, resumable at any byte.
 #[derive(Debug)]
 pub struct Decoder {
+    /// It reads a server's frames (it belongs to a client).
+    client: bool,
     max_message: usize,
     max_frame: usize,
     /// The frame whose payload is being read, and how much of it has been read.
@@ -109,6 +113,7 @@ impl Decoder {
     /// A decoder that also inflates messages compressed with the negotiated `deflate`.
     pub fn with_deflate(max_message: usize, deflate: Option<Params>) -> Self {
         Decoder {
+            client: false,
             max_message,
             max_frame: max_message,
             frame: None,
@@ -146,6 +151,16 @@ impl Decoder {
     /// What it did since [`start_slice`](Decoder::start_slice).
     pub fn session(&self) -> Session {
         self.session
+    }
+
+    /// A client's decoder: it reads a server's frames, which are not masked, and fails
+    /// the connection on a masked one ([`ProtocolError::MaskedFrame`]). A client gives
+    /// [`with_deflate`](Decoder::with_deflate) the negotiated parameters
+    /// [`mirrored`](Params::mirrored), as it inflates what the server compressed.
+    #[must_use]
+    pub fn for_client(mut self) -> Self {
+        self.client = true;
+        self
     }
 
     /// Refuses frames over `max_frame` bytes (on the wire).
@@ -228,7 +243,9 @@ impl Decoder {
                 (data.len() - *pos).min(usize::try_from(remaining).unwrap_or(usize::MAX));
             let start = *pos;
             let chunk = &mut data[start..start + available];
-            apply_mask(chunk, header.mask, (read % 4) as usize);
+            if let Some(key) = header.mask {
+                apply_mask(chunk, key, (read % 4) as usize);
+            }
             *pos += available;
             let done = available as u64 == remaining;
             self.frame = if done {
@@ -311,11 +328,9 @@ impl Decoder {
                     }
                     // Its share for this turn is spent: what it did not take goes back to
                     // the wire's form (masked) and stays for the next turn.
-                    apply_mask(
-                        &mut chunk[took..],
-                        header.mask,
-                        ((read + took as u64) % 4) as usize,
-                    );
+                    if let Some(key) = header.mask {
+                        apply_mask(&mut chunk[took..], key, ((read + took as u64) % 4) as usize);
+                    }
                     *pos = start + took;
                     self.frame = Some((header, read + took as u64));
                     if kind == Kind::Text && self.utf8.feed(&self.buf[before..]).is_err() {
@@ -377,8 +392,11 @@ impl Decoder {
             OP_CONTINUATION | OP_TEXT | OP_BINARY | OP_CLOSE | OP_PING | OP_PONG => {}
             _ => return Err(ProtocolError::ReservedOpcode),
         }
-        if b1 & 0x80 == 0 {
-            return Err(ProtocolError::UnmaskedFrame);
+        let masked = b1 & 0x80 != 0;
+        match (self.client, masked) {
+            (false, false) => return Err(ProtocolError::UnmaskedFrame),
+            (true, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
         }
         let short = b1 & 0x7F;
         let is_control = opcode >= OP_CLOSE;
@@ -397,7 +415,7 @@ impl Decoder {
             127 => 8,
             _ => 0,
         };
-        let header_len = 2 + ext + 4;
+        let header_len = 2 + ext + if masked { 4 } else { 0 };
         if data.len() < header_len {
             return Ok(None);
         }
@@ -414,8 +432,11 @@ impl Decoder {
             }
             _ => u64::from(short),
         };
-        let mut mask = [0; 4];
-        mask.copy_from_slice(&data[2 + ext..header_len]);
+        let mask = masked.then(|| {
+            let mut key = [0; 4];
+            key.copy_from_slice(&data[2 + ext..header_len]);
+            key
+        });
         if !is_control {
             match (opcode, self.message) {
                 (OP_CONTINUATION, None) => return Err(ProtocolError::UnexpectedContinuation),

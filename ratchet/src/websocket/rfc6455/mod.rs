@@ -1,5 +1,6 @@
-//! RFC 6455 framing (also HyBi-07/-10, which frame the same way): a streaming decoder for
-//! client frames and the encoder for server frames.
+//! RFC 6455 framing (also HyBi-07/-10, which frame the same way): a streaming decoder and
+//! the encoder, for either end (a server reads masked frames and writes unmasked ones; a
+//! client the other way round).
 
 mod decode;
 mod encode;
@@ -9,6 +10,7 @@ pub(crate) mod tests;
 pub use decode::{Decoder, Frame, Session};
 pub use encode::{
     write_close, write_compressed_message, write_header, write_message, write_ping, write_pong,
+    Mask,
 };
 
 pub(crate) const OP_CONTINUATION: u8 = 0x0;

@@ -221,7 +221,7 @@ fn fails_fast_on_invalid_utf8_inside_a_frame() {
 fn encodes_lengths_at_each_boundary() {
     for len in [0, 125, 126, 65535, 65536] {
         let mut buf = Vec::new();
-        write_message(&mut buf, Kind::Binary, &vec![7; len]);
+        write_message(&mut buf, Kind::Binary, &vec![7; len], None);
         let header = match len {
             0..=125 => 2,
             126..=65535 => 4,
@@ -231,7 +231,7 @@ fn encodes_lengths_at_each_boundary() {
         assert_eq!(buf[0], 0x82);
     }
     let mut buf = Vec::new();
-    write_close(&mut buf, Some(1000), &"é".repeat(100));
+    write_close(&mut buf, Some(1000), &"é".repeat(100), None);
     assert_eq!(buf[1] as usize, buf.len() - 2);
     assert!(buf.len() - 4 <= 123);
     assert!(std::str::from_utf8(&buf[4..]).is_ok());

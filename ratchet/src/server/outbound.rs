@@ -1,0 +1,173 @@
+//! Connecting out: the loop resolves an attempt's host (off the loop, unless it is an
+//! address), connects a non-blocking socket, and the core makes it a connection whose
+//! protocol speaks in its client role. What the protocol writes waits until the socket
+//! is connected; a socket that fails to connect is reported like any failed socket.
+
+use super::connection::{Connection, Phase};
+use super::core::Core;
+use super::dials::{Attempt, DialKey};
+use super::transport::Transport;
+use super::Listening;
+use crate::client::ConnectFailure;
+use crate::protocol::Protocol;
+use crate::websocket::connect_error;
+use mio::{Interest, Token};
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+impl<P: Protocol, T: Transport> Core<P, T> {
+    /// The attempts due now.
+    pub fn take_dials(&mut self) -> Vec<Attempt> {
+        if self.dials.is_empty() {
+            return Vec::new();
+        }
+        self.dials.take_due(self.now)
+    }
+
+    /// Whether an answer for `key`'s attempt `generation` is still wanted.
+    pub fn dial_wanted(&self, key: DialKey, generation: u64) -> bool {
+        self.dials.is_current(key, generation)
+    }
+
+    /// An attempt's socket is connecting to `peer`, in the slot
+    /// [`vacant_slot`](Core::vacant_slot) named: the protocol makes its client state.
+    pub fn open_outbound(&mut self, stream: T, peer: SocketAddr, attempt: Attempt) {
+        let id = self.next_id();
+        let slot = id.slot();
+        let mut c = Connection::new(id, stream, Phase::Lingering);
+        c.writable = false; // until the poller says it is connected
+        self.conns.insert(c);
+        self.dials.attach(attempt.key, id);
+        let made = self.with_outbox(slot, |protocol, phase, out| {
+            match protocol.dial(id, &attempt.dial, peer, out) {
+                Some(state) => {
+                    *phase = Phase::Open(state);
+                    true
+                }
+                None => false,
+            }
+        });
+        if made == Some(true) {
+            self.count_connections();
+            self.execute();
+            return;
+        }
+        // No client role: the connection never was.
+        self.conns.try_remove(slot);
+        self.deadlines.remove(slot);
+        self.dials
+            .ended(id, crate::client::DialOutcome::Failed, self.now);
+        self.report_dial(
+            attempt,
+            ConnectFailure::Unsupported("no protocol here connects out".into()),
+        );
+    }
+
+    /// An attempt failed before it had a socket: the application hears why.
+    pub fn dial_failed(&mut self, attempt: Attempt, failure: ConnectFailure) {
+        self.dials.failed_early(attempt.key, self.now);
+        self.report_dial(attempt, failure);
+    }
+
+    fn report_dial(&mut self, attempt: Attempt, failure: ConnectFailure) {
+        let id = self.next_id();
+        let error = connect_error(&attempt.dial, failure);
+        let cmds = self.protocol.dial_failed(id, &attempt.dial, error);
+        self.commands.extend(cmds);
+        self.execute();
+    }
+}
+
+impl<P: Protocol> Listening<P> {
+    /// Starts the attempts that are due: an address is connected at once; a name is
+    /// resolved on a thread of its own, and connected when its answer comes back.
+    pub(super) fn dial_due(&mut self) {
+        for attempt in self.core.take_dials() {
+            let target = match attempt.dial.connect.target() {
+                Ok(target) => target.clone(),
+                Err(failure) => {
+                    self.core.dial_failed(attempt, failure);
+                    continue;
+                }
+            };
+            if let Ok(ip) = target.host.parse::<IpAddr>() {
+                self.connect_to(attempt, &[SocketAddr::new(ip, target.port)]);
+                continue;
+            }
+            let handle = self.handle.clone();
+            let (key, generation) = (attempt.key, attempt.generation);
+            let spawned = std::thread::Builder::new()
+                .name("ratchet-resolve".into())
+                .spawn(move || {
+                    let addrs = (target.host.as_str(), target.port)
+                        .to_socket_addrs()
+                        .map(Iterator::collect);
+                    handle.resolved(key, generation, addrs);
+                });
+            match spawned {
+                Ok(_) => {
+                    self.resolving.insert((key, generation), attempt);
+                }
+                Err(e) => self
+                    .core
+                    .dial_failed(attempt, ConnectFailure::Dns(e.to_string())),
+            }
+        }
+    }
+
+    /// A name resolved (or did not).
+    pub(super) fn resolved(
+        &mut self,
+        key: DialKey,
+        generation: u64,
+        addrs: io::Result<Vec<SocketAddr>>,
+    ) {
+        let Some(attempt) = self.resolving.remove(&(key, generation)) else {
+            return;
+        };
+        if !self.core.dial_wanted(key, generation) {
+            return;
+        }
+        match addrs {
+            Ok(addrs) if !addrs.is_empty() => self.connect_to(attempt, &addrs),
+            Ok(_) => self
+                .core
+                .dial_failed(attempt, ConnectFailure::Dns("no address".into())),
+            Err(e) => self
+                .core
+                .dial_failed(attempt, ConnectFailure::Dns(e.to_string())),
+        }
+    }
+
+    /// Connects to one of `addrs`: the first IPv4 address, else the first (a name that
+    /// resolves to both families is most often served on both, and on IPv4 at least).
+    fn connect_to(&mut self, attempt: Attempt, addrs: &[SocketAddr]) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let addr = addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .unwrap_or(&addrs[0])
+            .to_owned();
+        if self.core.at_capacity() {
+            let failure = ConnectFailure::Io("at the server's connection cap".into());
+            self.core.dial_failed(attempt, failure);
+            return;
+        }
+        let slot = self.core.vacant_slot();
+        let stream = mio::net::TcpStream::connect(addr).and_then(|mut stream| {
+            stream.set_nodelay(true)?;
+            self.poll.registry().register(
+                &mut stream,
+                Token(slot),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            Ok(stream)
+        });
+        match stream {
+            Ok(stream) => self.core.open_outbound(stream, addr, attempt),
+            Err(e) => self.core.dial_failed(attempt, ConnectFailure::from_io(&e)),
+        }
+    }
+}

@@ -1,13 +1,21 @@
-//! The Autobahn TestSuite, run by `kosoku`, against `examples/echo`: all 517 cases, every
-//! one OK or INFORMATIONAL (none FAILED, NON-STRICT or UNIMPLEMENTED), and every
-//! compression case (12.*, 13.*) strictly OK.
+//! The Autobahn TestSuite, run by `kosoku`, both ways: against `examples/echo` as a
+//! server, and serving `examples/autobahn_client`'s outbound connections as a client. All
+//! 517 cases each way, every one OK or INFORMATIONAL (none FAILED, NON-STRICT or
+//! UNIMPLEMENTED), and every compression case (12.*, 13.*) strictly OK.
 
 #[allow(dead_code)]
 #[path = "../examples/echo.rs"]
 mod echo;
 
+#[allow(dead_code)]
+#[path = "../examples/autobahn_client.rs"]
+mod autobahn_client;
+
+use ratchet::websocket::Deflate;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// Runs kosoku over the cases selected by `args`; returns each case's (behavior, close
 /// behavior), after checking the number of cases run.
@@ -33,6 +41,67 @@ fn run_kosoku(
         .stdout(std::process::Stdio::null())
         .status()
         .expect("run kosoku");
+    let _ = status; // kosoku's own exit code also counts INFORMATIONAL as failure; judged below
+    Some(read_results(name, &reports, expected_cases))
+}
+
+/// Runs kosoku as the fuzzing server for the cases selected by `args`, and
+/// `examples/autobahn_client` against it, two cases at a time, offering `deflate`; returns
+/// each case's (behavior, close behavior), after checking the number of cases run.
+fn run_as_client(
+    name: &str,
+    args: &[&str],
+    expected_cases: usize,
+    deflate: Deflate,
+) -> Option<BTreeMap<String, (String, String)>> {
+    if !suite::have_tool(
+        "kosoku (pip install kosoku==0.1.0)",
+        Command::new("kosoku").arg("--help"),
+    ) {
+        return None;
+    }
+    let port = suite::free_port();
+    let reports =
+        std::env::temp_dir().join(format!("ratchet-autobahn-{name}-{}", std::process::id()));
+    let mut fuzzer = Command::new("kosoku")
+        .args(["-m", "fuzzingserver"])
+        .args(args)
+        .arg("-o")
+        .arg(&reports)
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start kosoku's fuzzing server");
+    suite::wait_until("kosoku's fuzzing server", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let base = format!("ws://127.0.0.1:{port}");
+    let driver = ratchet::Server::new(autobahn_client::protocol(&base, name, 2, deflate))
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let handle = driver.handle();
+    let run = std::thread::spawn(move || driver.run());
+    // Bounded: the whole suite takes a few minutes on two cores.
+    let deadline = Instant::now() + Duration::from_secs(20 * 60);
+    while !run.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !run.is_finished() {
+        handle.shutdown();
+        let _ = fuzzer.kill();
+        panic!("the client run did not finish in 20 minutes");
+    }
+    run.join().expect("driver thread").expect("driver ran");
+    let _ = fuzzer.wait(); // it exits once the reports are written
+    Some(read_results(name, &reports, expected_cases))
+}
+
+/// Reads kosoku's `index.json` in `reports`: each case's (behavior, close behavior).
+fn read_results(
+    name: &str,
+    reports: &Path,
+    expected_cases: usize,
+) -> BTreeMap<String, (String, String)> {
     let index =
         std::fs::read_to_string(reports.join("index.json")).expect("kosoku wrote index.json");
     let index: serde_json::Value = serde_json::from_str(&index).expect("index.json is JSON");
@@ -62,8 +131,7 @@ fn run_kosoku(
         expected_cases,
         "the number of cases run changed"
     );
-    let _ = status; // kosoku's own exit code also counts INFORMATIONAL as failure; judged below
-    Some(results)
+    results
 }
 
 fn assert_all(results: &BTreeMap<String, (String, String)>, fine: &[&str]) {
@@ -90,6 +158,32 @@ fn autobahn_every_case_outside_compression_is_ok() {
 #[test]
 fn autobahn_every_compression_case_is_ok() {
     if let Some(results) = run_kosoku("deflate", &["-i", "12.*", "-i", "13.*"], 216) {
+        assert_all(&results, &["OK"]);
+    }
+}
+
+#[test]
+fn autobahn_as_a_client_every_case_is_ok() {
+    if let Some(results) = run_as_client("client", &[], 517, Deflate::default()) {
+        let compression: BTreeMap<_, _> = results
+            .iter()
+            .filter(|(id, _)| id.starts_with("12.") || id.starts_with("13."))
+            .map(|(id, r)| (id.clone(), r.clone()))
+            .collect();
+        assert_eq!(compression.len(), 216);
+        assert_all(&results, &["OK", "INFORMATIONAL"]);
+        assert_all(&compression, &["OK"]);
+    }
+}
+
+/// The server may keep its compression context between messages: the client's
+/// decompressor keeps its own across them. (The client still resets its compressor: it
+/// offers `client_no_context_takeover`, which 54 of the compression cases need offered.)
+#[test]
+fn autobahn_as_a_client_inflating_with_the_servers_context_every_compression_case_is_ok() {
+    let takeover = Deflate::default().server_no_context_takeover(false);
+    let args = ["-i", "12.*", "-i", "13.*"];
+    if let Some(results) = run_as_client("client-server-takeover", &args, 216, takeover) {
         assert_all(&results, &["OK"]);
     }
 }

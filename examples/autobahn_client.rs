@@ -125,7 +125,10 @@ fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     // It serves nothing: the listener is on a port of the system's choosing.
-    let parallel = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(1);
+    let parallel = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
     let driver = protocol(&base, "ratchet", parallel, Deflate::default());
     let server = Server::new(driver).bind("127.0.0.1:0")?;
     server.run()

@@ -8,80 +8,16 @@ mod echo;
 use ratchet::client::{Backoff, Connect, ConnectFailure};
 use ratchet::prelude::*;
 use ratchet::websocket::{Config, Deflate};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
-
-/// What the probe heard.
-#[derive(Debug, Clone, PartialEq)]
-enum Heard {
-    Open(u64, Option<String>),
-    Message(u64, Payload),
-    Close(u64),
-    Failed(u64, ConnectFailure, u32, Option<Duration>),
-}
-
-/// Connects out on start, sends its script on open, reports what it hears.
-struct Probe {
-    connects: Vec<(u64, Connect)>,
-    script: Vec<Payload>,
-    heard: Sender<Heard>,
-}
-
-impl Component for Probe {
-    fn on_start(&mut self, _: &Handle) -> impl IntoCommands {
-        let connects = std::mem::take(&mut self.connects);
-        connects
-            .into_iter()
-            .map(|(key, c)| Command::connect_with(c, key))
-            .collect::<Commands>()
-    }
-
-    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
-        let key = conn.outbound().expect("only outbound connections here");
-        let _ = self
-            .heard
-            .send(Heard::Open(key, conn.subprotocol().map(Into::into)));
-        self.script
-            .iter()
-            .map(|m| conn.send(m.clone()))
-            .collect::<Commands>()
-    }
-
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
-        let _ = self
-            .heard
-            .send(Heard::Message(from.outbound().unwrap(), msg.to_payload()));
-    }
-
-    fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {
-        let _ = self.heard.send(Heard::Close(conn.outbound().unwrap()));
-    }
-
-    fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
-        if let Error::Connect(e) = err {
-            let key = conn.outbound().expect("a failed attempt carries its key");
-            let _ = self
-                .heard
-                .send(Heard::Failed(key, e.failure, e.attempt, e.retry_in));
-        }
-    }
-}
+use suite::{Heard, Probe};
 
 fn probe(connects: Vec<(u64, Connect)>, script: Vec<Payload>) -> (Receiver<Heard>, Handle) {
-    let (heard, rx) = channel();
-    let app = Probe {
-        connects,
-        script,
-        heard,
-    };
-    let config = Config::default().max_message_size(16 << 20);
-    let (_, handle) = suite::serve_handle(WebSocket::with_config(app, config));
-    (rx, handle)
+    Probe::serve(connects, script)
 }
 
 fn next(rx: &Receiver<Heard>) -> Heard {
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("the probe heard something within 10 s")
+    suite::next_heard(rx)
 }
 
 #[test]
@@ -151,15 +87,15 @@ fn a_refused_upgrade_a_bad_url_and_an_unknown_host_are_reported_with_why() {
         fn on_message(&mut self, _: &Conn, _: Message<'_>) -> impl IntoCommands {}
     }
     let upstream = suite::serve(WebSocket::new(Closed));
-    let (rx, _handle) = probe(
-        vec![
-            (1, Connect::new(format!("ws://{upstream}/"))),
-            (2, Connect::new("ftp://example.com/")),
-            (3, Connect::new(format!("wss://{upstream}/"))),
-            (4, Connect::new("ws://no-such-host.invalid/")),
-        ],
-        vec![],
-    );
+    let connects = vec![
+        (1, Connect::new(format!("ws://{upstream}/"))),
+        (2, Connect::new("ftp://example.com/")),
+        (3, Connect::new(format!("wss://{upstream}/"))),
+        (4, Connect::new("ws://no-such-host.invalid/")),
+    ];
+    // Without a TLS layer.
+    let (probe, rx) = Probe::new(connects, vec![]);
+    let _ = suite::serve_handle(WebSocket::new(probe));
     let mut heard: Vec<Heard> = (0..4).map(|_| next(&rx)).collect();
     heard.sort_by_key(|h| match h {
         Heard::Failed(k, ..) => *k,
@@ -192,4 +128,18 @@ fn a_refused_upgrade_a_bad_url_and_an_unknown_host_are_reported_with_why() {
         matches!(&heard[3], Heard::Failed(4, ConnectFailure::Dns(_), 1, None)),
         "{heard:?}"
     );
+}
+
+#[test]
+fn a_tls_failure_is_reported_as_one() {
+    // wss:// to a server that speaks plain text: the TLS handshake fails.
+    let upstream = suite::serve(echo::protocol());
+    let (rx, _handle) = probe(
+        vec![(5, Connect::new(format!("wss://{upstream}/")))],
+        vec![],
+    );
+    match next(&rx) {
+        Heard::Failed(5, ConnectFailure::Tls(why), 1, None) => assert!(!why.is_empty()),
+        other => panic!("{other:?}"),
+    }
 }

@@ -6,6 +6,8 @@
 pub mod fuzz;
 mod http;
 mod nginx;
+mod outbound;
+mod peer_server;
 mod processes;
 mod raw_client;
 mod redis;
@@ -13,6 +15,8 @@ mod tls;
 
 pub use http::{responses, Response};
 pub use nginx::Nginx;
+pub use outbound::{next_heard, Heard, Probe};
+pub use peer_server::PeerServer;
 pub use processes::{
     example, have_perl_client, have_python_client, have_tool, python, tools_required, Example,
     LineClient,

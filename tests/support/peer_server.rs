@@ -1,0 +1,69 @@
+//! Servers the project did not write, started for a test: a process that prints
+//! `listening on PORT` once it listens, then lines of its own.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+/// A server process, killed when dropped.
+pub struct PeerServer {
+    name: String,
+    child: Child,
+    lines: Receiver<String>,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+}
+
+impl PeerServer {
+    /// Starts `program args...` and waits (up to 20 s) for `listening on PORT`.
+    pub fn start(name: &str, program: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(crate::root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = PeerServer {
+            name: name.to_owned(),
+            child,
+            lines,
+            port: 0,
+        };
+        let first = server
+            .next_line(Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{name} did not say where it listens"));
+        server.port = first
+            .strip_prefix("listening on ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} said {first:?}"));
+        server
+    }
+
+    /// The next line it printed, if one comes within `timeout`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// Its name, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

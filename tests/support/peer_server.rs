@@ -1,5 +1,6 @@
-//! Servers the project did not write, started for a test: a process that prints
-//! `listening on PORT` once it listens, then lines of its own.
+//! Server processes started for a test (servers the project did not write, or its
+//! examples): a process whose first line says `listening on PORT` (or `... listening on
+//! ws://HOST:PORT`) once it listens, then lines of its own.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -16,8 +17,8 @@ pub struct PeerServer {
 }
 
 impl PeerServer {
-    /// Starts `program args...` and waits (up to 20 s) for `listening on PORT`.
-    pub fn start(name: &str, program: &str, args: &[&str]) -> Self {
+    /// Starts `program args...` and waits (up to 20 s) for its `listening on` line.
+    pub fn start(name: &str, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Self {
         let mut child = Command::new(program)
             .args(args)
             .current_dir(crate::root())
@@ -44,8 +45,10 @@ impl PeerServer {
             .next_line(Duration::from_secs(20))
             .unwrap_or_else(|| panic!("{name} did not say where it listens"));
         server.port = first
-            .strip_prefix("listening on ")
-            .and_then(|p| p.trim().parse().ok())
+            .split_once("listening on ")
+            .map(|(_, at)| at.trim().trim_end_matches('/'))
+            .and_then(|at| at.rsplit(':').next())
+            .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("{name} said {first:?}"));
         server
     }

@@ -87,6 +87,9 @@ pub struct Stats {
     pub dropped_messages: u64,
     /// Requests a [`Handle`] refused because the server's queue was full.
     pub refused_sends: u64,
+    /// Messages addressed to a connection that was gone (closed, or an outbound one
+    /// between two attempts): dropped, never kept for later.
+    pub undelivered: u64,
 }
 
 /// What the event loop is asked through a handle.
@@ -143,6 +146,7 @@ pub(crate) struct Counters {
     pub slow_closed: AtomicU64,
     pub dropped_messages: AtomicU64,
     pub refused_sends: AtomicU64,
+    pub undelivered: AtomicU64,
 }
 
 /// How the loop is woken: by a `mio::Waker`, or (in tests) by nothing.
@@ -280,6 +284,7 @@ impl Handle {
             slow_closed: c.slow_closed.load(Ordering::Relaxed),
             dropped_messages: c.dropped_messages.load(Ordering::Relaxed),
             refused_sends: c.refused_sends.load(Ordering::Relaxed),
+            undelivered: c.undelivered.load(Ordering::Relaxed),
         }
     }
 

@@ -266,6 +266,17 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         guard_logged("on_start", || app.on_start(handle))
     }
 
+    // No client role (`dial` is left to its default); an application served over lines
+    // that connects out hears why it cannot.
+    fn dial_failed(
+        &mut self,
+        id: ConnId,
+        dial: &crate::client::Dial,
+        error: crate::client::ConnectError,
+    ) -> Commands {
+        crate::client::tell_app(&mut self.app, id, dial, error)
+    }
+
     fn timer(&mut self, _scope: TimerScope, key: u64) -> Commands {
         let app = &mut self.app;
         guard_logged("on_timer", || app.on_timer(key))

@@ -1,6 +1,7 @@
 //! Two protocols on two listening sockets of one server (see
 //! [`Server::listen`](crate::Server::listen)).
 
+use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
@@ -217,6 +218,60 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
                 log::debug!("timer {key} for no listener ({other:?})");
                 Commands::none()
             }
+        }
+    }
+
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        let (side, scope) = dial.scope.pop()?;
+        let inner = Dial {
+            scope,
+            ..dial.clone()
+        };
+        match side {
+            0 => {
+                let first = &mut self.first;
+                scoped(out, 0, |out| first.dial(id, &inner, peer, out)).map(Either::First)
+            }
+            1 => {
+                let second = &mut self.second;
+                scoped(out, 1, |out| second.dial(id, &inner, peer, out)).map(Either::Second)
+            }
+            _ => None,
+        }
+    }
+
+    fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
+        let Some((side, scope)) = dial.scope.pop() else {
+            return Commands::none();
+        };
+        let inner = Dial {
+            scope,
+            ..dial.clone()
+        };
+        match side {
+            0 => scope_commands(self.first.dial_failed(id, &inner, error), 0),
+            1 => scope_commands(self.second.dial_failed(id, &inner, error), 1),
+            _ => Commands::none(),
+        }
+    }
+
+    fn failed(&mut self, state: &mut Self::ConnState, error: &std::io::Error) {
+        match state {
+            Either::First(s) => self.first.failed(s, error),
+            Either::Second(s) => self.second.failed(s, error),
+        }
+    }
+
+    fn dial_outcome(&self, state: &Self::ConnState) -> DialOutcome {
+        match state {
+            Either::First(s) => self.first.dial_outcome(s),
+            Either::Second(s) => self.second.dial_outcome(s),
         }
     }
 

@@ -21,7 +21,7 @@ pub enum Heard {
 }
 
 /// Connects out on start, sends its script on each connection that opens, reports what
-/// it hears.
+/// it hears; closes a connection that brings it the text `close me`.
 pub struct Probe {
     connects: Vec<(u64, Connect)>,
     script: Vec<Payload>,
@@ -51,6 +51,7 @@ impl Component for Probe {
     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
         let key = from.outbound().expect("outbound");
         let _ = self.heard.send(Heard::Message(key, msg.to_payload()));
+        (msg.as_text() == Some("close me")).then(|| from.close())
     }
 
     fn on_close(&mut self, conn: &Conn) -> impl IntoCommands {

@@ -9,7 +9,7 @@ use std::time::Duration;
 ///
 /// A connection that opened and then dropped starts again from `initial`. Nothing sent to
 /// the connection while it is down is kept: messages to a closed connection are dropped,
-/// and counted in [`Stats::dropped_messages`](crate::Stats::dropped_messages).
+/// and counted in [`Stats::undelivered`](crate::Stats::undelivered).
 ///
 /// ```
 /// use ratchet::client::Backoff;

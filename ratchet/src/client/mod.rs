@@ -64,4 +64,5 @@ mod trust;
 pub use backoff::Backoff;
 pub use blocking::{connect, Socket};
 pub use connect::{Connect, Dial, DialOutcome, Target};
+pub(crate) use error::tell_app;
 pub use error::{ConnectError, ConnectFailure};

@@ -185,6 +185,39 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
         }
     }
 
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &crate::client::Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        // A connection this server makes has no proxy in front of it.
+        self.inner.dial(id, dial, peer, out).map(ProxyState::Open)
+    }
+
+    fn dial_failed(
+        &mut self,
+        id: ConnId,
+        dial: &crate::client::Dial,
+        error: crate::client::ConnectError,
+    ) -> crate::Commands {
+        self.inner.dial_failed(id, dial, error)
+    }
+
+    fn failed(&mut self, state: &mut Self::ConnState, error: &std::io::Error) {
+        if let ProxyState::Open(s) = state {
+            self.inner.failed(s, error);
+        }
+    }
+
+    fn dial_outcome(&self, state: &Self::ConnState) -> crate::client::DialOutcome {
+        match state {
+            ProxyState::Open(s) => self.inner.dial_outcome(s),
+            _ => crate::client::DialOutcome::Failed,
+        }
+    }
+
     fn data(
         &mut self,
         state: &mut Self::ConnState,

@@ -121,7 +121,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// Frames `msg` for one connection, straight into its output.
     fn send_one(&mut self, id: ConnId, msg: &Payload) {
-        let Some(c) = lookup(&mut self.conns, id) else {
+        let Some(c) = lookup(&mut self.conns, id).filter(|c| c.phase.takes_messages()) else {
+            self.undelivered();
             return;
         };
         let pending = c.output.len();
@@ -145,6 +146,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
     }
 
+    /// A message was addressed to a connection that is gone: dropped, and counted.
+    fn undelivered(&self) {
+        let counters = self.handle.counters();
+        counters.undelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Frames `msg` once per encoding, then queues the same bytes for every recipient.
     pub(super) fn send_many(&mut self, ids: &[ConnId], msg: &Payload) {
         let mut frames = std::mem::take(&mut self.frames);
@@ -152,9 +159,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         frames.scratch.clear();
         for &id in ids {
             let Some(c) = lookup(&mut self.conns, id) else {
+                self.undelivered();
                 continue;
             };
             let Some(state) = c.phase.messages_state_mut() else {
+                self.undelivered();
                 continue;
             };
             let Some(encoding) = self.protocol.encoding(state) else {

@@ -313,6 +313,20 @@ impl<P: Protocol> Protocol for Session<P> {
         }
     }
 
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &crate::client::Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        // A connection this server makes carries no visitor's session.
+        Some(SessionState {
+            inner: self.inner.dial(id, dial, peer, out)?,
+            phase: Phase::Open,
+        })
+    }
+
     fn data(
         &mut self,
         state: &mut Self::ConnState,
@@ -402,7 +416,7 @@ impl<P: Protocol> Protocol for Session<P> {
     }
 
     crate::delegate_protocol!(inner, state.inner;
-        except limits, connect, data, timeout, disconnect, awaits_request, start);
+        except limits, connect, dial, data, timeout, disconnect, awaits_request, start);
 }
 
 #[cfg(test)]

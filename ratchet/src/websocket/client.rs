@@ -8,8 +8,8 @@ use super::send::ConnDeflate;
 use super::{rfc6455, ConnState, Phase, Version, WebSocket};
 use crate::client::handshake::{self, Answer, Offer};
 use crate::client::{ConnectError, ConnectFailure, Dial, DialOutcome};
-use crate::command::{Command, Commands};
-use crate::component::{guard, guard_logged};
+use crate::command::Command;
+use crate::component::guard;
 use crate::conn::{Conn, ConnId};
 use crate::error::Error;
 use crate::protocol::Outbox;
@@ -210,23 +210,6 @@ impl<C: StatefulComponent> WebSocket<C> {
             Err(panic) => log::error!("on_error panicked: {panic}"),
         }
     }
-
-    /// An attempt failed before it had a socket: the application hears why, on a
-    /// connection that addresses nothing.
-    pub(super) fn report_dial_failed(
-        &mut self,
-        id: ConnId,
-        dial: &Dial,
-        error: ConnectError,
-    ) -> Commands {
-        log::debug!("outbound connection {id}: {error}");
-        let conn = Conn::new(id, out_peer(), None).with_outbound(dial.key);
-        let mut state = C::State::default();
-        let app = &mut self.app;
-        guard_logged("on_error", || {
-            app.on_error(&conn, &mut state, Error::Connect(error))
-        })
-    }
 }
 
 /// The error for `dial`'s attempt failing with `failure`.
@@ -237,9 +220,4 @@ pub(crate) fn connect_error(dial: &Dial, failure: ConnectFailure) -> ConnectErro
         attempt: dial.attempt,
         retry_in: dial.retry_in,
     }
-}
-
-/// The peer of a connection that has none (yet): the unspecified address.
-fn out_peer() -> SocketAddr {
-    SocketAddr::from(([0, 0, 0, 0], 0))
 }

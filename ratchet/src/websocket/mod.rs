@@ -242,7 +242,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
     }
 
     fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
-        self.report_dial_failed(id, dial, error)
+        crate::client::tell_app(&mut self.app, id, dial, error)
     }
 
     fn failed(&mut self, state: &mut ConnState<C::State>, error: &std::io::Error) {

@@ -6,6 +6,7 @@ mod routes;
 pub use routes::{NoRoute, Route, RouteState, Routes};
 
 use super::{persist, refuse, request, target_path, write_busy, write_error, Head};
+use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
@@ -290,6 +291,52 @@ impl<R: Routes> Protocol for Router<R> {
                 Commands::none()
             }
         }
+    }
+
+    fn dial(
+        &mut self,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        // The route of the application that asked: its requests are not routed by path.
+        let (index, scope) = dial.scope.pop()?;
+        let inner = Dial {
+            scope,
+            ..dial.clone()
+        };
+        let route = self.routes.dial(index, id, &inner, peer, out)?;
+        Some(RouterState {
+            peer,
+            route: Some(route),
+        })
+    }
+
+    fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
+        match dial.scope.pop() {
+            Some((index, scope)) => {
+                let inner = Dial {
+                    scope,
+                    ..dial.clone()
+                };
+                self.routes.dial_failed(index, id, &inner, error)
+            }
+            None => Commands::none(),
+        }
+    }
+
+    fn failed(&mut self, state: &mut Self::ConnState, error: &std::io::Error) {
+        if let Some(route) = &mut state.route {
+            self.routes.failed(route, error);
+        }
+    }
+
+    fn dial_outcome(&self, state: &Self::ConnState) -> DialOutcome {
+        state
+            .route
+            .as_ref()
+            .map_or(DialOutcome::Failed, |r| self.routes.dial_outcome(r))
     }
 }
 

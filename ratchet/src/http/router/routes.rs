@@ -3,6 +3,7 @@
 //! route on the way out.
 
 use super::pattern::Pattern;
+use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
@@ -99,6 +100,27 @@ pub trait Routes {
     fn start(&mut self, handle: &Handle) -> Commands;
     /// [`Protocol::timer`] of route `index`.
     fn timer(&mut self, index: usize, scope: TimerScope, key: u64) -> Commands;
+    /// [`Protocol::dial`] of route `index`.
+    fn dial(
+        &mut self,
+        index: usize,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState>;
+    /// [`Protocol::dial_failed`] of route `index`.
+    fn dial_failed(
+        &mut self,
+        index: usize,
+        id: ConnId,
+        dial: &Dial,
+        error: ConnectError,
+    ) -> Commands;
+    /// [`Protocol::failed`] of the route's protocol.
+    fn failed(&mut self, state: &mut Self::ConnState, error: &std::io::Error);
+    /// [`Protocol::dial_outcome`] of the route's protocol.
+    fn dial_outcome(&self, state: &Self::ConnState) -> DialOutcome;
 }
 
 impl Routes for NoRoute {
@@ -168,6 +190,25 @@ impl Routes for NoRoute {
     fn timer(&mut self, index: usize, _scope: TimerScope, key: u64) -> Commands {
         log::debug!("timer {key} for no route ({index})");
         Commands::none()
+    }
+    fn dial(
+        &mut self,
+        _: usize,
+        _: ConnId,
+        _: &Dial,
+        _: SocketAddr,
+        _: &mut Outbox<'_>,
+    ) -> Option<Infallible> {
+        None
+    }
+    fn dial_failed(&mut self, _: usize, _: ConnId, _: &Dial, _: ConnectError) -> Commands {
+        Commands::none()
+    }
+    fn failed(&mut self, state: &mut Infallible, _: &std::io::Error) {
+        match *state {}
+    }
+    fn dial_outcome(&self, state: &Infallible) -> DialOutcome {
+        match *state {}
     }
 }
 
@@ -350,6 +391,52 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
             scope_commands(self.protocol.timer(scope, key), index)
         } else {
             self.rest.timer(index, scope, key)
+        }
+    }
+
+    fn dial(
+        &mut self,
+        index: usize,
+        id: ConnId,
+        dial: &Dial,
+        peer: SocketAddr,
+        out: &mut Outbox<'_>,
+    ) -> Option<Self::ConnState> {
+        if index == R::LEN {
+            let protocol = &mut self.protocol;
+            scoped(out, index, |out| protocol.dial(id, dial, peer, out)).map(RouteState::Here)
+        } else {
+            self.rest
+                .dial(index, id, dial, peer, out)
+                .map(RouteState::Rest)
+        }
+    }
+
+    fn dial_failed(
+        &mut self,
+        index: usize,
+        id: ConnId,
+        dial: &Dial,
+        error: ConnectError,
+    ) -> Commands {
+        if index == R::LEN {
+            scope_commands(self.protocol.dial_failed(id, dial, error), index)
+        } else {
+            self.rest.dial_failed(index, id, dial, error)
+        }
+    }
+
+    fn failed(&mut self, state: &mut Self::ConnState, error: &std::io::Error) {
+        match state {
+            RouteState::Here(s) => self.protocol.failed(s, error),
+            RouteState::Rest(s) => self.rest.failed(s, error),
+        }
+    }
+
+    fn dial_outcome(&self, state: &Self::ConnState) -> DialOutcome {
+        match state {
+            RouteState::Here(s) => self.protocol.dial_outcome(s),
+            RouteState::Rest(s) => self.rest.dial_outcome(s),
         }
     }
 }

@@ -311,3 +311,51 @@ fn a_compressed_frame_may_exceed_the_frame_limit_by_deflates_overhead() {
     let mut data = header(0x82, limit as u64 + 1);
     assert!(dec.decode(&mut data, &mut pos, usize::MAX).is_err());
 }
+
+#[test]
+fn a_client_reads_unmasked_frames_and_refuses_masked_ones() {
+    let mut server_frames = Vec::new();
+    write_message(&mut server_frames, Kind::Text, b"from the server", None);
+    write_ping(&mut server_frames, b"p", None);
+    let mut client = Decoder::new(1 << 20).for_client();
+    let mut pos = 0;
+    assert_eq!(
+        client.decode(&mut server_frames, &mut pos, usize::MAX),
+        Ok(Some(Frame::Message(Message::Text("from the server"))))
+    );
+    assert_eq!(
+        client.decode(&mut server_frames, &mut pos, usize::MAX),
+        Ok(Some(Frame::Ping(b"p")))
+    );
+    // A masked frame from a server fails the connection (RFC 6455 §5.1), with 1002.
+    let mut masked = client_frame(true, OP_TEXT, b"masked");
+    let mut client = Decoder::new(1 << 20).for_client();
+    let err = client.decode(&mut masked, &mut 0, usize::MAX).unwrap_err();
+    assert_eq!(err, ProtocolError::MaskedFrame);
+    assert_eq!(u16::from(err.close_code()), 1002);
+}
+
+#[test]
+fn what_a_client_writes_is_masked_and_reads_back_on_a_server() {
+    let mut frames = Vec::new();
+    let key = [1, 2, 3, 4];
+    write_message(&mut frames, Kind::Binary, &[9; 300], Some(key));
+    write_close(&mut frames, Some(1000), "bye", Some([5, 6, 7, 8]));
+    assert_eq!(frames[1], 0x80 | 126, "the mask bit is set");
+    assert_eq!(frames[4..8], key);
+    assert_ne!(
+        frames[8..308],
+        [9; 300],
+        "the payload is masked on the wire"
+    );
+    let mut server = Decoder::new(1 << 20);
+    let mut pos = 0;
+    assert_eq!(
+        server.decode(&mut frames, &mut pos, usize::MAX),
+        Ok(Some(Frame::Message(Message::Binary(&[9; 300]))))
+    );
+    assert_eq!(
+        server.decode(&mut frames, &mut pos, usize::MAX),
+        Ok(Some(Frame::Close(Some((1000, "bye")))))
+    );
+}

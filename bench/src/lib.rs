@@ -471,3 +471,44 @@ pub fn percentile(values: &mut [u32], p: f64) -> u32 {
     let at = ((values.len() - 1) as f64 * p / 100.0).round() as usize;
     values[at]
 }
+
+/// Samples how fast `count` grows: after one second of warm-up, `seconds` one-second
+/// intervals. Prints `median` (of the rates in each, per second) and `cpu_us_per_msg`
+/// (this process's CPU time over the whole measured span, divided by the count's growth).
+pub fn report_rates(count: &std::sync::atomic::AtomicU64, seconds: usize) {
+    use std::sync::atomic::Ordering;
+    std::thread::sleep(Duration::from_secs(1));
+    let mut rates = Vec::with_capacity(seconds);
+    let first = (count.load(Ordering::Relaxed), cpu_seconds());
+    let mut last = (Instant::now(), first.0);
+    for _ in 0..seconds {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = (Instant::now(), count.load(Ordering::Relaxed));
+        let elapsed = now.0.duration_since(last.0).as_secs_f64();
+        rates.push((now.1 - last.1) as f64 / elapsed);
+        last = now;
+    }
+    let (msgs, cpu) = (last.1 - first.0, cpu_seconds() - first.1);
+    println!("median {:.0}", median(&rates));
+    println!("cpu_us_per_msg {:.3}", cpu * 1e6 / msgs.max(1) as f64);
+}
+
+/// CPU time (user and system) this process used so far, in seconds (`/proc/self/stat`,
+/// in clock ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces) closes with ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime: fields 14 and 15 of the line, the 12th and 13th after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}

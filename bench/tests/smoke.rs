@@ -24,6 +24,7 @@ fn the_benchmark_runs() {
         "bytes per deflate connection, defaults",
         "bytes per deflate connection, context takeover",
         "deflate echo 10 x 1 KiB JSON-like text",
+        "client echo 10 x 20 B",
     ] {
         assert!(stdout.contains(row), "missing {row}");
     }

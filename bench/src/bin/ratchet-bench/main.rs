@@ -9,10 +9,14 @@
 //! cargo run --release -p ratchet-bench -- deflate   # compressed echo beside Node's ws (needs
 //!                                   # node and `npm ci --prefix bench/node`)
 //! cargo run --release -p ratchet-bench -- tls-idle [CONNS]  # bytes per idle connection, TLS and plain
+//! cargo run --release -p ratchet-bench -- client    # outbound connections beside tokio-tungstenite's
+//!                                   # client, against ratchet and Node's ws (needs node and
+//!                                   # `npm ci --prefix bench/node`)
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
 
+mod client;
 mod runner;
 mod side;
 
@@ -56,6 +60,11 @@ fn main() {
         println!("{table}");
         return;
     }
+    if mode == "client" {
+        build_the_others();
+        println!("{}", client::client_echo(3, "5", "100", "20", true));
+        return;
+    }
     if mode == "tls-idle" {
         build_the_others();
         let conns = std::env::args().nth(2).unwrap_or_else(|| "10000".into());
@@ -97,7 +106,7 @@ fn main() {
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
-            eprintln!("usage: ratchet-bench all|smoke|tls|deflate|tls-idle [CONNS]|rate [--baseline PATH]");
+            eprintln!("usage: ratchet-bench all|smoke|tls|deflate|client|tls-idle [CONNS]|rate [--baseline PATH]");
             std::process::exit(2);
         }
     };
@@ -205,6 +214,10 @@ fn main() {
         "smoke" => side::tls_echo(1, "1", &[("tls echo 10 x 20 B", "10", "20")]),
         _ => String::new(), // `tls` runs it in full: 4 servers x 2 sizes x 3 rounds
     };
+    let client_table = match mode.as_str() {
+        "smoke" => client::client_echo(1, "1", "10", "20", false),
+        _ => String::new(), // `client` runs it in full, against Node's ws too
+    };
 
     let mut table = String::from("| measurement | ratchet | tokio-tungstenite | fastwebsockets | ratchet / tokio-tungstenite | ratchet / fastwebsockets |\n|---|---|---|---|---|---|\n");
     let mut ratios = Vec::new();
@@ -254,6 +267,7 @@ fn main() {
         table.push_str(&format!("- {server}: {l}\n"));
     }
     table.push_str(&tls_table);
+    table.push_str(&client_table);
     println!("{table}");
     if mode == "all" {
         let root = bin_dir().join("../..");

@@ -1,0 +1,89 @@
+//! Clients side by side: ratchet's outbound connections (`client-ratchet`) and
+//! tokio-tungstenite's client on a current-thread runtime (`client-tokio-tungstenite`),
+//! each a closed-loop echo load against the same server: ratchet's own echo, and Node's
+//! `ws` (which needs node and `npm ci --prefix bench/node`).
+
+use crate::runner::{bin_dir, median, number, pinned, Running};
+use std::collections::BTreeMap;
+
+const CLIENTS: [&str; 2] = ["ratchet", "tokio-tungstenite"];
+
+/// Runs client `name` on core 1 against `url`; its `key value` lines.
+fn run_client(
+    name: &str,
+    url: &str,
+    conns: &str,
+    size: &str,
+    seconds: &str,
+) -> BTreeMap<String, String> {
+    let out = pinned("1", &bin_dir().join(format!("client-{name}")))
+        .args([url, conns, size, seconds])
+        .output()
+        .expect("run the client");
+    assert!(
+        out.status.success(),
+        "client-{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
+/// The table: for each server (`with_node`: Node's `ws` too), each client's messages per
+/// second and CPU per message, medians of `rounds`, the clients alternating.
+pub(crate) fn client_echo(
+    rounds: usize,
+    seconds: &str,
+    conns: &str,
+    size: &str,
+    with_node: bool,
+) -> String {
+    let node_peer = concat!(env!("CARGO_MANIFEST_DIR"), "/node/echo.mjs");
+    let servers: &[&str] = if with_node {
+        &["ratchet", "ws (Node.js)"]
+    } else {
+        &["ratchet"]
+    };
+    // results[(server, client)] = (rates, cpu per message)
+    let mut results: BTreeMap<(&str, &str), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for round in 0..rounds {
+        for &server in servers {
+            let mut order = CLIENTS.to_vec();
+            order.rotate_left(round % CLIENTS.len());
+            for client in order {
+                let s = match server {
+                    "ratchet" => Running::start("ratchet", &[]),
+                    _ => Running::start_script(std::path::Path::new("node"), &[node_peer], &[]),
+                };
+                let url = format!("ws://{}/", s.addr);
+                let r = run_client(client, &url, conns, size, seconds);
+                let entry = results.entry((server, client)).or_default();
+                entry.0.push(number(&r, "median"));
+                entry.1.push(number(&r, "cpu_us_per_msg"));
+            }
+        }
+    }
+    let mut table = format!(
+        "| client echo {conns} x {size} B, against | ratchet client, msg/s | tokio-tungstenite client, msg/s | ratio | ratchet client, CPU µs/msg | tokio-tungstenite client, CPU µs/msg | ratio |\n|---|---|---|---|---|---|---|\n"
+    );
+    for &server in servers {
+        let m = |client: &str, which: usize| {
+            let (rates, cpu) = &results[&(server, client)];
+            median(if which == 0 {
+                rates.clone()
+            } else {
+                cpu.clone()
+            })
+        };
+        let (ours, theirs) = (m("ratchet", 0), m("tokio-tungstenite", 0));
+        let (our_cpu, their_cpu) = (m("ratchet", 1), m("tokio-tungstenite", 1));
+        table.push_str(&format!(
+            "| {server} server (medians of {rounds}) | {ours:.0} | {theirs:.0} | {:.2}× | {our_cpu:.2} | {their_cpu:.2} | {:.2}× |\n",
+            ours / theirs.max(1.0),
+            their_cpu / our_cpu.max(0.001)
+        ));
+    }
+    table
+}

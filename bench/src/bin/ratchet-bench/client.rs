@@ -8,6 +8,13 @@ use std::collections::BTreeMap;
 
 const CLIENTS: [&str; 2] = ["ratchet", "tokio-tungstenite"];
 
+/// A client's measurements across rounds: messages per second, CPU µs per message.
+#[derive(Default)]
+struct Measured {
+    rates: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
 /// Runs client `name` on core 1 against `url`; its `key value` lines.
 fn run_client(
     name: &str,
@@ -46,8 +53,7 @@ pub(crate) fn client_echo(
     } else {
         &["ratchet"]
     };
-    // results[(server, client)] = (rates, cpu per message)
-    let mut results: BTreeMap<(&str, &str), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut results: BTreeMap<(&str, &str), Measured> = BTreeMap::new();
     for round in 0..rounds {
         for &server in servers {
             let mut order = CLIENTS.to_vec();
@@ -60,8 +66,8 @@ pub(crate) fn client_echo(
                 let url = format!("ws://{}/", s.addr);
                 let r = run_client(client, &url, conns, size, seconds);
                 let entry = results.entry((server, client)).or_default();
-                entry.0.push(number(&r, "median"));
-                entry.1.push(number(&r, "cpu_us_per_msg"));
+                entry.rates.push(number(&r, "median"));
+                entry.cpu.push(number(&r, "cpu_us_per_msg"));
             }
         }
     }

@@ -75,16 +75,10 @@ pub(crate) fn client_echo(
         "| client echo {conns} x {size} B, against | ratchet client, msg/s | tokio-tungstenite client, msg/s | ratio | ratchet client, CPU µs/msg | tokio-tungstenite client, CPU µs/msg | ratio |\n|---|---|---|---|---|---|---|\n"
     );
     for &server in servers {
-        let m = |client: &str, which: usize| {
-            let (rates, cpu) = &results[&(server, client)];
-            median(if which == 0 {
-                rates.clone()
-            } else {
-                cpu.clone()
-            })
-        };
-        let (ours, theirs) = (m("ratchet", 0), m("tokio-tungstenite", 0));
-        let (our_cpu, their_cpu) = (m("ratchet", 1), m("tokio-tungstenite", 1));
+        let ours = &results[&(server, "ratchet")];
+        let theirs = &results[&(server, "tokio-tungstenite")];
+        let (our_cpu, their_cpu) = (median(ours.cpu.clone()), median(theirs.cpu.clone()));
+        let (ours, theirs) = (median(ours.rates.clone()), median(theirs.rates.clone()));
         table.push_str(&format!(
             "| {server} server (medians of {rounds}) | {ours:.0} | {theirs:.0} | {:.2}× | {our_cpu:.2} | {their_cpu:.2} | {:.2}× |\n",
             ours / theirs.max(1.0),

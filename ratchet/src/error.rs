@@ -24,7 +24,7 @@ pub enum Error {
     /// to, and its pending output reached the server's limit.
     Overflow,
     /// An outbound connection did not open (see [`client`](crate::client)).
-    Connect(crate::client::ConnectError),
+    Connect(crate::outbound::ConnectError),
 }
 
 impl fmt::Display for Error {

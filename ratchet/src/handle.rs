@@ -103,7 +103,7 @@ pub(crate) enum Request {
     Shutdown,
     /// A host name of an outbound connection's attempt resolved (or not), off the loop.
     Resolved(
-        crate::server::DialKey,
+        crate::command::DialKey,
         u64,
         std::io::Result<Vec<std::net::SocketAddr>>,
     ),
@@ -236,7 +236,7 @@ impl Handle {
     /// refused: one per attempt).
     pub(crate) fn resolved(
         &self,
-        key: crate::server::DialKey,
+        key: crate::command::DialKey,
         generation: u64,
         addrs: std::io::Result<Vec<std::net::SocketAddr>>,
     ) {

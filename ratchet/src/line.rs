@@ -271,10 +271,10 @@ impl<C: StatefulComponent> Protocol for Line<C> {
     fn dial_failed(
         &mut self,
         id: ConnId,
-        dial: &crate::client::Dial,
-        error: crate::client::ConnectError,
+        dial: &crate::protocol::Dial,
+        error: crate::outbound::ConnectError,
     ) -> Commands {
-        crate::client::tell_app(&mut self.app, id, dial, error)
+        crate::stateful::tell_unreachable(&mut self.app, id, dial.key, error)
     }
 
     fn timer(&mut self, _scope: TimerScope, key: u64) -> Commands {

@@ -1,12 +1,13 @@
 //! Two protocols on two listening sockets of one server (see
 //! [`Server::listen`](crate::Server::listen)).
 
-use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
 use crate::handle::Handle;
 use crate::message::Payload;
+use crate::outbound::{ConnectError, DialOutcome};
+use crate::protocol::Dial;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::scope::{scope_commands, scoped};
 use crate::CloseCode;

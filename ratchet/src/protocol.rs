@@ -1,11 +1,11 @@
 //! The byte-level interface between the server and the protocol decorator it serves.
 
-use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Command, Commands, IntoCommands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
 use crate::handle::Handle;
 use crate::message::Payload;
+use crate::outbound::{Connect, ConnectError, ConnectFailure, DialOutcome};
 use crate::request::Request;
 use crate::CloseCode;
 use std::net::SocketAddr;
@@ -68,7 +68,7 @@ pub trait Protocol {
     /// outbound connection whose socket is connecting to `peer` (what the protocol writes
     /// now goes out once it is connected), in the protocol's client role. `None` if this
     /// protocol has none: the attempt then fails with
-    /// [`ConnectFailure::Unsupported`](crate::client::ConnectFailure::Unsupported).
+    /// [`ConnectFailure::Unsupported`].
     /// A layer that serves several protocols pops its index from `dial.scope`, as for
     /// [`timer`](Protocol::timer). Default: `None`.
     fn dial(
@@ -218,6 +218,37 @@ pub trait Protocol {
         reason: &str,
         out: &mut Outbox<'_>,
     );
+}
+
+/// One attempt at an outbound connection, as the protocols making it see it
+/// ([`Protocol::dial`]).
+#[derive(Debug, Clone)]
+pub struct Dial {
+    /// The key the application chose.
+    pub key: u64,
+    /// The layer (route, listener) the application that asked is in; each layer pops its
+    /// index, as for timers.
+    pub scope: TimerScope,
+    /// The settings.
+    pub connect: Arc<Connect>,
+    /// Attempts in a row so far, this one included.
+    pub attempt: u32,
+    /// When the next attempt is made if this one fails.
+    pub retry_in: Option<Duration>,
+    /// A TLS layer outside took the connection's `wss://` (set by that layer).
+    pub secured: bool,
+}
+
+impl Dial {
+    /// The error the application hears when this attempt fails with `failure`.
+    pub fn error(&self, failure: ConnectFailure) -> ConnectError {
+        ConnectError {
+            failure,
+            url: self.connect.url().to_owned(),
+            attempt: self.attempt,
+            retry_in: self.retry_in,
+        }
+    }
 }
 
 /// What a protocol needs of the server, for the server to check against its own limits

@@ -121,3 +121,21 @@ impl<C: Component> StatefulComponent for C {
         Component::on_error(self, conn, err)
     }
 }
+
+/// Tells `app` that its outbound connection `key` failed before it had a socket, on a
+/// connection that addresses nothing (its id `id`): what a protocol that serves an
+/// application does in [`Protocol::dial_failed`](crate::Protocol::dial_failed).
+pub(crate) fn tell_unreachable<C: StatefulComponent>(
+    app: &mut C,
+    id: crate::conn::ConnId,
+    key: u64,
+    error: crate::outbound::ConnectError,
+) -> crate::command::Commands {
+    log::debug!("outbound connection {id}: {error}");
+    let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let conn = Conn::new(id, unspecified, None).with_outbound(key);
+    let mut state = C::State::default();
+    crate::component::guard_logged("on_error", || {
+        app.on_error(&conn, &mut state, Error::Connect(error))
+    })
+}

@@ -1,8 +1,8 @@
 //! A blocking client on the same codec, for scripts and tests: connect, send, receive.
 
-use super::handshake::{self, Answer};
-use super::{Connect, ConnectFailure};
 use crate::message::Payload;
+use crate::outbound::{Connect, ConnectFailure};
+use crate::websocket::client::handshake::{self, Answer};
 use crate::websocket::deflate::{self, Params};
 use crate::websocket::rfc6455::{self, Decoder, Frame};
 use crate::CloseCode;

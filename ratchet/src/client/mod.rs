@@ -53,16 +53,8 @@
 //!
 //! For scripts and tests, [`connect`] is a blocking client on the same codec.
 
-mod backoff;
 mod blocking;
-mod connect;
-mod error;
-pub mod handshake;
-#[cfg(feature = "tls")]
-mod trust;
 
-pub use backoff::Backoff;
+pub use crate::outbound::{Backoff, Connect, ConnectError, ConnectFailure, DialOutcome, Target};
+pub use crate::protocol::Dial;
 pub use blocking::{connect, Socket};
-pub use connect::{Connect, Dial, DialOutcome, Target};
-pub(crate) use error::tell_app;
-pub use error::{ConnectError, ConnectFailure};

@@ -110,7 +110,7 @@ pub enum Command {
         /// The application's key for it, as [`Conn::outbound`](crate::Conn::outbound).
         key: u64,
         /// Where and how.
-        connect: Arc<crate::client::Connect>,
+        connect: Arc<crate::outbound::Connect>,
         /// As in [`Command::Timer`].
         scope: TimerScope,
     },
@@ -123,6 +123,10 @@ pub enum Command {
         scope: TimerScope,
     },
 }
+
+/// An outbound connection's key in the layer that asked for it: the key the application
+/// chose, and its [`TimerScope`].
+pub(crate) type DialKey = (TimerScope, u64);
 
 /// A topic's name: cheap to clone, shared by every subscription to it.
 pub type Topic = Arc<str>;
@@ -288,12 +292,12 @@ impl Command {
     /// assert!(matches!(cmd, Command::Connect { key: 7, .. }));
     /// ```
     pub fn connect(url: impl Into<String>, key: u64) -> Self {
-        Self::connect_with(crate::client::Connect::new(url), key)
+        Self::connect_with(crate::outbound::Connect::new(url), key)
     }
 
     /// Opens an outbound connection with these settings (subprotocols, headers,
     /// compression, reconnecting...).
-    pub fn connect_with(connect: crate::client::Connect, key: u64) -> Self {
+    pub fn connect_with(connect: crate::outbound::Connect, key: u64) -> Self {
         Command::Connect {
             key,
             connect: Arc::new(connect),

@@ -188,7 +188,7 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
     fn dial(
         &mut self,
         id: ConnId,
-        dial: &crate::client::Dial,
+        dial: &crate::protocol::Dial,
         peer: SocketAddr,
         out: &mut Outbox<'_>,
     ) -> Option<Self::ConnState> {
@@ -199,8 +199,8 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
     fn dial_failed(
         &mut self,
         id: ConnId,
-        dial: &crate::client::Dial,
-        error: crate::client::ConnectError,
+        dial: &crate::protocol::Dial,
+        error: crate::outbound::ConnectError,
     ) -> crate::Commands {
         self.inner.dial_failed(id, dial, error)
     }
@@ -211,10 +211,10 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
         }
     }
 
-    fn dial_outcome(&self, state: &Self::ConnState) -> crate::client::DialOutcome {
+    fn dial_outcome(&self, state: &Self::ConnState) -> crate::outbound::DialOutcome {
         match state {
             ProxyState::Open(s) => self.inner.dial_outcome(s),
-            _ => crate::client::DialOutcome::Failed,
+            _ => crate::outbound::DialOutcome::Failed,
         }
     }
 

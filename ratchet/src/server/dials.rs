@@ -4,16 +4,14 @@
 //! [`Command::Connect`]: crate::Command::Connect
 
 use super::timers::Deadlines;
-use crate::client::{Connect, Dial, DialOutcome};
-use crate::command::TimerScope;
+use crate::command::DialKey;
 use crate::conn::ConnId;
+use crate::outbound::{Connect, DialOutcome};
 use crate::protocol::deadline_after;
+use crate::protocol::Dial;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// The application's key for an outbound connection, in the layer it came from.
-pub(crate) type DialKey = (TimerScope, u64);
 
 /// One attempt to make: which key, which of its attempts, and what the protocols see.
 #[derive(Debug)]

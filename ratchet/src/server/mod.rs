@@ -33,7 +33,6 @@ pub use crate::handle::{Handle, SendError, Stats};
 pub use crate::protocol::Overflow;
 
 pub(crate) use self::core::Core;
-pub(crate) use self::dials::DialKey;
 pub(crate) use self::transport::Transport;
 use crate::handle::{Request, Wake};
 use crate::protocol::Protocol;
@@ -237,7 +236,7 @@ pub struct Listening<P: Protocol> {
     /// When accepting failed for want of descriptors: when to try again.
     accept_retry: Option<Instant>,
     /// Outbound attempts whose host is being resolved, by key and attempt.
-    resolving: std::collections::HashMap<(DialKey, u64), dials::Attempt>,
+    resolving: std::collections::HashMap<(crate::command::DialKey, u64), dials::Attempt>,
     core: Core<P, mio::net::TcpStream>,
 }
 

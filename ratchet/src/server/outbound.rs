@@ -5,12 +5,12 @@
 
 use super::connection::{Connection, Phase};
 use super::core::Core;
-use super::dials::{Attempt, DialKey};
+use super::dials::Attempt;
 use super::transport::Transport;
 use super::Listening;
-use crate::client::ConnectFailure;
+use crate::command::DialKey;
+use crate::outbound::{ConnectFailure, DialOutcome};
 use crate::protocol::Protocol;
-use crate::websocket::connect_error;
 use mio::{Interest, Token};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -55,8 +55,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         // No client role: the connection never was.
         self.conns.try_remove(slot);
         self.deadlines.remove(slot);
-        self.dials
-            .ended(id, crate::client::DialOutcome::Failed, self.now);
+        self.dials.ended(id, DialOutcome::Failed, self.now);
         self.report_dial(
             attempt,
             ConnectFailure::Unsupported("no protocol here connects out".into()),
@@ -71,7 +70,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     fn report_dial(&mut self, attempt: Attempt, failure: ConnectFailure) {
         let id = self.next_id();
-        let error = connect_error(&attempt.dial, failure);
+        let error = attempt.dial.error(failure);
         let cmds = self.protocol.dial_failed(id, &attempt.dial, error);
         self.commands.extend(cmds);
         self.execute();

@@ -316,7 +316,7 @@ impl<P: Protocol> Protocol for Session<P> {
     fn dial(
         &mut self,
         id: ConnId,
-        dial: &crate::client::Dial,
+        dial: &crate::protocol::Dial,
         peer: SocketAddr,
         out: &mut Outbox<'_>,
     ) -> Option<Self::ConnState> {

@@ -1,6 +1,7 @@
 //! The certificates a [`Tls`](super::Tls) decorator serves: PEM files, chosen by the name
 //! a client asks for (SNI), reloadable while the server runs.
 
+use crate::outbound::trust::provider;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -106,12 +107,6 @@ impl TlsCertificates {
     pub(crate) fn current(&self) -> Arc<ServerConfig> {
         Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()))
     }
-}
-
-/// The crypto provider: ring (it builds with a C compiler alone; aws-lc-rs would need
-/// cmake, and its FIPS variant more).
-pub(crate) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// A server configuration from `files`: TLS 1.3 and 1.2 with ring's default suites (AEAD

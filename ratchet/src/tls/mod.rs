@@ -8,13 +8,13 @@
 
 mod certs;
 
-pub(crate) use certs::provider;
 pub use certs::{CertificateError, TlsCertificates};
 
-use crate::client::{ConnectFailure, Dial};
 use crate::conn::ConnId;
 use crate::error::ConfigError;
 use crate::message::Payload;
+use crate::outbound::ConnectFailure;
+use crate::protocol::Dial;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::CloseCode;
 use rustls::{ClientConnection, Connection, ServerConnection};

@@ -12,7 +12,7 @@
 //!
 //! Hixie connections carry text only: a binary message sent to one is dropped (and logged).
 
-mod client;
+pub(crate) mod client;
 mod config;
 pub mod deflate;
 pub mod handshake;
@@ -24,17 +24,17 @@ pub mod rfc6455;
 mod send;
 pub mod utf8;
 
-pub(crate) use client::connect_error;
 pub use config::Config;
 pub use deflate::Deflate;
 pub use handshake::Version;
 
-use crate::client::{ConnectError, Dial};
 use crate::command::{Commands, TimerScope};
 use crate::component::{guard, guard_logged};
 use crate::conn::{Conn, ConnId, Extensions};
 use crate::error::{ConfigError, Error};
 use crate::message::Payload;
+use crate::outbound::{ConnectError, DialOutcome};
+use crate::protocol::Dial;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::stateful::StatefulComponent;
 use crate::CloseCode;
@@ -242,14 +242,14 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
     }
 
     fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
-        crate::client::tell_app(&mut self.app, id, dial, error)
+        crate::stateful::tell_unreachable(&mut self.app, id, dial.key, error)
     }
 
     fn failed(&mut self, state: &mut ConnState<C::State>, error: &std::io::Error) {
         Self::client_failed(state, error);
     }
 
-    fn dial_outcome(&self, state: &ConnState<C::State>) -> crate::client::DialOutcome {
+    fn dial_outcome(&self, state: &ConnState<C::State>) -> DialOutcome {
         Self::outcome(state)
     }
 

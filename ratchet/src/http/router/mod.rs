@@ -6,11 +6,12 @@ mod routes;
 pub use routes::{NoRoute, Route, RouteState, Routes};
 
 use super::{persist, refuse, request, target_path, write_busy, write_error, Head};
-use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
 use crate::message::Payload;
+use crate::outbound::{ConnectError, DialOutcome};
+use crate::protocol::Dial;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::{CloseCode, Handle};
 use pattern::Pattern;

@@ -3,11 +3,12 @@
 //! route on the way out.
 
 use super::pattern::Pattern;
-use crate::client::{ConnectError, Dial, DialOutcome};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
 use crate::message::Payload;
+use crate::outbound::{ConnectError, DialOutcome};
+use crate::protocol::Dial;
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
 use crate::scope::{scope_commands, scoped};
 use crate::{CloseCode, Handle};

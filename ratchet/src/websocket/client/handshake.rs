@@ -3,9 +3,9 @@
 //! [`websocket::handshake`](crate::websocket::handshake); they share the accept key and
 //! the permessage-deflate negotiation.
 
-use super::{Connect, ConnectFailure, Target};
-use crate::websocket::deflate::{self, Params};
-use crate::websocket::handshake::accept_key;
+use super::super::deflate::{self, Params};
+use super::super::handshake::accept_key;
+use crate::outbound::{Connect, ConnectFailure, Target};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
@@ -162,7 +162,7 @@ fn fail(why: &str) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::websocket::Deflate;
+    use crate::compression::Deflate;
 
     fn request(connect: &Connect) -> (Offer, String) {
         let mut out = Vec::new();

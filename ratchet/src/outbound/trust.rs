@@ -7,9 +7,15 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+/// The crypto provider of TLS, both ways: ring (it builds with a C compiler alone;
+/// aws-lc-rs would need cmake, and its FIPS variant more).
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
 /// A client configuration trusting `roots`: TLS 1.3 and 1.2 on ring, ALPN `http/1.1`.
 fn config(roots: RootCertStore) -> Arc<ClientConfig> {
-    let builder = ClientConfig::builder_with_provider(crate::tls::provider())
+    let builder = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .unwrap_or_else(|e| unreachable!("ring supports TLS 1.3 and 1.2: {e}"));
     let mut config = builder.with_root_certificates(roots).with_no_client_auth();

@@ -96,21 +96,3 @@ impl ConnectFailure {
         }
     }
 }
-
-/// Tells `app` that `dial`'s attempt failed before it had a socket, on a connection that
-/// addresses nothing (its id `id`, its key the dial's): what every protocol that serves an
-/// application does in [`Protocol::dial_failed`](crate::Protocol::dial_failed).
-pub(crate) fn tell_app<C: crate::StatefulComponent>(
-    app: &mut C,
-    id: crate::ConnId,
-    dial: &super::Dial,
-    error: ConnectError,
-) -> crate::Commands {
-    log::debug!("outbound connection {id}: {error}");
-    let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-    let conn = crate::Conn::new(id, unspecified, None).with_outbound(dial.key);
-    let mut state = C::State::default();
-    crate::component::guard_logged("on_error", || {
-        app.on_error(&conn, &mut state, crate::Error::Connect(error))
-    })
-}

@@ -2,10 +2,9 @@
 //! trust.
 
 use super::{Backoff, ConnectFailure};
-use crate::command::TimerScope;
-use crate::websocket::Deflate;
+use crate::compression::Deflate;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
-use std::time::Duration;
 
 /// An outbound WebSocket connection's settings, for
 /// [`Command::connect_with`](crate::Command::connect_with). Limits on what it receives
@@ -250,24 +249,6 @@ impl Connect {
             .clone()
             .unwrap_or_else(super::trust::public_roots)
     }
-}
-
-/// One attempt at an outbound connection, as the protocols making it see it.
-#[derive(Debug, Clone)]
-pub struct Dial {
-    /// The key the application chose.
-    pub key: u64,
-    /// The layer (route, listener) the application that asked is in; each layer pops its
-    /// index, as for timers.
-    pub scope: TimerScope,
-    /// The settings.
-    pub connect: Arc<Connect>,
-    /// Attempts in a row so far, this one included.
-    pub attempt: u32,
-    /// When the next attempt is made if this one fails.
-    pub retry_in: Option<Duration>,
-    /// A TLS layer outside took the connection's `wss://` (set by that layer).
-    pub secured: bool,
 }
 
 /// How an outbound connection ended, for its reconnect policy

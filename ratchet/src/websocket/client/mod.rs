@@ -3,17 +3,20 @@
 //! every other connection; what differs is here and in [`ConnState::mask`]: the request
 //! and the check of its answer, who masks, and who closes the TCP connection.
 
+pub(crate) mod handshake;
+
 use super::deflate::Params;
 use super::send::ConnDeflate;
 use super::{rfc6455, ConnState, Phase, Version, WebSocket};
-use crate::client::handshake::{self, Answer, Offer};
-use crate::client::{ConnectError, ConnectFailure, Dial, DialOutcome};
 use crate::command::Command;
 use crate::component::guard;
 use crate::conn::{Conn, ConnId};
 use crate::error::Error;
+use crate::outbound::{ConnectFailure, DialOutcome};
+use crate::protocol::Dial;
 use crate::protocol::Outbox;
 use crate::stateful::StatefulComponent;
+use handshake::{Answer, Offer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -202,22 +205,12 @@ impl<C: StatefulComponent> WebSocket<C> {
             .failure
             .take()
             .unwrap_or_else(|| ConnectFailure::Io("closed before the handshake completed".into()));
-        let error = connect_error(&outbound.dial, failure);
+        let error = outbound.dial.error(failure);
         log::debug!("outbound connection {}: {error}", state.conn.id());
         let app = &mut self.app;
         match guard(|| app.on_error(&state.conn, &mut state.app, Error::Connect(error))) {
             Ok(cmds) => out.commands(cmds),
             Err(panic) => log::error!("on_error panicked: {panic}"),
         }
-    }
-}
-
-/// The error for `dial`'s attempt failing with `failure`.
-pub(crate) fn connect_error(dial: &Dial, failure: ConnectFailure) -> ConnectError {
-    ConnectError {
-        failure,
-        url: dial.connect.url().to_owned(),
-        attempt: dial.attempt,
-        retry_in: dial.retry_in,
     }
 }

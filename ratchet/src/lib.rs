@@ -44,6 +44,10 @@
 //! [`cluster::RedisBridge`]. A decorator of your own forwards what it does not change with
 //! [`delegate_protocol!`], and [`testing::Simulation`] serves it without sockets.
 //!
+//! The same loop consumes sockets too: [`Command::connect`] opens an outbound WebSocket
+//! connection that the application then serves like any other (see [`client`], which
+//! also has a blocking client).
+//!
 //! # Limits
 //!
 //! Every byte a connection makes the server hold is bounded; the server checks the limits

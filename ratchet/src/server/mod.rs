@@ -237,6 +237,8 @@ pub struct Listening<P: Protocol> {
     accept_retry: Option<Instant>,
     /// Outbound attempts whose host is being resolved, by key and attempt.
     resolving: std::collections::HashMap<(crate::command::DialKey, u64), dials::Attempt>,
+    /// Outbound attempts whose host waits to be resolved.
+    to_resolve: VecDeque<dials::Attempt>,
     core: Core<P, mio::net::TcpStream>,
 }
 
@@ -277,6 +279,7 @@ impl<P: Protocol> Listening<P> {
             stopping: None,
             accept_retry: None,
             resolving: std::collections::HashMap::new(),
+            to_resolve: VecDeque::new(),
             core: Core::new(server.protocol, config, server.bridge, handle),
         })
     }

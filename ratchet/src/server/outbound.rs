@@ -15,6 +15,10 @@ use mio::{Interest, Token};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
+/// Host names resolved at once, each on a thread of its own; later attempts wait their
+/// turn, in order.
+const MAX_RESOLVING: usize = 16;
+
 impl<P: Protocol, T: Transport> Core<P, T> {
     /// The attempts due now.
     pub fn take_dials(&mut self) -> Vec<Attempt> {
@@ -79,7 +83,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
 impl<P: Protocol> Listening<P> {
     /// Starts the attempts that are due: an address is connected at once; a name is
-    /// resolved on a thread of its own, and connected when its answer comes back.
+    /// resolved on a thread of its own (at most [`MAX_RESOLVING`] at a time), and
+    /// connected when its answer comes back.
     pub(super) fn dial_due(&mut self) {
         for attempt in self.core.take_dials() {
             let target = match attempt.dial.connect.target() {
@@ -89,28 +94,44 @@ impl<P: Protocol> Listening<P> {
                     continue;
                 }
             };
-            if let Ok(ip) = target.host.parse::<IpAddr>() {
-                self.connect_to(attempt, &[SocketAddr::new(ip, target.port)]);
+            match target.host.parse::<IpAddr>() {
+                Ok(ip) => self.connect_to(attempt, &[SocketAddr::new(ip, target.port)]),
+                Err(_) => self.to_resolve.push_back(attempt),
+            }
+        }
+        while self.resolving.len() < MAX_RESOLVING {
+            let Some(attempt) = self.to_resolve.pop_front() else {
+                break;
+            };
+            if !self.core.dial_wanted(attempt.key, attempt.generation) {
                 continue;
             }
-            let handle = self.handle.clone();
-            let (key, generation) = (attempt.key, attempt.generation);
-            let spawned = std::thread::Builder::new()
-                .name("ratchet-resolve".into())
-                .spawn(move || {
-                    let addrs = (target.host.as_str(), target.port)
-                        .to_socket_addrs()
-                        .map(Iterator::collect);
-                    handle.resolved(key, generation, addrs);
-                });
-            match spawned {
-                Ok(_) => {
-                    self.resolving.insert((key, generation), attempt);
-                }
-                Err(e) => self
-                    .core
-                    .dial_failed(attempt, ConnectFailure::Dns(e.to_string())),
+            self.resolve(attempt);
+        }
+    }
+
+    /// Resolves `attempt`'s host on a thread of its own.
+    fn resolve(&mut self, attempt: Attempt) {
+        let Ok(target) = attempt.dial.connect.target().cloned() else {
+            return;
+        };
+        let handle = self.handle.clone();
+        let (key, generation) = (attempt.key, attempt.generation);
+        let spawned = std::thread::Builder::new()
+            .name("ratchet-resolve".into())
+            .spawn(move || {
+                let addrs = (target.host.as_str(), target.port)
+                    .to_socket_addrs()
+                    .map(Iterator::collect);
+                handle.resolved(key, generation, addrs);
+            });
+        match spawned {
+            Ok(_) => {
+                self.resolving.insert((key, generation), attempt);
             }
+            Err(e) => self
+                .core
+                .dial_failed(attempt, ConnectFailure::Dns(e.to_string())),
         }
     }
 
@@ -124,6 +145,7 @@ impl<P: Protocol> Listening<P> {
         let Some(attempt) = self.resolving.remove(&(key, generation)) else {
             return;
         };
+        self.dial_due(); // the next name waiting, if any
         if !self.core.dial_wanted(key, generation) {
             return;
         }

@@ -17,6 +17,19 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Whether kosoku is installed (the test fails without it under `scripts/test`).
+fn have_kosoku() -> bool {
+    suite::have_tool(
+        "kosoku (pip install kosoku==0.1.0)",
+        Command::new("kosoku").arg("--help"),
+    )
+}
+
+/// Where the run `name` writes its reports.
+fn reports_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ratchet-autobahn-{name}-{}", std::process::id()))
+}
+
 /// Runs kosoku over the cases selected by `args`; returns each case's (behavior, close
 /// behavior), after checking the number of cases run.
 fn run_kosoku(
@@ -24,15 +37,11 @@ fn run_kosoku(
     args: &[&str],
     expected_cases: usize,
 ) -> Option<BTreeMap<String, (String, String)>> {
-    if !suite::have_tool(
-        "kosoku (pip install kosoku==0.1.0)",
-        Command::new("kosoku").arg("--help"),
-    ) {
+    if !have_kosoku() {
         return None;
     }
     let addr = suite::serve(echo::protocol());
-    let reports =
-        std::env::temp_dir().join(format!("ratchet-autobahn-{name}-{}", std::process::id()));
+    let reports = reports_dir(name);
     let status = Command::new("kosoku")
         .args(args)
         .args(["-p", "2", "-o"])
@@ -54,15 +63,11 @@ fn run_as_client(
     expected_cases: usize,
     deflate: Deflate,
 ) -> Option<BTreeMap<String, (String, String)>> {
-    if !suite::have_tool(
-        "kosoku (pip install kosoku==0.1.0)",
-        Command::new("kosoku").arg("--help"),
-    ) {
+    if !have_kosoku() {
         return None;
     }
     let port = suite::free_port();
-    let reports =
-        std::env::temp_dir().join(format!("ratchet-autobahn-{name}-{}", std::process::id()));
+    let reports = reports_dir(name);
     let mut fuzzer = Command::new("kosoku")
         .args(["-m", "fuzzingserver"])
         .args(args)

@@ -318,7 +318,12 @@ fn many_names_are_resolved_a_few_at_a_time_and_all_connect() {
     let upstream = suite::serve(echo::protocol());
     // More names than are resolved at once: the rest wait their turn.
     let connects = (0..40)
-        .map(|key| (key, Connect::new(format!("ws://localhost:{}/", upstream.port()))))
+        .map(|key| {
+            (
+                key,
+                Connect::new(format!("ws://localhost:{}/", upstream.port())),
+            )
+        })
         .collect();
     let (rx, _handle) = probe(connects, vec![]);
     let mut opened: Vec<u64> = (0..40)

@@ -11,6 +11,7 @@
 //
 // Prints one line per step; exits non-zero, with the reason, on the first failure.
 import { chromium } from "playwright-core";
+import { chromiumArgs, chromiumPath } from "./chromium.mjs";
 import puppeteer from "puppeteer-core";
 import { Builder, By } from "selenium-webdriver";
 import { execFileSync, spawn } from "node:child_process";
@@ -43,16 +44,7 @@ const folder = (prefix) => {
 // expression), screenshot, close.
 
 async function chromiumPage() {
-  const args = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ];
+  const args = chromiumArgs();
   if (secure) {
     const spki = new X509Certificate(readFileSync(leaf)).publicKey.export({
       type: "spki",
@@ -62,7 +54,7 @@ async function chromiumPage() {
     args.push(`--ignore-certificate-errors-spki-list=${hash}`);
   }
   const context = await chromium.launchPersistentContext(folder("ratchet-chromium-"), {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    executablePath: chromiumPath,
     args,
     viewport: { width: 900, height: 620 },
     timeout: 30_000,

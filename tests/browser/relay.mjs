@@ -8,22 +8,11 @@
 // every number is greater than the one before it (no duplicate, no reordering), else
 // what broke it; then it exits.
 import { chromium } from "playwright-core";
+import { chromiumArgs, chromiumPath } from "./chromium.mjs";
 import { createInterface } from "node:readline";
 
 const [url, count] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs() });
 const pages = [];
 for (let i = 0; i < Number(count); i++) {
   const page = await browser.newPage();

@@ -2,9 +2,8 @@
 //! examples): a process whose first line says `listening on PORT` (or `... listening on
 //! ws://HOST:PORT`) once it listens, then lines of its own.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 /// A server process, killed when dropped.
@@ -26,15 +25,7 @@ impl PeerServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = crate::processes::lines_of(&mut child);
         let mut server = PeerServer {
             name: name.to_owned(),
             child,

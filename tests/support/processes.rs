@@ -139,6 +139,20 @@ pub struct LineClient {
     lines: Receiver<String>,
 }
 
+/// The lines `child` prints on its (piped) stdout, read on a thread of their own.
+pub(crate) fn lines_of(child: &mut Child) -> Receiver<String> {
+    let stdout = child.stdout.take().expect("a piped stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
 impl LineClient {
     /// Starts `program args...` and waits for it to print `open`.
     pub fn start(name: &str, program: impl AsRef<Path>, args: &[&str]) -> Self {
@@ -150,15 +164,7 @@ impl LineClient {
             .spawn()
             .unwrap_or_else(|e| panic!("start {name}: {e}"));
         let stdin = child.stdin.take().expect("stdin");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(&mut child);
         let mut client = LineClient {
             name: name.to_owned(),
             child,

@@ -295,11 +295,12 @@ impl<P: Protocol> Protocol for Tls<P> {
             }
             Err(e) => {
                 // No session to speak in: the protocol inside hears why, and it ends.
-                let mut state =
-                    self.wrap(None, out, |inner, o| inner.dial(id, &secured, peer, o))?;
-                self.inner.failed(&mut state.inner, &e);
+                // What it wrote (its request) is dropped, never sent in plain text.
+                let (inner, mut unsent) = (&mut self.inner, Vec::new());
+                let mut state = out.redirect(&mut unsent, |o| inner.dial(id, &secured, peer, o))?;
+                self.inner.failed(&mut state, &e);
                 out.shutdown();
-                Some(state)
+                Some(TlsState::plain(state))
             }
         }
     }

@@ -13,15 +13,14 @@ use crate::component::guard;
 use crate::conn::{Conn, ConnId};
 use crate::error::Error;
 use crate::outbound::{ConnectFailure, DialOutcome};
-use crate::protocol::Dial;
-use crate::protocol::Outbox;
+use crate::protocol::{Dial, Outbox};
 use crate::stateful::StatefulComponent;
 use handshake::{Answer, Offer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// What an outbound connection needs until its handshake is done, and to report it if it
-/// is never done.
+/// What an outbound connection carries: its dial, the handshake it waits for (and why it
+/// failed, to report if it never opens), and whether the application closed it.
 #[derive(Debug)]
 pub(super) struct Outbound {
     dial: Dial,
@@ -104,7 +103,7 @@ impl<C: StatefulComponent> WebSocket<C> {
             return 0;
         };
         let Some(offer) = &outbound.offer else {
-            return data.len();
+            return data.len(); // it failed before sending its request
         };
         let connect = &outbound.dial.connect;
         let (agreed, len) = match offer.answer(data, connect, self.config.max_handshake_size) {
@@ -135,7 +134,8 @@ impl<C: StatefulComponent> WebSocket<C> {
                 return data.len();
             }
         };
-        // The codec is the server's, with the parameters seen from this end.
+        outbound.offer = None; // answered
+                               // The codec is the server's, with the parameters seen from this end.
         let deflate = agreed.deflate.map(Params::mirrored);
         let decoder = rfc6455::Decoder::with_deflate(self.config.max_message_size, deflate)
             .max_frame(self.config.frame_size())

@@ -335,3 +335,24 @@ fn many_names_are_resolved_a_few_at_a_time_and_all_connect() {
     opened.sort_unstable();
     assert_eq!(opened, (0..40).collect::<Vec<u64>>());
 }
+
+#[test]
+fn a_message_over_the_clients_limit_is_refused_not_buffered() {
+    let upstream = suite::serve(echo::protocol());
+    let big = Payload::binary(vec![1u8; 4096]);
+    let (probe, rx) = Probe::new(
+        vec![(1, Connect::new(format!("ws://{upstream}/")))],
+        vec![Payload::text("small"), big],
+    );
+    // The client's limits are its decorator's: 1 KiB messages here.
+    let config = Config::default().max_message_size(1024);
+    let _ = suite::serve_handle(WebSocket::with_config(probe, config));
+    assert_eq!(next(&rx), Heard::Open(1, None));
+    assert_eq!(next(&rx), Heard::Message(1, Payload::text("small")));
+    // The 4 KiB echo is refused from its header (1009), and the connection ends.
+    assert_eq!(
+        next(&rx),
+        Heard::Error(1, "protocol error: message exceeds the maximum size".into())
+    );
+    assert_eq!(next(&rx), Heard::Close(1));
+}

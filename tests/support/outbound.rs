@@ -18,6 +18,8 @@ pub enum Heard {
     Close(u64),
     /// An attempt failed: the key, why, the attempt, and when the next one is made.
     Failed(u64, ConnectFailure, u32, Option<Duration>),
+    /// Another error on an open connection (a protocol error, ...), as it displays.
+    Error(u64, String),
 }
 
 /// Connects out on start, sends its script on each connection that opens, reports what
@@ -61,12 +63,14 @@ impl Component for Probe {
     }
 
     fn on_error(&mut self, conn: &Conn, err: Error) -> impl IntoCommands {
-        if let Error::Connect(e) = err {
-            let key = conn.outbound().expect("a failed attempt carries its key");
-            let _ = self
-                .heard
-                .send(Heard::Failed(key, e.failure, e.attempt, e.retry_in));
-        }
+        let key = conn
+            .outbound()
+            .expect("outbound connections carry their key");
+        let heard = match err {
+            Error::Connect(e) => Heard::Failed(key, e.failure, e.attempt, e.retry_in),
+            other => Heard::Error(key, other.to_string()),
+        };
+        let _ = self.heard.send(heard);
     }
 }
 

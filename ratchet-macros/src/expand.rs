@@ -60,6 +60,7 @@ pub fn app(model: &AppModel) -> TokenStream {
         Some((cert, key)) => quote!(::core::option::Option::Some((#cert, #key))),
         None => quote!(::core::option::Option::None),
     };
+    let outbound_tls = model.outbound_tls;
     let redis = match &model.redis {
         Some(url) => quote!(::core::option::Option::Some(#url)),
         None => quote!(::core::option::Option::None),
@@ -94,6 +95,7 @@ pub fn app(model: &AppModel) -> TokenStream {
             const REDIS: ::core::option::Option<&'static str> = #redis;
             const MORE: &'static [(&'static str, &'static str, &'static str)] = &[#(#more),*];
             const TLS: ::core::option::Option<(&'static str, &'static str)> = #tls;
+            const OUTBOUND_TLS: bool = #outbound_tls;
 
             fn into_protocol(self) -> Self::Protocol {
                 #into_protocol

@@ -28,6 +28,7 @@ use quote::ToTokens;
 /// | `main` | a bool | `main = false` | whether to generate `fn main` (default `true`) |
 /// | `tls_cert` | a PEM file | `tls_cert = "/etc/chat/cert.pem"` | serves every listener over TLS (`wss://`, `https://`) with this certificate chain (read at start, relative to the working folder; `RATCHET_TLS_CERT` overrides it); needs `tls_key` |
 /// | `tls_key` | a PEM file | `tls_key = "/etc/chat/key.pem"` | the private key of `tls_cert` (`RATCHET_TLS_KEY` overrides it). Any generated `main` serves TLS when both variables are set, whether or not the app names files |
+/// | `outbound_tls` | a bool | `outbound_tls = true` | TLS for the `wss://` connections the app makes with `Command::connect` while it serves plain text (`tls::Tls::outbound`; an app that serves TLS has it anyway; default `false`) |
 /// | `rate` | a rate per connection | `rate = "10/s"` | at most 10 messages a second from each connection (`"30/min"` too); one over it is dropped and `on_error` hears `Error::RateLimited`, or with `"10/s, close"` the connection is closed with 1008 |
 /// | `conn_state` | a type | `conn_state = Player` | the state each connection carries; handlers take it as `me: &mut Player` (checked to agree) |
 /// | `deflate` | a bool | `deflate = true` | permessage-deflate (WebSocket only; default `false`) |

@@ -60,6 +60,9 @@ pub trait App: Sized {
     /// read at start; `RATCHET_TLS_CERT` and `RATCHET_TLS_KEY` override them, and turn
     /// TLS on for an app that names none.
     const TLS: Option<(&'static str, &'static str)> = None;
+    /// Whether the app, served in plain text, makes `wss://` connections
+    /// (`outbound_tls`): it is served through [`Tls::outbound`](crate::tls::Tls::outbound).
+    const OUTBOUND_TLS: bool = false;
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
@@ -111,6 +114,15 @@ pub fn main<A: App + Default>() -> ExitCode {
         }
     };
     match tls {
+        #[cfg(feature = "tls")]
+        None if A::OUTBOUND_TLS => serve_at(server.outbound_tls(), &binds[0], |addrs| {
+            banner::<A>(addrs, false)
+        }),
+        #[cfg(not(feature = "tls"))]
+        None if A::OUTBOUND_TLS => {
+            eprintln!("{}: `outbound_tls` needs ratchet's `tls` feature", A::NAME);
+            ExitCode::FAILURE
+        }
         None => serve_at(server, &binds[0], |addrs| banner::<A>(addrs, false)),
         #[cfg(feature = "tls")]
         Some((cert, key)) => match crate::tls::TlsCertificates::from_pem_files(&cert, &key) {

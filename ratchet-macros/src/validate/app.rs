@@ -17,6 +17,8 @@ pub struct AppModel {
     pub main: bool,
     /// permessage-deflate on.
     pub deflate: bool,
+    /// TLS for the `wss://` connections the app makes.
+    pub outbound_tls: bool,
     /// The socket's path, behind a router.
     pub path: Option<String>,
     /// The static folder, resolved to an absolute path, served at `/*`.
@@ -94,6 +96,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut binds: Option<(Vec<String>, &Expr)> = None;
     let mut main = true;
     let mut deflate: Option<(bool, Span)> = None;
+    let mut outbound_tls = false;
     let mut path: Option<(String, Span)> = None;
     let mut static_dir: Option<(String, Span)> = None;
     let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
@@ -166,6 +169,12 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                     lit: Lit::Bool(b), ..
                 }) => main = b.value,
                 _ => errors.at(value, "`main` takes `true` or `false`"),
+            },
+            "outbound_tls" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => outbound_tls = b.value,
+                _ => errors.at(value, "`outbound_tls` takes `true` or `false`"),
             },
             "deflate" => match value {
                 Expr::Lit(ExprLit {
@@ -374,6 +383,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             binds,
             main,
             deflate,
+            outbound_tls,
             path: path.map(|(p, _)| p),
             static_dir: static_dir.map(|(d, _)| d),
             origins,

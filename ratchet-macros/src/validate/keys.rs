@@ -96,6 +96,12 @@ pub const KEYS: &[Key] = &[
         http: true,
     },
     Key {
+        name: "outbound_tls",
+        takes: "a bool",
+        example: "outbound_tls = true",
+        http: false,
+    },
+    Key {
         name: "path",
         takes: "a path",
         example: r#"path = "/chat""#,

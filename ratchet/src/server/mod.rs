@@ -121,6 +121,19 @@ impl<P: Protocol> Server<P> {
         }
     }
 
+    /// Serves every listener in plain text, and makes the outbound `wss://` connections
+    /// the application asks for: the protocol becomes
+    /// [`Tls::outbound`](crate::tls::Tls::outbound) around it.
+    #[cfg(feature = "tls")]
+    pub fn outbound_tls(self) -> Server<crate::tls::Tls<P>> {
+        Server {
+            protocol: crate::tls::Tls::outbound(self.protocol),
+            config: self.config,
+            bridge: self.bridge,
+            more: self.more,
+        }
+    }
+
     /// Replaces the limits.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {

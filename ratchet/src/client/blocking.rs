@@ -1,7 +1,7 @@
 //! A blocking client on the same codec, for scripts and tests: connect, send, receive.
 
 use crate::message::Payload;
-use crate::outbound::{Connect, ConnectFailure};
+use crate::outbound::{tunnel, Connect, ConnectFailure};
 use crate::websocket::client::handshake::{self, Answer};
 use crate::websocket::deflate::{self, Params};
 use crate::websocket::rfc6455::{self, Decoder, Frame};
@@ -99,7 +99,7 @@ impl std::fmt::Debug for Socket {
 
 impl Socket {
     /// Connects with `connect`'s settings (subprotocols, headers, compression, TLS
-    /// trust); redirects are followed as it says. Reconnecting is not done here.
+    /// trust, proxy); redirects are followed as it says. Reconnecting is not done here.
     pub fn connect(connect: &Connect) -> io::Result<Socket> {
         let mut connect = connect.clone();
         loop {
@@ -116,13 +116,25 @@ impl Socket {
     /// One attempt: the socket, or where the server redirected to.
     fn attempt(connect: &Connect) -> io::Result<Result<Socket, String>> {
         let target = connect.target().map_err(failed)?.clone();
-        let addrs: Vec<_> = (target.host.as_str(), target.port)
-            .to_socket_addrs()?
-            .collect();
-        let tcp = TcpStream::connect(&addrs[..])?;
+        let to = connect.socket_target().map_err(failed)?;
+        let addrs: Vec<_> = (to.host.as_str(), to.port).to_socket_addrs()?.collect();
+        let mut tcp = TcpStream::connect(&addrs[..])?;
         tcp.set_nodelay(true)?;
         let mut buf = vec![0u8; 64 << 10];
         let mut end = 0;
+        if connect.proxied().is_some() {
+            let mut request = Vec::new();
+            tunnel::write_connect(&target, &mut request);
+            tcp.write_all(&request)?;
+            loop {
+                if let Some(len) = tunnel::read_answer(&buf[..end], MAX_HEAD).map_err(failed)? {
+                    buf.copy_within(len..end, 0);
+                    end -= len;
+                    break;
+                }
+                end += read_some(&mut tcp, &mut buf[end..])?;
+            }
+        }
         let mut stream = match target.secure {
             false => Stream::Plain(tcp),
             #[cfg(feature = "tls")]

@@ -4,7 +4,7 @@
 //! Connecting out is a command like the others. A handler returns
 //! [`Command::connect(url, key)`](crate::Command::connect) (or
 //! [`connect_with`](crate::Command::connect_with) and a [`Connect`] for subprotocols,
-//! headers, compression, reconnecting, TLS trust); the key is the application's
+//! headers, compression, reconnecting, TLS trust, an HTTP proxy); the key is the application's
 //! own, as for timers. The connection is then a connection like any other: the
 //! application hears `on_open`, `on_message`, `on_close` for it, sends to it, puts it in a
 //! [`ConnSet`](crate::ConnSet) or a topic, and tells it from the others by

@@ -31,11 +31,12 @@ pub struct Connect {
     deflate: Option<Deflate>,
     reconnect: Option<Backoff>,
     redirects: u8,
+    proxy: Option<Result<Target, String>>,
     #[cfg(feature = "tls")]
     trust: Option<Arc<rustls::ClientConfig>>,
 }
 
-/// A parsed `ws://` or `wss://` URL.
+/// A parsed `ws://` or `wss://` URL (or a proxy's `http://host:port`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     /// `wss://`.
@@ -107,6 +108,7 @@ impl PartialEq for Connect {
             && self.deflate == other.deflate
             && self.reconnect == other.reconnect
             && self.redirects == other.redirects
+            && self.proxy == other.proxy
             && same_trust
     }
 }
@@ -128,6 +130,7 @@ impl Connect {
             deflate: None,
             reconnect: None,
             redirects: 0,
+            proxy: None,
             #[cfg(feature = "tls")]
             trust: None,
         }
@@ -189,6 +192,31 @@ impl Connect {
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
         self.trust = Some(config);
         self
+    }
+
+    /// Connects through the HTTP proxy at `url` (`http://host:port`): the socket goes to
+    /// the proxy, which is asked with `CONNECT` for a tunnel to the URL's host; TLS and
+    /// the WebSocket handshake then go through the tunnel.
+    #[must_use]
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(Target::parse(url).and_then(|t| match t.secure {
+            true => Err(format!("{url}: a proxy is reached over http://")),
+            false => Ok(t),
+        }));
+        self
+    }
+
+    /// The proxy, if there is one (or why its URL does not parse).
+    pub fn proxied(&self) -> Option<Result<&Target, ConnectFailure>> {
+        self.proxy.as_ref().map(|p| {
+            p.as_ref()
+                .map_err(|why| ConnectFailure::InvalidUrl(why.clone()))
+        })
+    }
+
+    /// Where the socket goes: the proxy if there is one, else the URL's host.
+    pub(crate) fn socket_target(&self) -> Result<&Target, ConnectFailure> {
+        self.proxied().unwrap_or_else(|| self.target())
     }
 
     /// The URL, as given.

@@ -33,6 +33,8 @@ pub enum ConnectFailure {
     Io(String),
     /// The TLS handshake failed (a certificate not trusted, a protocol mismatch...).
     Tls(String),
+    /// The proxy refused the `CONNECT`, did not answer it as HTTP, or not in time.
+    Proxy(String),
     /// The opening handshake did not complete in time.
     TimedOut,
     /// The server answered the upgrade with this status instead of `101`.
@@ -56,6 +58,7 @@ impl fmt::Display for ConnectFailure {
             ConnectFailure::Refused => f.write_str("connection refused"),
             ConnectFailure::Io(why) => write!(f, "connection failed: {why}"),
             ConnectFailure::Tls(why) => write!(f, "TLS handshake failed: {why}"),
+            ConnectFailure::Proxy(why) => write!(f, "proxy: {why}"),
             ConnectFailure::TimedOut => f.write_str("handshake timed out"),
             ConnectFailure::Status(status) => write!(f, "server answered {status}, not 101"),
             ConnectFailure::Redirect(to) => write!(f, "redirected to {to} (not followed)"),

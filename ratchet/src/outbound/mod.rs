@@ -7,6 +7,7 @@ mod connect;
 mod error;
 #[cfg(feature = "tls")]
 pub(crate) mod trust;
+pub(crate) mod tunnel;
 
 pub use backoff::Backoff;
 pub use connect::{Connect, DialOutcome, Target};

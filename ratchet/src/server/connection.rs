@@ -1,6 +1,7 @@
 //! One connection in the server's slab: its socket, its protocol state, its buffers, and
 //! where it is in its life.
 
+use super::dials::Attempt;
 use super::output::Output;
 use crate::command::Topic;
 use crate::conn::ConnId;
@@ -13,6 +14,7 @@ use std::time::Instant;
 /// Open ──(protocol shuts down)──> Closing ──(output written, write side shut)──> Lingering
 ///   └───(peer shuts its write side)──> PeerClosed ──(output written)──> gone
 /// Refused ──(503 written, write side shut)──> Lingering ──(peer's end, or the linger deadline)──> gone
+/// Tunnel ──(the proxy's 2xx)──> Open;  Tunnel ──(anything else)──> gone
 /// ```
 #[derive(Debug)]
 pub(crate) enum Phase<S> {
@@ -29,6 +31,9 @@ pub(crate) enum Phase<S> {
     /// input is read and discarded until the peer's end or the linger deadline, so that
     /// the peer reads our last bytes rather than a reset.
     Lingering,
+    /// An outbound connection to an HTTP proxy (at the address held), waiting for its
+    /// answer to `CONNECT`: the protocol makes its state once the tunnel is up.
+    Tunnel(Box<(Attempt, std::net::SocketAddr)>),
 }
 
 impl<S> Phase<S> {
@@ -36,7 +41,7 @@ impl<S> Phase<S> {
     pub fn state_mut(&mut self) -> Option<&mut S> {
         match self {
             Phase::Open(s) | Phase::PeerClosed(s) | Phase::Closing(s) => Some(s),
-            Phase::Refused | Phase::Lingering => None,
+            Phase::Refused | Phase::Lingering | Phase::Tunnel(_) => None,
         }
     }
 
@@ -52,7 +57,7 @@ impl<S> Phase<S> {
     pub fn end(&mut self) -> Option<S> {
         match std::mem::replace(self, Phase::Lingering) {
             Phase::Open(s) | Phase::PeerClosed(s) | Phase::Closing(s) => Some(s),
-            Phase::Refused | Phase::Lingering => None,
+            Phase::Refused | Phase::Lingering | Phase::Tunnel(_) => None,
         }
     }
 

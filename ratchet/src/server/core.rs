@@ -353,6 +353,14 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// The socket failed: the protocol hears why, then it is closed.
     pub(super) fn socket_failed(&mut self, slot: usize, error: &std::io::Error) {
+        if self
+            .conns
+            .get(slot)
+            .is_some_and(|c| matches!(c.phase, Phase::Tunnel(_)))
+        {
+            self.tunnel_failed(slot, crate::outbound::ConnectFailure::from_io(error));
+            return;
+        }
         self.call(slot, |protocol, state, _| protocol.failed(state, error));
         self.drop_conn(slot);
     }
@@ -361,6 +369,15 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     pub(super) fn drop_conn(&mut self, slot: usize) {
         if self.conns.get(slot).is_some_and(|c| c.phase.has_state()) {
             self.end(slot);
+        }
+        if self
+            .conns
+            .get(slot)
+            .is_some_and(|c| matches!(c.phase, Phase::Tunnel(_)))
+        {
+            let failure = crate::outbound::ConnectFailure::Proxy("no tunnel".into());
+            self.tunnel_failed(slot, failure);
+            return;
         }
         let Some(mut c) = self.conns.try_remove(slot) else {
             return;
@@ -407,6 +424,18 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// Asks the protocol to close every connection it has (1001 for WebSocket).
     pub fn close_all(&mut self) {
         self.dials.clear();
+        let tunnels: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(c.phase, Phase::Tunnel(_)))
+            .map(|(slot, _)| slot)
+            .collect();
+        for slot in tunnels {
+            self.tunnel_failed(
+                slot,
+                crate::outbound::ConnectFailure::Proxy("shutting down".into()),
+            );
+        }
         let ids: Vec<ConnId> = self
             .conns
             .iter()

@@ -5,6 +5,7 @@ use super::core::Core;
 use super::timers::TIMERS_PER_TURN;
 use super::transport::Transport;
 use crate::command::TimerScope;
+use crate::outbound::ConnectFailure;
 use crate::protocol::{Overflow, Protocol};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -63,6 +64,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             if c.phase.is_open() {
                 self.call(slot, |protocol, state, out| protocol.timeout(state, out));
                 self.execute();
+            } else if matches!(c.phase, super::connection::Phase::Tunnel(_)) {
+                let failure = ConnectFailure::Proxy("no answer in time".into());
+                self.tunnel_failed(slot, failure);
             } else {
                 // Closing, half-closed, refused or lingering: its time is up.
                 self.drop_conn(slot);

@@ -4,6 +4,7 @@
 use super::connection::Phase;
 use super::core::Core;
 use super::transport::Transport;
+use crate::outbound::ConnectFailure;
 use crate::protocol::{deadline_after, Protocol};
 use std::io::ErrorKind;
 
@@ -24,7 +25,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 c.phase,
                 Phase::Closing(_) | Phase::Refused | Phase::Lingering
             );
-            if !discard && (!c.phase.is_open() || c.backlog.is_over()) {
+            let tunnel = matches!(c.phase, Phase::Tunnel(_));
+            if !discard && !tunnel && (!c.phase.is_open() || c.backlog.is_over()) {
                 return; // half-closed, or paused until the client takes its output
             }
             let keep = if discard { 0 } else { c.input.len() };
@@ -38,10 +40,16 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             }
             self.read_buf[..keep].copy_from_slice(&c.input[..keep]);
             match c.stream.read(&mut self.read_buf[keep..]) {
+                Ok(0) if tunnel => {
+                    let failure = ConnectFailure::Proxy("closed without answering".into());
+                    self.tunnel_failed(slot, failure);
+                    return;
+                }
                 Ok(0) => {
                     self.peer_closed(slot);
                     return;
                 }
+                Ok(n) if tunnel => self.tunnel_answer(slot, keep + n),
                 Ok(n) if !discard => self.feed(slot, keep + n),
                 Ok(_) => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -196,7 +204,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     self.linger(slot);
                     return;
                 }
-                Phase::Open(_) | Phase::Lingering => {}
+                Phase::Open(_) | Phase::Lingering | Phase::Tunnel(_) => {}
             }
         }
         let half = self.config.output_budget() / 2;

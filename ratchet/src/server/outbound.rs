@@ -1,7 +1,8 @@
 //! Connecting out: the loop resolves an attempt's host (off the loop, unless it is an
 //! address), connects a non-blocking socket, and the core makes it a connection whose
-//! protocol speaks in its client role. What the protocol writes waits until the socket
-//! is connected; a socket that fails to connect is reported like any failed socket.
+//! protocol speaks in its client role; through an HTTP proxy, once the proxy has made the
+//! tunnel. What the protocol writes waits until the socket is connected; a socket that
+//! fails to connect is reported like any failed socket.
 
 use super::connection::{Connection, Phase};
 use super::core::Core;
@@ -9,15 +10,22 @@ use super::dials::Attempt;
 use super::transport::Transport;
 use super::Listening;
 use crate::command::DialKey;
-use crate::outbound::{ConnectFailure, DialOutcome};
-use crate::protocol::Protocol;
+use crate::outbound::{tunnel, ConnectFailure, DialOutcome};
+use crate::protocol::{deadline_after, Protocol};
 use mio::{Interest, Token};
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 /// Host names resolved at once, each on a thread of its own; later attempts wait their
 /// turn, in order.
 const MAX_RESOLVING: usize = 16;
+
+/// How long a proxy has to answer `CONNECT`.
+const TUNNEL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest answer head a proxy may send.
+const MAX_TUNNEL_HEAD: usize = 8 << 10;
 
 impl<P: Protocol, T: Transport> Core<P, T> {
     /// The attempts due now.
@@ -33,15 +41,38 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         self.dials.is_current(key, generation)
     }
 
-    /// An attempt's socket is connecting to `peer`, in the slot
-    /// [`vacant_slot`](Core::vacant_slot) named: the protocol makes its client state.
+    /// An attempt's socket is connecting to `peer` (the URL's host, or its proxy), in the
+    /// slot [`vacant_slot`](Core::vacant_slot) named. Through a proxy, the tunnel is asked
+    /// for first; then the protocol makes its client state.
     pub fn open_outbound(&mut self, stream: T, peer: SocketAddr, attempt: Attempt) {
         let id = self.next_id();
         let slot = id.slot();
         let mut c = Connection::new(id, stream, Phase::Lingering);
         c.writable = false; // until the poller says it is connected
-        self.conns.insert(c);
         self.dials.attach(attempt.key, id);
+        let proxied = attempt.dial.connect.proxied().is_some();
+        match attempt.dial.connect.target() {
+            Ok(target) if proxied => {
+                tunnel::write_connect(target, c.output.tail(&mut self.pool));
+                c.control.deadline = Some(deadline_after(self.now, TUNNEL_TIMEOUT));
+                c.phase = Phase::Tunnel(Box::new((attempt, peer)));
+                self.conns.insert(c);
+                self.count_connections();
+                self.settle(slot);
+            }
+            _ => {
+                self.conns.insert(c);
+                self.dial_in(slot, peer, attempt);
+            }
+        }
+    }
+
+    /// The protocol makes the state of outbound connection `slot`, whose socket is
+    /// connected (or connecting) to `peer`, with nothing in between.
+    fn dial_in(&mut self, slot: usize, peer: SocketAddr, attempt: Attempt) {
+        let Some(id) = self.conns.get(slot).map(|c| c.id) else {
+            return;
+        };
         let made = self.with_outbox(slot, |protocol, phase, out| {
             match protocol.dial(id, &attempt.dial, peer, out) {
                 Some(state) => {
@@ -57,13 +88,61 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         }
         // No client role: the connection never was.
-        self.conns.try_remove(slot);
+        if let Some(mut c) = self.conns.try_remove(slot) {
+            c.output.release(&mut self.pool);
+        }
         self.deadlines.remove(slot);
+        self.count_connections();
         self.dials.ended(id, DialOutcome::Failed, self.now);
-        self.report_dial(
-            attempt,
-            ConnectFailure::Unsupported("no protocol here connects out".into()),
-        );
+        let failure = ConnectFailure::Unsupported("no protocol here connects out".into());
+        self.report_dial(attempt, failure);
+    }
+
+    /// The proxy sent `read_buf[..total]` (with what was kept of its answer before): once
+    /// it says the tunnel is up, the protocol has the connection, and what followed the
+    /// answer.
+    pub(super) fn tunnel_answer(&mut self, slot: usize, total: usize) {
+        let len = match tunnel::read_answer(&self.read_buf[..total], MAX_TUNNEL_HEAD) {
+            Ok(Some(len)) => len,
+            Ok(None) => {
+                if let Some(c) = self.conns.get_mut(slot) {
+                    c.input.clear();
+                    c.input.extend_from_slice(&self.read_buf[..total]);
+                }
+                return;
+            }
+            Err(failure) => return self.tunnel_failed(slot, failure),
+        };
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let Phase::Tunnel(tunnel) = std::mem::replace(&mut c.phase, Phase::Lingering) else {
+            return;
+        };
+        c.input.clear();
+        c.control.deadline = None;
+        let (attempt, peer) = *tunnel;
+        self.dial_in(slot, peer, attempt);
+        if total > len {
+            // The server's first bytes, if it spoke at once.
+            self.read_buf.copy_within(len..total, 0);
+            self.feed(slot, total - len);
+        }
+    }
+
+    /// The tunnel was not made: the connection never was, and the application hears why.
+    pub(super) fn tunnel_failed(&mut self, slot: usize, failure: ConnectFailure) {
+        let Some(mut c) = self.conns.try_remove(slot) else {
+            return;
+        };
+        c.output.release(&mut self.pool);
+        self.deadlines.remove(slot);
+        self.slow.remove(slot);
+        self.count_connections();
+        if let Phase::Tunnel(tunnel) = c.phase {
+            self.dials.ended(c.id, DialOutcome::Failed, self.now);
+            self.report_dial(tunnel.0, failure);
+        }
     }
 
     /// An attempt failed before it had a socket: the application hears why.
@@ -87,7 +166,8 @@ impl<P: Protocol> Listening<P> {
     /// connected when its answer comes back.
     pub(super) fn dial_due(&mut self) {
         for attempt in self.core.take_dials() {
-            let target = match attempt.dial.connect.target() {
+            let connect = &attempt.dial.connect;
+            let target = match connect.target().and_then(|_| connect.socket_target()) {
                 Ok(target) => target.clone(),
                 Err(failure) => {
                     self.core.dial_failed(attempt, failure);
@@ -112,7 +192,7 @@ impl<P: Protocol> Listening<P> {
 
     /// Resolves `attempt`'s host on a thread of its own.
     fn resolve(&mut self, attempt: Attempt) {
-        let Ok(target) = attempt.dial.connect.target().cloned() else {
+        let Ok(target) = attempt.dial.connect.socket_target().cloned() else {
             return;
         };
         let handle = self.handle.clone();

@@ -70,7 +70,7 @@ pub trait Protocol {
     /// A connection was accepted.
     fn connect(&mut self, id: ConnId, peer: SocketAddr, out: &mut Outbox<'_>) -> Self::ConnState;
 
-    /// The application asked to connect out ([`Command::connect`]): the state of an
+    /// The application asked to connect out ([`Command::connect`](crate::Command::connect)): the state of an
     /// outbound connection whose socket is connecting to `peer` (what the protocol writes
     /// now goes out once it is connected), in the protocol's client role. `None` if this
     /// protocol has none: the attempt then fails with

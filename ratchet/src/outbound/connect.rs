@@ -1,5 +1,5 @@
 //! Where to connect out and how: the URL, the handshake's offers, reconnecting, TLS
-//! trust.
+//! trust, a proxy.
 
 use super::{Backoff, ConnectFailure};
 use crate::compression::Deflate;

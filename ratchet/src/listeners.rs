@@ -229,11 +229,7 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
         peer: SocketAddr,
         out: &mut Outbox<'_>,
     ) -> Option<Self::ConnState> {
-        let (side, scope) = dial.scope.pop()?;
-        let inner = Dial {
-            scope,
-            ..dial.clone()
-        };
+        let (side, inner) = dial.pop()?;
         match side {
             0 => {
                 let first = &mut self.first;
@@ -248,12 +244,8 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
     }
 
     fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
-        let Some((side, scope)) = dial.scope.pop() else {
+        let Some((side, inner)) = dial.pop() else {
             return Commands::none();
-        };
-        let inner = Dial {
-            scope,
-            ..dial.clone()
         };
         match side {
             0 => scope_commands(self.first.dial_failed(id, &inner, error), 0),

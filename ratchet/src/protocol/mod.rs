@@ -246,6 +246,20 @@ pub struct Dial {
 }
 
 impl Dial {
+    /// For a layer that serves several protocols (a router, listeners): the index it
+    /// pushed on the way out, and the dial as the protocol at that index sees it; `None`
+    /// if nothing was pushed.
+    pub fn pop(&self) -> Option<(usize, Dial)> {
+        let (index, scope) = self.scope.pop()?;
+        Some((
+            index,
+            Dial {
+                scope,
+                ..self.clone()
+            },
+        ))
+    }
+
     /// The error the application hears when this attempt fails with `failure`.
     pub fn error(&self, failure: ConnectFailure) -> ConnectError {
         ConnectError {

@@ -1,9 +1,10 @@
 //! What comes in: the opening handshake, then frames of the version it chose, turned into
 //! the application's events.
 
+use super::deflate::Params;
 use super::handshake::{self, Outcome, Rejection};
 use super::send::ConnDeflate;
-use super::{hixie, rfc6455, ConnState, Phase, WebSocket};
+use super::{client, hixie, rfc6455, ConnState, Phase, Version, WebSocket};
 use crate::command::Command;
 use crate::component::guard;
 use crate::conn::Conn;
@@ -136,27 +137,44 @@ impl<C: StatefulComponent> WebSocket<C> {
                         return data.len();
                     }
                 }
-                state.heard_from = false; // silence is counted from the handshake on
-                state.version = Some(version);
-                state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
-                let max = self.config.max_message_size;
-                state.phase = if version.is_hybi() {
-                    let decoder = rfc6455::Decoder::with_deflate(max, deflate)
-                        .max_frame(self.config.frame_size());
-                    Phase::Hybi(Box::new(decoder))
-                } else {
-                    Phase::Hixie(hixie::Decoder::new(max))
-                };
-                state.deflate = deflate.map(ConnDeflate::new);
                 out.output().extend_from_slice(&response);
-                state.opened = true;
-                let app = &mut self.app;
-                match guard(|| app.on_open(&state.conn, &mut state.app)) {
-                    Ok(cmds) => out.commands(cmds),
-                    Err(panic) => self.panicked(state, panic, out),
-                }
+                self.open(state, version, deflate, out);
                 consumed
             }
+        }
+    }
+
+    /// The handshake is done, either way round: the connection speaks `version`, with
+    /// permessage-deflate's `deflate` (seen from this end: what it inflates is the
+    /// `client_*` side), a client's decoder refusing masked frames; the application hears
+    /// `on_open`.
+    pub(super) fn open(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        version: Version,
+        deflate: Option<Params>,
+        out: &mut Outbox<'_>,
+    ) {
+        state.heard_from = false; // silence is counted from the handshake on
+        state.version = Some(version);
+        state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
+        let max = self.config.max_message_size;
+        state.phase = if version.is_hybi() {
+            let decoder =
+                rfc6455::Decoder::with_deflate(max, deflate).max_frame(self.config.frame_size());
+            match state.outbound {
+                Some(_) => Phase::Hybi(Box::new(decoder.for_client())),
+                None => Phase::Hybi(Box::new(decoder)),
+            }
+        } else {
+            Phase::Hixie(hixie::Decoder::new(max))
+        };
+        state.deflate = deflate.map(ConnDeflate::new);
+        state.opened = true;
+        let app = &mut self.app;
+        match guard(|| app.on_open(&state.conn, &mut state.app)) {
+            Ok(cmds) => out.commands(cmds),
+            Err(panic) => self.panicked(state, panic, out),
         }
     }
 
@@ -223,8 +241,8 @@ impl<C: StatefulComponent> WebSocket<C> {
         mut pos: usize,
         out: &mut Outbox<'_>,
     ) -> usize {
+        let client = state.outbound.is_some();
         loop {
-            let mask = state.mask();
             let Phase::Hybi(decoder) = &mut state.phase else {
                 return data.len();
             };
@@ -265,7 +283,7 @@ impl<C: StatefulComponent> WebSocket<C> {
                 }
                 rfc6455::Frame::Ping(payload) => {
                     if !state.close_sent {
-                        rfc6455::write_pong(out.output(), payload, mask);
+                        rfc6455::write_pong(out.output(), payload, client::masks(client));
                     }
                 }
                 rfc6455::Frame::Pong(_) => {}

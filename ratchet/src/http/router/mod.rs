@@ -302,11 +302,7 @@ impl<R: Routes> Protocol for Router<R> {
         out: &mut Outbox<'_>,
     ) -> Option<Self::ConnState> {
         // The route of the application that asked: its requests are not routed by path.
-        let (index, scope) = dial.scope.pop()?;
-        let inner = Dial {
-            scope,
-            ..dial.clone()
-        };
+        let (index, inner) = dial.pop()?;
         let route = self.routes.dial(index, id, &inner, peer, out)?;
         Some(RouterState {
             peer,
@@ -315,14 +311,8 @@ impl<R: Routes> Protocol for Router<R> {
     }
 
     fn dial_failed(&mut self, id: ConnId, dial: &Dial, error: ConnectError) -> Commands {
-        match dial.scope.pop() {
-            Some((index, scope)) => {
-                let inner = Dial {
-                    scope,
-                    ..dial.clone()
-                };
-                self.routes.dial_failed(index, id, &inner, error)
-            }
+        match dial.pop() {
+            Some((index, inner)) => self.routes.dial_failed(index, id, &inner, error),
             None => Commands::none(),
         }
     }

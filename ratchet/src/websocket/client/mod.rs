@@ -6,7 +6,6 @@
 pub(crate) mod handshake;
 
 use super::deflate::Params;
-use super::send::ConnDeflate;
 use super::{rfc6455, ConnState, Phase, Version, WebSocket};
 use crate::command::Command;
 use crate::component::guard;
@@ -37,7 +36,7 @@ impl<S> ConnState<S> {
     /// The masking key for the next frame: a fresh random one for every frame of an
     /// outbound connection (RFC 6455 §5.3), none for a connection this server accepted.
     pub(super) fn mask(&self) -> rfc6455::Mask {
-        self.outbound.as_ref().map(|_| rand::random())
+        masks(self.outbound.is_some())
     }
 
     /// Whether the peer is a server, which closes the TCP connection after the closing
@@ -45,6 +44,12 @@ impl<S> ConnState<S> {
     pub(super) fn waits_for_server_close(&self) -> bool {
         self.outbound.is_some()
     }
+}
+
+/// The masking key for the next frame of a connection that is a client (`client`), or
+/// none: see [`ConnState::mask`].
+pub(super) fn masks(client: bool) -> rfc6455::Mask {
+    client.then(rand::random)
 }
 
 impl<C: StatefulComponent> WebSocket<C> {
@@ -106,9 +111,17 @@ impl<C: StatefulComponent> WebSocket<C> {
             return data.len(); // it failed before sending its request
         };
         let connect = &outbound.dial.connect;
-        let (agreed, len) = match offer.answer(data, connect, self.config.max_handshake_size) {
+        let failure = match offer.answer(data, connect, self.config.max_handshake_size) {
             Answer::Partial => return 0,
-            Answer::Upgraded(agreed, len) => (agreed, len),
+            Answer::Upgraded(agreed, len) => {
+                outbound.offer = None; // answered
+                let subprotocol = agreed.subprotocol;
+                state.conn = state.conn.clone().with_subprotocol(subprotocol);
+                // The codec is the server's, with the parameters seen from this end.
+                let deflate = agreed.deflate.map(Params::mirrored);
+                self.open(state, Version::Rfc6455, deflate, out);
+                return len;
+            }
             Answer::Redirect(location) if connect.redirects() > 0 => {
                 log::debug!("{} redirects to {location}", connect.url());
                 outbound.redirected = true;
@@ -117,42 +130,15 @@ impl<C: StatefulComponent> WebSocket<C> {
                     connect: Arc::new(connect.redirected(&location)),
                     scope: outbound.dial.scope,
                 });
-                state.phase = Phase::Done;
-                out.shutdown();
-                return data.len();
+                None
             }
-            Answer::Redirect(location) => {
-                outbound.failure = Some(ConnectFailure::Redirect(location));
-                state.phase = Phase::Done;
-                out.shutdown();
-                return data.len();
-            }
-            Answer::Failed(failure) => {
-                outbound.failure = Some(failure);
-                state.phase = Phase::Done;
-                out.shutdown();
-                return data.len();
-            }
+            Answer::Redirect(location) => Some(ConnectFailure::Redirect(location)),
+            Answer::Failed(failure) => Some(failure),
         };
-        outbound.offer = None; // answered
-                               // The codec is the server's, with the parameters seen from this end.
-        let deflate = agreed.deflate.map(Params::mirrored);
-        let decoder = rfc6455::Decoder::with_deflate(self.config.max_message_size, deflate)
-            .max_frame(self.config.frame_size())
-            .for_client();
-        state.phase = Phase::Hybi(Box::new(decoder));
-        state.deflate = deflate.map(ConnDeflate::new);
-        state.version = Some(Version::Rfc6455);
-        state.conn = state.conn.clone().with_subprotocol(agreed.subprotocol);
-        state.heard_from = false;
-        state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
-        state.opened = true;
-        let app = &mut self.app;
-        match guard(|| app.on_open(&state.conn, &mut state.app)) {
-            Ok(cmds) => out.commands(cmds),
-            Err(panic) => self.panicked(state, panic, out),
-        }
-        len
+        outbound.failure = failure;
+        state.phase = Phase::Done;
+        out.shutdown();
+        data.len()
     }
 
     /// How the connection went, for its reconnect policy.

@@ -45,6 +45,11 @@ impl<S> Phase<S> {
         }
     }
 
+    /// Whether it waits for its proxy's tunnel.
+    pub fn is_tunnel(&self) -> bool {
+        matches!(self, Phase::Tunnel(_))
+    }
+
     /// Whether the protocol still has the connection.
     pub fn has_state(&self) -> bool {
         matches!(

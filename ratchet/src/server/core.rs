@@ -13,6 +13,7 @@ use super::transport::Transport;
 use crate::command::Command;
 use crate::conn::ConnId;
 use crate::handle::{Handle, Request};
+use crate::outbound::{ConnectFailure, DialOutcome};
 use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
 use crate::topics::Topics;
 use crate::CloseCode;
@@ -353,35 +354,40 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// The socket failed: the protocol hears why, then it is closed.
     pub(super) fn socket_failed(&mut self, slot: usize, error: &std::io::Error) {
-        if self
-            .conns
-            .get(slot)
-            .is_some_and(|c| matches!(c.phase, Phase::Tunnel(_)))
-        {
-            self.tunnel_failed(slot, crate::outbound::ConnectFailure::from_io(error));
-            return;
-        }
         self.call(slot, |protocol, state, _| protocol.failed(state, error));
-        self.drop_conn(slot);
+        self.drop_conn_because(slot, || ConnectFailure::from_io(error));
     }
 
     /// Closes the socket; the protocol is told if it had not been.
     pub(super) fn drop_conn(&mut self, slot: usize) {
+        self.drop_conn_because(slot, || {
+            ConnectFailure::Proxy("the tunnel was not made".into())
+        });
+    }
+
+    /// [`drop_conn`](Core::drop_conn); a connection that still waited for its proxy's
+    /// tunnel is reported as failing with `failure`.
+    pub(super) fn drop_conn_because(
+        &mut self,
+        slot: usize,
+        failure: impl FnOnce() -> ConnectFailure,
+    ) {
         if self.conns.get(slot).is_some_and(|c| c.phase.has_state()) {
             self.end(slot);
         }
-        if self
-            .conns
-            .get(slot)
-            .is_some_and(|c| matches!(c.phase, Phase::Tunnel(_)))
-        {
-            let failure = crate::outbound::ConnectFailure::Proxy("no tunnel".into());
-            self.tunnel_failed(slot, failure);
-            return;
-        }
-        let Some(mut c) = self.conns.try_remove(slot) else {
+        let Some(c) = self.remove(slot) else {
             return;
         };
+        if let Phase::Tunnel(tunnel) = c.phase {
+            self.dials.ended(c.id, DialOutcome::Failed, self.now);
+            self.report_dial(tunnel.0, failure());
+        }
+    }
+
+    /// Takes the connection in `slot` out of the slab, giving back its output buffers,
+    /// its deadlines and its count.
+    pub(super) fn remove(&mut self, slot: usize) -> Option<Connection<P::ConnState, T>> {
+        let mut c = self.conns.try_remove(slot)?;
         if c.id.sequence() == 0 {
             self.refusing -= 1;
         }
@@ -389,6 +395,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         self.deadlines.remove(slot);
         self.slow.remove(slot);
         self.count_connections();
+        Some(c)
     }
 
     pub(super) fn count_connections(&self) {
@@ -427,14 +434,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let tunnels: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, c)| matches!(c.phase, Phase::Tunnel(_)))
+            .filter(|(_, c)| c.phase.is_tunnel())
             .map(|(slot, _)| slot)
             .collect();
         for slot in tunnels {
-            self.tunnel_failed(
-                slot,
-                crate::outbound::ConnectFailure::Proxy("shutting down".into()),
-            );
+            self.drop_conn_because(slot, || ConnectFailure::Proxy("shutting down".into()));
         }
         let ids: Vec<ConnId> = self
             .conns

@@ -64,12 +64,10 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             if c.phase.is_open() {
                 self.call(slot, |protocol, state, out| protocol.timeout(state, out));
                 self.execute();
-            } else if matches!(c.phase, super::connection::Phase::Tunnel(_)) {
-                let failure = ConnectFailure::Proxy("no answer in time".into());
-                self.tunnel_failed(slot, failure);
             } else {
-                // Closing, half-closed, refused or lingering: its time is up.
-                self.drop_conn(slot);
+                // Closing, half-closed, refused, lingering, or waiting for a tunnel: its
+                // time is up.
+                self.drop_conn_because(slot, || ConnectFailure::Proxy("no answer in time".into()));
             }
         }
     }

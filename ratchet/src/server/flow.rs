@@ -25,7 +25,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 c.phase,
                 Phase::Closing(_) | Phase::Refused | Phase::Lingering
             );
-            let tunnel = matches!(c.phase, Phase::Tunnel(_));
+            let tunnel = c.phase.is_tunnel();
             if !discard && !tunnel && (!c.phase.is_open() || c.backlog.is_over()) {
                 return; // half-closed, or paused until the client takes its output
             }
@@ -41,8 +41,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             self.read_buf[..keep].copy_from_slice(&c.input[..keep]);
             match c.stream.read(&mut self.read_buf[keep..]) {
                 Ok(0) if tunnel => {
-                    let failure = ConnectFailure::Proxy("closed without answering".into());
-                    self.tunnel_failed(slot, failure);
+                    self.drop_conn_because(slot, || {
+                        ConnectFailure::Proxy("closed without answering".into())
+                    });
                     return;
                 }
                 Ok(0) => {

@@ -88,11 +88,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         }
         // No client role: the connection never was.
-        if let Some(mut c) = self.conns.try_remove(slot) {
-            c.output.release(&mut self.pool);
-        }
-        self.deadlines.remove(slot);
-        self.count_connections();
+        self.remove(slot);
         self.dials.ended(id, DialOutcome::Failed, self.now);
         let failure = ConnectFailure::Unsupported("no protocol here connects out".into());
         self.report_dial(attempt, failure);
@@ -111,7 +107,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 }
                 return;
             }
-            Err(failure) => return self.tunnel_failed(slot, failure),
+            Err(failure) => return self.drop_conn_because(slot, || failure),
         };
         let Some(c) = self.conns.get_mut(slot) else {
             return;
@@ -130,28 +126,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
     }
 
-    /// The tunnel was not made: the connection never was, and the application hears why.
-    pub(super) fn tunnel_failed(&mut self, slot: usize, failure: ConnectFailure) {
-        let Some(mut c) = self.conns.try_remove(slot) else {
-            return;
-        };
-        c.output.release(&mut self.pool);
-        self.deadlines.remove(slot);
-        self.slow.remove(slot);
-        self.count_connections();
-        if let Phase::Tunnel(tunnel) = c.phase {
-            self.dials.ended(c.id, DialOutcome::Failed, self.now);
-            self.report_dial(tunnel.0, failure);
-        }
-    }
-
     /// An attempt failed before it had a socket: the application hears why.
     pub fn dial_failed(&mut self, attempt: Attempt, failure: ConnectFailure) {
         self.dials.failed_early(attempt.key, self.now);
         self.report_dial(attempt, failure);
     }
 
-    fn report_dial(&mut self, attempt: Attempt, failure: ConnectFailure) {
+    pub(super) fn report_dial(&mut self, attempt: Attempt, failure: ConnectFailure) {
         let id = self.next_id();
         let error = attempt.dial.error(failure);
         let cmds = self.protocol.dial_failed(id, &attempt.dial, error);

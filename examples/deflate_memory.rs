@@ -10,8 +10,9 @@
 //! is what the "compression off" row shows at most).
 
 use flate2::{Compress, Compression, FlushCompress};
+use ratchet::message::Kind;
 use ratchet::prelude::*;
-use ratchet::websocket::{Config, Deflate};
+use ratchet::websocket::{rfc6455, Config, Deflate};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
@@ -34,24 +35,15 @@ fn rss_kib() -> i64 {
         .unwrap_or(0)
 }
 
-/// A masked frame (a zero mask leaves the payload as it is) with the shortest length
-/// encoding; `first` is its first byte (FIN, RSV1, opcode).
-fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
+/// A client's frame of `payload` (already compressed if `compressed`), masked with a zero
+/// key (which leaves the payload as it is), by the library's own encoder.
+fn masked_frame(compressed: bool, kind: Kind, payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::new();
+    match compressed {
+        true => rfc6455::write_compressed_message(&mut frame, kind, payload, Some([0; 4])),
+        false => rfc6455::write_message(&mut frame, kind, payload, Some([0; 4])),
     }
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(payload);
-    out
+    frame
 }
 
 /// The echo served with `deflate` on a free port, in a thread of its own.
@@ -85,11 +77,8 @@ fn measure(deflate: Option<Deflate>, offer: &str, message: &[u8]) -> f64 {
             "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
         );
         s.write_all(head.as_bytes()).expect("handshake");
-        s.write_all(&masked_frame(
-            if offer.is_empty() { 0x82 } else { 0xC2 },
-            message,
-        ))
-        .expect("send");
+        s.write_all(&masked_frame(!offer.is_empty(), Kind::Binary, message))
+            .expect("send");
         let mut got = 0;
         // The 101 response, then the echo: wait until some bytes of the echo are here.
         while got < 1000 {
@@ -198,7 +187,7 @@ fn ratio(deflate: Option<Deflate>, offer: &str) -> (usize, usize) {
     }
     let (mut raw, mut wire) = (0, 0);
     for message in chat_corpus() {
-        s.write_all(&masked_frame(0x81, message.as_bytes()))
+        s.write_all(&masked_frame(false, Kind::Text, message.as_bytes()))
             .expect("send");
         raw += message.len();
         wire += read_frame_len(&mut s);

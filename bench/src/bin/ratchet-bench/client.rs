@@ -3,7 +3,7 @@
 //! each a closed-loop echo load against the same server: ratchet's own echo, and Node's
 //! `ws` (which needs node and `npm ci --prefix bench/node`).
 
-use crate::runner::{bin_dir, median, number, pinned, Running};
+use crate::runner::{median, number, run_on_core_1, Running};
 use std::collections::BTreeMap;
 
 const CLIENTS: [&str; 2] = ["ratchet", "tokio-tungstenite"];
@@ -13,29 +13,6 @@ const CLIENTS: [&str; 2] = ["ratchet", "tokio-tungstenite"];
 struct Measured {
     rates: Vec<f64>,
     cpu: Vec<f64>,
-}
-
-/// Runs client `name` on core 1 against `url`; its `key value` lines.
-fn run_client(
-    name: &str,
-    url: &str,
-    conns: &str,
-    size: &str,
-    seconds: &str,
-) -> BTreeMap<String, String> {
-    let out = pinned("1", &bin_dir().join(format!("client-{name}")))
-        .args([url, conns, size, seconds])
-        .output()
-        .expect("run the client");
-    assert!(
-        out.status.success(),
-        "client-{name} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_owned(), v.to_owned())))
-        .collect()
 }
 
 /// The table: for each server (`with_node`: Node's `ws` too), each client's messages per
@@ -64,7 +41,7 @@ pub(crate) fn client_echo(
                     _ => Running::start_script(std::path::Path::new("node"), &[node_peer], &[]),
                 };
                 let url = format!("ws://{}/", s.addr);
-                let r = run_client(client, &url, conns, size, seconds);
+                let r = run_on_core_1(&format!("client-{client}"), &[&url, conns, size, seconds]);
                 let entry = results.entry((server, client)).or_default();
                 entry.rates.push(number(&r, "median"));
                 entry.cpu.push(number(&r, "cpu_us_per_msg"));

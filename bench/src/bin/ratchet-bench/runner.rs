@@ -76,13 +76,18 @@ impl Drop for Running {
 
 /// Runs the load generator on core 1; returns its `key value` lines.
 pub(crate) fn load(args: &[&str]) -> BTreeMap<String, String> {
-    let out = pinned("1", &bin_dir().join("ratchet-load"))
+    run_on_core_1("ratchet-load", args)
+}
+
+/// Runs the benchmark binary `name` on core 1; returns its `key value` lines.
+pub(crate) fn run_on_core_1(name: &str, args: &[&str]) -> BTreeMap<String, String> {
+    let out = pinned("1", &bin_dir().join(name))
         .args(args)
         .output()
-        .expect("run ratchet-load");
+        .unwrap_or_else(|e| panic!("run {name}: {e}"));
     assert!(
         out.status.success(),
-        "ratchet-load {args:?} failed: {}",
+        "{name} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout)

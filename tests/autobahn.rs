@@ -25,9 +25,12 @@ fn have_kosoku() -> bool {
     )
 }
 
-/// Where the run `name` writes its reports.
+/// Where the run `name` writes its reports: one folder per run name under the build's
+/// scratch folder, replaced by the next run (kept for reading after a failure).
 fn reports_dir(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ratchet-autobahn-{name}-{}", std::process::id()))
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("autobahn-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// Runs kosoku over the cases selected by `args`; returns each case's (behavior, close

@@ -16,7 +16,7 @@ fn pipelining_clients_that_never_read_stay_within_the_output_budget() {
     let big = "b".repeat(1 << 20);
     let dir = suite::folder("pipelining", &[("big.bin", &big), ("small.txt", "small")]);
     let addr = suite::serve_with(
-        Router::new().route("/*", Static::new(&dir)),
+        Router::new().route("/*", Static::new(&*dir)),
         Config::default().output_budget(BUDGET),
     );
     let request = b"GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n";

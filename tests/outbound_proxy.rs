@@ -15,6 +15,8 @@ use suite::{Heard, Probe};
 /// tinyproxy on a free loopback port, stopped when dropped.
 struct Tinyproxy {
     child: Child,
+    /// Its configuration; removed after it stops.
+    _dir: suite::Folder,
     url: String,
 }
 
@@ -30,12 +32,17 @@ impl Tinyproxy {
         let template =
             std::fs::read_to_string(suite::root().join("tests/servers/tinyproxy.conf.in"))
                 .expect("the configuration template");
-        let conf = std::env::temp_dir().join(format!("ratchet-tinyproxy-{port}.conf"));
-        std::fs::write(&conf, template.replace("@PORT@", &port.to_string())).unwrap();
+        let dir = suite::folder(
+            "tinyproxy",
+            &[(
+                "tinyproxy.conf",
+                &template.replace("@PORT@", &port.to_string()),
+            )],
+        );
         let child = Command::new("tinyproxy")
             .arg("-d")
             .arg("-c")
-            .arg(&conf)
+            .arg(dir.join("tinyproxy.conf"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -45,6 +52,7 @@ impl Tinyproxy {
         });
         Some(Tinyproxy {
             child,
+            _dir: dir,
             url: format!("http://127.0.0.1:{port}"),
         })
     }

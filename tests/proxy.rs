@@ -25,6 +25,8 @@ impl Component for WhoAmI {
 /// 127.0.0.2. Killed when dropped.
 struct Haproxy {
     child: Child,
+    /// Its configuration; removed after it stops.
+    _dir: suite::Folder,
     v2: SocketAddr,
     v1: SocketAddr,
 }
@@ -39,12 +41,11 @@ impl Haproxy {
              frontend v1\n  bind 127.0.0.1:{v1}\n  default_backend v1\n\
              backend v1\n  server app {server} send-proxy source 127.0.0.2\n"
         );
-        let path = std::env::temp_dir().join(format!("ratchet-haproxy-{}.cfg", std::process::id()));
-        std::fs::write(&path, config).unwrap();
+        let dir = suite::folder("haproxy", &[("haproxy.cfg", &config)]);
         let child = Command::new("haproxy")
             .arg("-db")
             .arg("-f")
-            .arg(&path)
+            .arg(dir.join("haproxy.cfg"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,7 +57,12 @@ impl Haproxy {
         wait_until("HAProxy listening", || {
             TcpStream::connect(v2).is_ok() && TcpStream::connect(v1).is_ok()
         });
-        Haproxy { child, v2, v1 }
+        Haproxy {
+            child,
+            _dir: dir,
+            v2,
+            v1,
+        }
     }
 }
 

@@ -93,7 +93,7 @@ fn upgrade<P: Protocol>(sim: &mut Simulation<P>, path: &str, extra: &str) -> Cli
     c
 }
 
-fn site() -> std::path::PathBuf {
+fn site() -> suite::Folder {
     suite::folder(
         "seams",
         &[
@@ -116,10 +116,11 @@ fn get<P: Protocol>(sim: &mut Simulation<P>, c: &Client, requests: &str) -> Vec<
 /// after them is answered.
 #[test]
 fn requests_that_could_smuggle_another_are_refused() {
+    let site = site();
     let heard = Heard::default();
     let router = Router::new()
         .route("/chat", WebSocket::new(Recorder::named("chat", &heard)))
-        .route("/*", Static::new(site()));
+        .route("/*", Static::new(&*site));
     let mut sim = Simulation::new(router, ServerConfig::default()).unwrap();
     let hidden = upgrade_request("/chat", "");
     for framing in [
@@ -157,7 +158,8 @@ fn requests_that_could_smuggle_another_are_refused() {
 /// first.
 #[test]
 fn the_origin_check_checks_every_request_of_a_connection() {
-    let files = OriginCheck::new(Static::new(site()), ["https://good.example"]);
+    let site = site();
+    let files = OriginCheck::new(Static::new(&*site), ["https://good.example"]);
     let mut sim = Simulation::new(files, ServerConfig::default()).unwrap();
     let c = sim.connect();
     let good = "GET /app.js HTTP/1.1\r\nHost: h\r\nOrigin: https://good.example\r\n\r\n";
@@ -178,12 +180,13 @@ fn the_origin_check_checks_every_request_of_a_connection() {
 /// Seam 3: Timers behind nested routers come back to their own application, with the whole key.
 #[test]
 fn timers_behind_nested_routers_reach_their_own_app_with_their_whole_key() {
+    let site = site();
     let heard = Heard::default();
     let inner = Router::new()
         .route("/x/a", WebSocket::new(Recorder::named("A", &heard)))
         .route("/x/b", WebSocket::new(Recorder::named("B", &heard)));
     let outer = Router::new()
-        .route("/*", Static::new(site()))
+        .route("/*", Static::new(&*site))
         .route("/x/*", inner);
     let mut sim = Simulation::new(outer, ServerConfig::default()).unwrap();
     let a = upgrade(&mut sim, "/x/a", "");
@@ -214,6 +217,7 @@ fn timers_behind_nested_routers_reach_their_own_app_with_their_whole_key() {
 /// silence, close after the next.
 #[test]
 fn keepalive_behind_a_router_pings_at_the_interval() {
+    let site = site();
     let heard = Heard::default();
     let chat = WebSocket::with_config(
         Recorder::named("chat", &heard),
@@ -221,7 +225,7 @@ fn keepalive_behind_a_router_pings_at_the_interval() {
     );
     let router = Router::new()
         .route("/chat", chat)
-        .route("/*", Static::new(site()));
+        .route("/*", Static::new(&*site));
     let mut sim = Simulation::new(router, ServerConfig::default()).unwrap();
     let c = upgrade(&mut sim, "/chat", "");
     sim.advance(Duration::from_secs(29));
@@ -443,7 +447,8 @@ fn no_message_after_the_app_closes_in_the_same_read() {
 /// is served, HTTP/1.0 keep-alive is said, refusals are not sniffed.
 #[test]
 fn static_files_answer_like_a_careful_server() {
-    let mut sim = Simulation::new(Static::new(site()), ServerConfig::default()).unwrap();
+    let site = site();
+    let mut sim = Simulation::new(Static::new(&*site), ServerConfig::default()).unwrap();
     let c = sim.connect();
     let got = get(&mut sim, &c, "GET /app.js/ HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(got[0].status(), 404, "a file is not a folder");
@@ -494,13 +499,14 @@ fn the_request_head_is_parsed_once_and_shared() {
         }
         delegate_protocol!(inner; except data);
     }
+    let site = site();
     let saw = Rc::new(RefCell::new(0));
     let chat = ExpectShared {
         inner: WebSocket::new(Recorder::default()),
         saw: saw.clone(),
     };
     let files = ExpectShared {
-        inner: Static::new(site()),
+        inner: Static::new(&*site),
         saw: saw.clone(),
     };
     let router = Router::new()

@@ -168,9 +168,11 @@ struct World<C: Protocol> {
     clients: Vec<(Client, Vec<u8>)>,
     /// Session lookups answer from other threads: wait for them in real time.
     sessions: bool,
+    /// The static files' folder, removed with the world.
+    _site: suite::Folder,
 }
 
-fn site() -> std::path::PathBuf {
+fn site() -> suite::Folder {
     let big = "b".repeat(20_000); // streamed: five times the output budget
     suite::folder(
         "simulation",
@@ -191,8 +193,9 @@ fn app(name: &'static str, log: &Log) -> WebSocket<App> {
 
 impl<C: Protocol> World<C> {
     fn new(chat: impl Fn(&'static str) -> C, sessions: bool) -> Self {
+        let site = site();
         let router = Router::new()
-            .route("/*", Static::new(site()))
+            .route("/*", Static::new(&*site))
             .route("/chat", chat("chat"))
             .route("/room", chat("room"));
         let config = ServerConfig::default().output_budget(4096);
@@ -200,6 +203,7 @@ impl<C: Protocol> World<C> {
             sim: Simulation::new(router, config).expect("valid"),
             clients: Vec::new(),
             sessions,
+            _site: site,
         }
     }
 

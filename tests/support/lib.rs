@@ -3,6 +3,7 @@
 //! third-party client processes, a Redis server of the tests' own, and HTTP responses
 //! read back from bytes.
 
+mod folder;
 pub mod fuzz;
 mod http;
 mod nginx;
@@ -13,6 +14,7 @@ mod raw_client;
 mod redis;
 mod tls;
 
+pub use folder::{folder, Folder};
 pub use http::{responses, Response};
 pub use nginx::Nginx;
 pub use outbound::{next_heard, Heard, Probe};
@@ -102,22 +104,6 @@ impl<P: Protocol> Protocol for CountEncodes<P> {
         self.inner.encode(state, msg, buf);
     }
     ratchet::delegate_protocol!(inner; except encode);
-}
-
-/// A fresh folder named after `name` (in the system's temporary folder, a new one each
-/// call), holding `files` (relative paths and contents).
-pub fn folder(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    static MADE: AtomicUsize = AtomicUsize::new(0);
-    let n = MADE.fetch_add(1, Ordering::Relaxed);
-    let base = std::env::temp_dir().join(format!("ratchet-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
-    for (path, contents) in files {
-        let path = base.join(path);
-        std::fs::create_dir_all(path.parent().expect("a folder")).expect("create the folder");
-        std::fs::write(path, contents).expect("write the file");
-    }
-    std::fs::create_dir_all(&base).expect("create the folder");
-    base
 }
 
 /// A loopback port free a moment ago (for a process that binds it itself).

@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 /// when dropped.
 pub struct Nginx {
     child: Child,
+    /// Its configuration, logs and scratch files; removed after it stops.
+    _dir: crate::Folder,
     /// Where nginx listens.
     pub addr: SocketAddr,
 }
@@ -35,14 +37,18 @@ impl Nginx {
             .arg("-c")
             .arg(&path)
             .arg("-p")
-            .arg(&dir)
+            .arg(&*dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nginx");
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         crate::wait_until("nginx listening", || TcpStream::connect(addr).is_ok());
-        Nginx { child, addr }
+        Nginx {
+            child,
+            _dir: dir,
+            addr,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ pub struct TestCa {
     issuer: CertifiedIssuer<'static, KeyPair>,
     /// Its certificate, as PEM, in the folder: what clients trust.
     pub cert: PathBuf,
-    dir: PathBuf,
+    dir: crate::Folder,
 }
 
 /// A leaf certificate signed by a [`TestCa`]: its chain and key files.
@@ -26,9 +26,7 @@ pub struct Leaf {
 impl TestCa {
     /// A new CA, its files in a fresh folder named after `name`.
     pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ratchet-tls-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let dir = crate::folder(&format!("tls-{name}"), &[]);
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params

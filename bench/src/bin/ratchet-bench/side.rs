@@ -52,6 +52,7 @@ pub(crate) fn tls_idle(conns: &str) {
         r["bytes_per_connection"]
     );
     drop(tls);
+    let _ = std::fs::remove_dir_all(&dir);
     let plain = Running::start("ratchet", &[]);
     let r = load(&["idle", &plain.addr, conns, &plain.pid()]);
     println!(

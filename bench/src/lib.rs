@@ -451,11 +451,22 @@ pub fn fanout(
 
 /// Resident memory of process `pid`, in KiB.
 pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    kib_field(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// The kernel's slab memory in KiB (`Slab:` in `/proc/meminfo`): where it keeps sockets,
+/// their files and their epoll entries. Machine-wide.
+pub fn slab_kib() -> u64 {
+    kib_field("/proc/meminfo", "Slab:")
+}
+
+/// The `field` line of a `/proc` file, in KiB (0 if unreadable).
+fn kib_field(path: &str, field: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(field))
                 .map(str::to_owned)
         })
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())

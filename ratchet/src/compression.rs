@@ -12,7 +12,8 @@
 ///
 /// - the server's compressors are shared by every connection with the same window, and a
 ///   broadcast is compressed once for all its recipients, not once each;
-/// - a connection's decompressor exists only while a message is being received.
+/// - a connection holds a decompressor only while it is receiving a message: a few
+///   spares are lent in turn, and reset between messages rather than made anew.
 ///
 /// The price is ratio: each message is compressed without the ones before it as a
 /// dictionary. [`context_takeover`](Deflate::context_takeover) keeps per-connection

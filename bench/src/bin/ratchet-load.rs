@@ -5,7 +5,8 @@
 //! ratchet-load tls-echo ADDR CONNS SIZE SECONDS CA  the same over TLS (CA: the PEM to trust)
 //! ratchet-load latency ADDR CONNS SIZE RATE SECONDS  open loop at RATE msgs/s: p50/p99/p99.9 µs
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
-//! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection
+//! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection (and the
+//!                                                  kernel's slab growth, both ends)
 //! ratchet-load tls-idle ADDR CONNS SERVER_PID CA  the same over TLS (CA: the PEM to trust)
 //! ratchet-load deflate-echo ADDR CONNS SIZE SECONDS  closed-loop echo of compressed JSON-like
 //!                                                  text (permessage-deflate offered)
@@ -31,15 +32,21 @@ fn per_connection<T>(
     conns: usize,
     open: impl FnOnce() -> std::io::Result<Vec<T>>,
 ) -> std::io::Result<()> {
-    let before = bench::rss_kib(pid);
+    let (before, slab_before) = (bench::rss_kib(pid), bench::slab_kib());
     let held = open()?;
     std::thread::sleep(Duration::from_millis(500));
-    let after = bench::rss_kib(pid);
+    let (after, slab_after) = (bench::rss_kib(pid), bench::slab_kib());
+    let per = |kib: u64| (kib * 1024) as f64 / conns as f64;
     println!("rss_before_kib {before}");
     println!("rss_after_kib {after}");
     println!(
         "bytes_per_connection {:.0}",
-        (after.saturating_sub(before) * 1024) as f64 / conns as f64
+        per(after.saturating_sub(before))
+    );
+    // Both ends are on this machine: the client's sockets are in it too.
+    println!(
+        "kernel_slab_bytes_per_connection_both_ends {:.0}",
+        per(slab_after.saturating_sub(slab_before))
     );
     drop(held);
     Ok(())

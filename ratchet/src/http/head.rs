@@ -52,20 +52,15 @@ pub(crate) fn parse(data: &[u8], max_size: usize) -> Head<Arc<Request>> {
         }
         Err(e) => return Head::Bad(400, format!("malformed HTTP request: {e}")),
     };
-    let headers: Vec<(String, String)> = req
+    let headers = req
         .headers
         .iter()
-        .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
-        .collect();
-    let request = Request::new(
+        .map(|h| (h.name, String::from_utf8_lossy(h.value)));
+    let request = Request::from_parts(
         req.method.unwrap_or("GET"),
         req.path.unwrap_or("/"),
         headers,
+        len,
     )
     .with_minor_version(req.version.unwrap_or(1));
     match check(&request) {

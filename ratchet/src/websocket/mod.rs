@@ -14,6 +14,7 @@
 
 pub(crate) mod client;
 mod config;
+mod decoders;
 pub mod deflate;
 pub mod handshake;
 pub mod hixie;
@@ -69,6 +70,8 @@ pub struct WebSocket<C> {
     scratch: Vec<u8>,
     /// Which connection may inflate a large message now.
     large: inflation::LargeInflations,
+    /// Decoders lent to connections while they read.
+    decoders: decoders::Decoders,
 }
 
 impl<C> WebSocket<C> {
@@ -85,6 +88,7 @@ impl<C> WebSocket<C> {
             shared_compressors: Vec::new(),
             scratch: Vec::new(),
             large: inflation::LargeInflations::default(),
+            decoders: decoders::Decoders::default(),
         }
     }
 
@@ -134,8 +138,12 @@ pub struct ConnState<S = ()> {
 #[derive(Debug)]
 enum Phase {
     Handshake,
-    Hybi(Box<rfc6455::Decoder>),
-    Hixie(hixie::Decoder),
+    /// RFC 6455 and HyBi framing. The decoder is lent while the connection reads and
+    /// given back when it holds nothing (an idle connection has none).
+    Hybi(Option<Box<rfc6455::Decoder>>),
+    /// Hixie-76 and Hixie-75 framing (boxed: rare, and kept out of every connection's
+    /// size).
+    Hixie(Box<hixie::Decoder>),
     /// Nothing more is read: the handshake was refused, or the connection failed.
     Done,
 }
@@ -189,7 +197,8 @@ impl<C: StatefulComponent> WebSocket<C> {
     /// and its clock runs.
     fn account(&self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let (held, busy) = match &state.phase {
-            Phase::Hybi(d) => (d.held(), d.in_progress()),
+            Phase::Hybi(Some(d)) => (d.held(), d.in_progress()),
+            Phase::Hybi(None) => (0, false),
             Phase::Hixie(d) => (d.held(), d.in_progress()),
             Phase::Handshake | Phase::Done => (0, false),
         };
@@ -271,9 +280,16 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         };
         state.conn.set_buffered_amount(out.pending_output());
         let id = state.conn.id();
+        let settings = decoders::Settings {
+            max_message: self.config.max_message_size,
+            max_frame: self.config.frame_size(),
+            deflate: state.deflate.as_ref().map(|d| d.params()),
+            client: state.outbound.is_some(),
+        };
         let consumed = match &mut state.phase {
             Phase::Handshake => pos,
-            Phase::Hybi(decoder) => {
+            Phase::Hybi(slot) => {
+                let decoder = slot.get_or_insert_with(|| self.decoders.lend(settings));
                 decoder.start_slice(self.config.inflate_per_turn, self.large.may(id));
                 self.hybi_frames(state, data, pos, out)
             }
@@ -281,7 +297,8 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             Phase::Done => data.len(),
         };
         match &state.phase {
-            Phase::Hybi(decoder) => {
+            Phase::Hybi(None) => {}
+            Phase::Hybi(Some(decoder)) => {
                 let session = decoder.session();
                 self.large.after(id, session);
                 if session.yielded {
@@ -292,6 +309,9 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             Phase::Handshake | Phase::Hixie(_) => {}
         }
         self.account(state, out);
+        if let Phase::Hybi(slot) = &mut state.phase {
+            self.decoders.take_back(slot);
+        }
         self.arm(state, out);
         consumed
     }

@@ -158,16 +158,10 @@ impl<C: StatefulComponent> WebSocket<C> {
         state.heard_from = false; // silence is counted from the handshake on
         state.version = Some(version);
         state.keepalive_at = self.keepalive(state).map(|every| out.after(every));
-        let max = self.config.max_message_size;
         state.phase = if version.is_hybi() {
-            let decoder =
-                rfc6455::Decoder::with_deflate(max, deflate).max_frame(self.config.frame_size());
-            match state.outbound {
-                Some(_) => Phase::Hybi(Box::new(decoder.for_client())),
-                None => Phase::Hybi(Box::new(decoder)),
-            }
+            Phase::Hybi(None) // lent at its first read
         } else {
-            Phase::Hixie(hixie::Decoder::new(max))
+            Phase::Hixie(Box::new(hixie::Decoder::new(self.config.max_message_size)))
         };
         state.deflate = deflate.map(ConnDeflate::new);
         state.opened = true;
@@ -243,7 +237,7 @@ impl<C: StatefulComponent> WebSocket<C> {
     ) -> usize {
         let client = state.outbound.is_some();
         loop {
-            let Phase::Hybi(decoder) = &mut state.phase else {
+            let Phase::Hybi(Some(decoder)) = &mut state.phase else {
                 return data.len();
             };
             let frame = match decoder.decode(data, &mut pos, out.inbound_allowance()) {

@@ -25,6 +25,11 @@ impl ConnDeflate {
             compress: None,
         }
     }
+
+    /// The negotiated parameters.
+    pub fn params(&self) -> deflate::Params {
+        self.params
+    }
 }
 
 impl std::fmt::Debug for ConnDeflate {

@@ -170,6 +170,51 @@ impl Decoder {
         self
     }
 
+    /// Whether it holds nothing its connection needs between reads: no frame or message
+    /// in progress, no message buffer, and no inflate context that outlives a message.
+    /// Such a decoder can go back to a pool, and the connection be lent one at its next
+    /// read ([`reuse`](Decoder::reuse)).
+    pub fn is_idle(&self) -> bool {
+        self.frame.is_none()
+            && self.message.is_none()
+            && !self.delivered
+            && self.buf.capacity() == 0
+            && self
+                .inflate
+                .as_ref()
+                .is_none_or(|i| i.reset || i.decompress.is_none())
+    }
+
+    /// Makes this idle decoder as good as
+    /// `Decoder::with_deflate(max_message, deflate).max_frame(max_frame)` (and
+    /// [`for_client`](Decoder::for_client) if `client`), keeping its decompressor when
+    /// the new one also resets its context per message with the same window: a pool of
+    /// decoders is then a pool of decompressors.
+    pub fn reuse(
+        &mut self,
+        max_message: usize,
+        max_frame: usize,
+        deflate: Option<Params>,
+        client: bool,
+    ) {
+        let kept = self.inflate.take().filter(|i| i.reset);
+        *self = Decoder::with_deflate(max_message, deflate).max_frame(max_frame);
+        self.client = client;
+        if let (Some(new), Some(old)) = (&mut self.inflate, kept) {
+            if new.reset && new.window_bits == old.window_bits {
+                new.decompress = old.decompress;
+            }
+        }
+    }
+
+    /// Whether it holds a decompressor now.
+    #[cfg(test)]
+    pub(crate) fn holds_decompressor(&self) -> bool {
+        self.inflate
+            .as_ref()
+            .is_some_and(|i| i.decompress.is_some())
+    }
+
     /// Whether a data message is begun and not finished.
     pub fn in_progress(&self) -> bool {
         self.message.is_some() || self.frame.is_some_and(|(h, _)| h.opcode < OP_CLOSE)
@@ -343,7 +388,7 @@ impl Decoder {
                 if done && header.fin {
                     deflate::inflate_end(d, &mut self.buf, max).map_err(busy)?;
                     if inflate.reset {
-                        inflate.decompress = None;
+                        d.reset(false); // kept for the next message, not reallocated
                     }
                 }
             } else {

@@ -359,3 +359,80 @@ fn what_a_client_writes_is_masked_and_reads_back_on_a_server() {
         Ok(Some(Frame::Close(Some((1000, "bye")))))
     );
 }
+
+/// A client frame of `text` compressed (RSV1), its context reset after the message.
+fn compressed_text(text: &str) -> Vec<u8> {
+    use super::super::deflate;
+    let mut wire = Vec::new();
+    deflate::compress(
+        &mut deflate::compressor(6, 15),
+        text.as_bytes(),
+        &mut wire,
+        true,
+    );
+    let mut frame = client_frame(true, OP_TEXT, &wire);
+    frame[0] |= 0x40;
+    frame
+}
+
+#[test]
+fn an_idle_decoder_is_reused_with_its_decompressor_and_decodes_alike() {
+    let params = |client_no_context_takeover| super::super::deflate::Params {
+        server_no_context_takeover: true,
+        client_no_context_takeover,
+        server_max_window_bits: 15,
+        client_max_window_bits: 15,
+    };
+    let mut dec = Decoder::with_deflate(1 << 20, Some(params(true)));
+    let text = "{\"type\":\"chat\",\"text\":\"hello\"} ".repeat(20);
+    let mut frame = compressed_text(&text);
+    // Half a message: busy, not to be given back.
+    let half = frame.len() / 2;
+    let mut pos = 0;
+    assert_eq!(
+        dec.decode(&mut frame[..half], &mut pos, usize::MAX),
+        Ok(None)
+    );
+    assert!(!dec.is_idle());
+    let mut rest = frame[pos..].to_vec();
+    let mut pos = 0;
+    assert_eq!(
+        dec.decode(&mut rest, &mut pos, usize::MAX),
+        Ok(Some(Frame::Message(Message::Text(&text))))
+    );
+    dec.release_all();
+    assert!(dec.is_idle(), "a whole message decoded, nothing held");
+    assert!(
+        dec.holds_decompressor(),
+        "reset for the next message, not dropped"
+    );
+    // Reused for another connection like it: the decompressor stays and decodes alike.
+    dec.reuse(1 << 20, 1 << 20, Some(params(true)), false);
+    assert!(dec.holds_decompressor());
+    for _ in 0..2 {
+        let mut frame = compressed_text(&text);
+        assert_eq!(
+            dec.decode(&mut frame, &mut 0, usize::MAX),
+            Ok(Some(Frame::Message(Message::Text(&text))))
+        );
+        dec.release_all();
+    }
+    // For a connection whose client keeps its context, it starts without one; and after
+    // a message it is not idle (its context is the connection's).
+    dec.reuse(1 << 20, 1 << 20, Some(params(false)), false);
+    assert!(!dec.holds_decompressor());
+    let mut frame = compressed_text(&text);
+    assert!(matches!(
+        dec.decode(&mut frame, &mut 0, usize::MAX),
+        Ok(Some(Frame::Message(_)))
+    ));
+    dec.release_all();
+    assert!(!dec.is_idle());
+    // Reused as a client's decoder, it refuses masked frames.
+    dec.reuse(1 << 20, 1 << 20, None, true);
+    let mut masked = client_frame(true, OP_TEXT, b"masked");
+    assert_eq!(
+        dec.decode(&mut masked, &mut 0, usize::MAX),
+        Err(ProtocolError::MaskedFrame)
+    );
+}

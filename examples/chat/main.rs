@@ -18,6 +18,7 @@ use std::collections::HashMap;
     bind = "127.0.0.1:8080",
     path = "/chat",
     static_dir = "examples/chat/public",
+    metrics = "/metrics",
     deflate = true
 )]
 #[derive(Default)]

@@ -167,6 +167,13 @@ fn stack(
         if let Some(path) = &model.path {
             let route = quote!(::ratchet::http::Route<#ty, ::ratchet::http::NoRoute>);
             wrap = quote!(::ratchet::Router::new().route(#path, #wrap));
+            let route = match &model.metrics {
+                Some(at) => {
+                    wrap = quote!(#wrap.route(#at, ::ratchet::metrics::Metrics::new()));
+                    quote!(::ratchet::http::Route<::ratchet::metrics::Metrics, #route>)
+                }
+                None => route,
+            };
             ty = match &model.static_dir {
                 Some(dir) => {
                     wrap = quote!(#wrap.route("/*", ::ratchet::Static::new(::ratchet::app::static_dir(#dir))));

@@ -34,6 +34,7 @@ use quote::ToTokens;
 /// | `deflate` | a bool | `deflate = true` | permessage-deflate (WebSocket only; default `false`) |
 /// | `path` | a path | `path = "/chat"` | the socket's path, behind a router that answers `404` elsewhere |
 /// | `static_dir` | a folder | `static_dir = "public"` | serves the folder at `/` beside the socket (needs `path`); `RATCHET_STATIC_DIR` overrides it |
+/// | `metrics` | a path | `metrics = "/metrics"` | serves the server's metrics there in the Prometheus text format, to loopback peers only (`ratchet::metrics::Metrics`; needs `path`) |
 /// | `origins` | a list of origins | `origins = ["https://chat.example"]` | refuses handshakes from other origins with `403` |
 /// | `subprotocols` | a list of names | `subprotocols = ["v2", "v1"]` | the subprotocols spoken, the client's first offer among them chosen |
 /// | `blacklist` | a list of IP addresses | `blacklist = ["192.0.2.7"]` | drops connections from these addresses |

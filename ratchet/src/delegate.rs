@@ -95,6 +95,7 @@ macro_rules! delegate_protocol {
     (@unless timer [timer $($r:ident)*] $($x:tt)*) => {};
     (@unless reload [reload $($r:ident)*] $($x:tt)*) => {};
     (@unless close [close $($r:ident)*] $($x:tt)*) => {};
+    (@unless metrics [metrics $($r:ident)*] $($x:tt)*) => {};
     (@unless $m:ident [$other:ident $($r:ident)*] $inner:tt $field:tt) => {
         $crate::delegate_protocol!(@unless $m [$($r)*] $inner $field);
     };
@@ -272,11 +273,16 @@ macro_rules! delegate_protocol {
             self.$inner.close(&mut (*state)$(.$field)?, code, reason, out)
         }
     };
+    (@emit metrics [$inner:ident] $field:tt) => {
+        fn metrics(&self, metrics: &mut $crate::Exposition) {
+            self.$inner.metrics(metrics)
+        }
+    };
 
     ($inner:ident $(, state . $field:ident)? $(; except $($skip:ident),* $(,)?)?) => {
         $crate::delegate_protocol!(@each [$inner] [$($field)?] [$($($skip)*)?]
             limits accept busy listeners enter connect dial dial_failed failed dial_outcome data
             drained wake timeout disconnect encoding encode
-            overflow reusable awaits_request mount extensions start timer reload close);
+            overflow reusable awaits_request mount extensions start timer reload close metrics);
     };
 }

@@ -288,6 +288,11 @@ impl Handle {
         }
     }
 
+    /// Requests waiting in the queue for the event loop.
+    pub(crate) fn queued(&self) -> usize {
+        self.shared.queue.lock().map_or(0, |q| q.requests.len())
+    }
+
     pub(crate) fn counters(&self) -> &Counters {
         &self.shared.counters
     }

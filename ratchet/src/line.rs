@@ -72,6 +72,10 @@ impl Config {
 pub struct Line<C> {
     app: C,
     config: Config,
+    /// Connections open now, and messages (lines) received, for a scrape.
+    open: u64,
+    received: u64,
+    received_bytes: u64,
 }
 
 impl<C> Line<C> {
@@ -82,7 +86,13 @@ impl<C> Line<C> {
 
     /// The decorator with the given limits.
     pub fn with_config(app: C, config: Config) -> Self {
-        Line { app, config }
+        Line {
+            app,
+            config,
+            open: 0,
+            received: 0,
+            received_bytes: 0,
+        }
     }
 
     /// The wrapped application.
@@ -183,6 +193,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         }
         if !state.closed {
             state.opened = true;
+            self.open += 1;
             self.call(&mut state, out, |app, conn, me| {
                 app.on_open(conn, me).into_commands()
             });
@@ -228,6 +239,8 @@ impl<C: StatefulComponent> Protocol for Line<C> {
                     continue;
                 }
             }
+            self.received += 1;
+            self.received_bytes += line.len() as u64;
             let msg = match std::str::from_utf8(line) {
                 Ok(text) => Message::Text(text),
                 Err(_) => Message::Binary(line),
@@ -286,6 +299,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         if !state.opened {
             return;
         }
+        self.open -= 1;
         let ConnState {
             conn, app: mine, ..
         } = state;
@@ -294,6 +308,17 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             Ok(cmds) => out.commands(cmds),
             Err(panic) => log::error!("on_close panicked on connection {}: {panic}", conn.id()),
         }
+    }
+
+    fn metrics(&self, e: &mut crate::exposition::Exposition) {
+        let connections = crate::exposition::CONNECTIONS;
+        e.gauge(
+            "ratchet_connections",
+            connections,
+            &[("protocol", "line")],
+            self.open as f64,
+        );
+        crate::exposition::received(e, self.received, self.received_bytes);
     }
 
     fn extensions<'a>(&self, state: &'a mut ConnState<C::State>) -> Option<&'a mut Extensions> {

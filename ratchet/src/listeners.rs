@@ -273,6 +273,11 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
         self.second.reload();
     }
 
+    fn metrics(&self, metrics: &mut crate::exposition::Exposition) {
+        self.first.metrics(metrics);
+        self.second.metrics(metrics);
+    }
+
     fn close(
         &mut self,
         state: &mut Self::ConnState,

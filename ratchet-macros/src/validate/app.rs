@@ -23,6 +23,8 @@ pub struct AppModel {
     pub path: Option<String>,
     /// The static folder, resolved to an absolute path, served at `/*`.
     pub static_dir: Option<String>,
+    /// The route of the Prometheus metrics.
+    pub metrics: Option<String>,
     /// Allowed origins (an `OriginCheck` around the socket).
     pub origins: Vec<String>,
     /// Subprotocols the app speaks.
@@ -99,6 +101,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut outbound_tls = false;
     let mut path: Option<(String, Span)> = None;
     let mut static_dir: Option<(String, Span)> = None;
+    let mut metrics: Option<(String, Span)> = None;
     let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
     let mut redis: Option<String> = None;
     let mut session: Option<(&'static str, Span)> = None;
@@ -198,6 +201,17 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                     ),
                 },
                 None => errors.at(value, "`static_dir` takes a string, e.g. `static_dir = \"public\"`"),
+            },
+            "metrics" => match string_value(value) {
+                Some((text, span)) => match path_problem(&text) {
+                    Some(problem) => errors.at(span, format!("{problem}: \"{text}\"")),
+                    None if text.contains('*') => errors.at(
+                        span,
+                        format!("the metrics route is one path, not a prefix: \"{text}\""),
+                    ),
+                    None => metrics = Some((text, span)),
+                },
+                None => errors.at(value, "`metrics` takes a path, e.g. `metrics = \"/metrics\"`"),
             },
             "origins" => match string_list(value) {
                 Some(list) if list.is_empty() => errors.at(value, "an empty `origins` list would refuse every handshake; leave the key out to allow any origin"),
@@ -307,6 +321,17 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             "`session` reads sessions from Redis: add `redis = \"redis://...\"`",
         );
     }
+    match (&path, &metrics) {
+        (None, Some((_, span))) => errors.at(
+            *span,
+            "`metrics` needs the socket's own `path`, e.g. `path = \"/chat\"`: they share a router",
+        ),
+        (Some((p, _)), Some((m, span))) if p == m => errors.at(
+            *span,
+            format!("\"{m}\" is the socket's path: give the metrics their own, e.g. \"/metrics\""),
+        ),
+        _ => {}
+    }
     match (&path, &static_dir) {
         (None, Some((_, span))) => errors.at(
             *span,
@@ -386,6 +411,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             outbound_tls,
             path: path.map(|(p, _)| p),
             static_dir: static_dir.map(|(d, _)| d),
+            metrics: metrics.map(|(m, _)| m),
             origins,
             subprotocols,
             blacklist,

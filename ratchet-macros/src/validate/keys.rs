@@ -102,6 +102,12 @@ pub const KEYS: &[Key] = &[
         http: false,
     },
     Key {
+        name: "metrics",
+        takes: "a path",
+        example: r#"metrics = "/metrics""#,
+        http: true,
+    },
+    Key {
         name: "path",
         takes: "a path",
         example: r#"path = "/chat""#,

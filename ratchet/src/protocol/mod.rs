@@ -10,6 +10,7 @@ pub(crate) use outbox::{deadline_after, Control, Inbound};
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};
 use crate::error::ConfigError;
+use crate::exposition::Exposition;
 use crate::handle::Handle;
 use crate::message::Payload;
 use crate::outbound::{Connect, ConnectError, ConnectFailure, DialOutcome};
@@ -224,6 +225,12 @@ pub trait Protocol {
         reason: &str,
         out: &mut Outbox<'_>,
     );
+
+    /// Adds this layer's counts to a scrape (and those of the protocols it wraps). Called
+    /// only when metrics are asked for ([`Outbox::respond_with_metrics`]).
+    fn metrics(&self, metrics: &mut Exposition) {
+        let _ = metrics;
+    }
 }
 
 /// One attempt at an outbound connection, as the protocols making it see it

@@ -42,6 +42,8 @@ pub(crate) struct Control {
     /// The protocol stopped short to let others have the loop: offer its input again
     /// next turn, not now.
     pub resume: bool,
+    /// Append the server's metrics to the output, as an HTTP response.
+    pub metrics: bool,
 }
 
 /// One connection's share of the server-wide budget for messages in progress.
@@ -167,6 +169,15 @@ impl<'a> Outbox<'a> {
     /// The commands queued since `mark`.
     pub(crate) fn commands_since(&mut self, mark: usize) -> &mut [Command] {
         &mut self.commands[mark..]
+    }
+
+    /// Answers with the server's metrics: once this event is handled, the server appends
+    /// an HTTP/1.1 `200` response carrying them (Prometheus text format,
+    /// `Connection: close`) to this connection's output. What [`Metrics`] does for a scrape.
+    ///
+    /// [`Metrics`]: crate::metrics::Metrics
+    pub fn respond_with_metrics(&mut self) {
+        self.control.metrics = true;
     }
 
     /// Asks the server to close the socket once its output is written.

@@ -342,6 +342,10 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
         self.inner.reload();
     }
 
+    fn metrics(&self, metrics: &mut crate::exposition::Exposition) {
+        self.inner.metrics(metrics);
+    }
+
     fn close(
         &mut self,
         state: &mut Self::ConnState,

@@ -7,6 +7,7 @@ use super::config::{Valid, BUSY_RESERVE};
 use super::connection::{Backlog, Connection, Phase};
 use super::dials::Dials;
 use super::execute::Frames;
+use super::metrics::LoopCounts;
 use super::output::Pool;
 use super::timers::{AppTimers, Deadlines};
 use super::transport::Transport;
@@ -63,6 +64,8 @@ pub(crate) struct Core<P: Protocol, T> {
     refusing: usize,
     /// Refusals since the last connection accepted (logged once per burst).
     refused_in_burst: u64,
+    /// What the loop counts for a scrape.
+    pub(super) metrics: LoopCounts,
 }
 
 impl<P: Protocol, T: Transport> Core<P, T> {
@@ -97,6 +100,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             handle,
             refusing: 0,
             refused_in_burst: 0,
+            metrics: LoopCounts::default(),
         }
     }
 
@@ -156,6 +160,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
         let id = self.next_id();
         let slot = id.slot();
+        self.metrics.accepted += 1;
         self.conns
             .insert(Connection::new(id, stream, Phase::Lingering));
         self.count_connections();
@@ -231,10 +236,14 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         drop(out);
         self.inbound_total = self.inbound_total - c.inbound_held + inbound.held;
         c.inbound_held = inbound.held;
+        let metrics = std::mem::take(&mut c.control.metrics);
         self.handle
             .counters()
             .inbound_bytes
             .store(self.inbound_total, Ordering::Relaxed);
+        if metrics {
+            self.answer_metrics(slot);
+        }
         self.settle(slot);
         Some(result)
     }

@@ -135,6 +135,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let len = tail.len() - before;
         match admission(&self.config, pending, len) {
             Admit::Yes => {
+                self.metrics.messages_sent += 1;
                 if queued(c, self.config.output_budget(), &mut self.flush_list) {
                     self.settle(id.slot());
                 }
@@ -199,6 +200,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                             .extend_from_slice(&frames.scratch[range]),
                         Frame::Shared(bytes) => c.output.push_shared(bytes, &mut self.pool),
                     }
+                    self.metrics.messages_sent += 1;
                     if queued(c, self.config.output_budget(), &mut self.flush_list) {
                         self.settle(id.slot());
                     }

@@ -39,7 +39,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 return;
             }
             self.read_buf[..keep].copy_from_slice(&c.input[..keep]);
-            match c.stream.read(&mut self.read_buf[keep..]) {
+            let read = c.stream.read(&mut self.read_buf[keep..]);
+            if let Ok(n) = read {
+                self.metrics.bytes_read += n as u64;
+            }
+            match read {
                 Ok(0) if tunnel => {
                     self.drop_conn_because(slot, || {
                         ConnectFailure::Proxy("closed without answering".into())
@@ -181,7 +185,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     self.drop_conn(slot);
                     return;
                 }
-                Ok(_) => {}
+                Ok(n) => self.metrics.bytes_written += n as u64,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     c.writable = false; // until the poller says otherwise
                     break;

@@ -18,6 +18,7 @@ mod execute;
 mod flow;
 #[cfg(feature = "main")]
 mod handoff;
+mod metrics;
 mod outbound;
 mod output;
 #[cfg(feature = "main")]
@@ -354,7 +355,8 @@ impl<P: Protocol> Listening<P> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            self.core.set_now(Instant::now());
+            let woke = Instant::now();
+            self.core.set_now(woke);
             for event in events.iter() {
                 match event.token() {
                     WAKER => {
@@ -406,6 +408,7 @@ impl<P: Protocol> Listening<P> {
             }
             self.core.turn();
             self.dial_due();
+            self.core.metrics.turn(woke.elapsed());
         }
     }
 

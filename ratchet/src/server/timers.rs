@@ -85,7 +85,6 @@ impl<K: Copy + Eq + Hash, V> Deadlines<K, V> {
     }
 
     /// How many deadlines are set.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.heap.len()
     }
@@ -174,7 +173,6 @@ impl AppTimers {
     }
 
     /// How many timers run.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.due.len()
     }

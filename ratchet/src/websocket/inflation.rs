@@ -56,6 +56,7 @@ mod tests {
             wants_large: wants,
             used_large: used,
             finished_large: finished,
+            compressed: 0,
         }
     }
 

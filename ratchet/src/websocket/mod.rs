@@ -20,6 +20,7 @@ pub mod handshake;
 pub mod hixie;
 mod inflation;
 pub mod mask;
+mod metrics;
 mod receive;
 pub mod rfc6455;
 mod send;
@@ -72,6 +73,8 @@ pub struct WebSocket<C> {
     large: inflation::LargeInflations,
     /// Decoders lent to connections while they read.
     decoders: decoders::Decoders,
+    /// What it counts for a scrape.
+    counts: metrics::Counts,
 }
 
 impl<C> WebSocket<C> {
@@ -89,6 +92,7 @@ impl<C> WebSocket<C> {
             scratch: Vec::new(),
             large: inflation::LargeInflations::default(),
             decoders: decoders::Decoders::default(),
+            counts: metrics::Counts::default(),
         }
     }
 
@@ -300,6 +304,7 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
             Phase::Hybi(None) => {}
             Phase::Hybi(Some(decoder)) => {
                 let session = decoder.session();
+                self.counts.received_compressed(session.compressed);
                 self.large.after(id, session);
                 if session.yielded {
                     out.yield_turn();
@@ -388,6 +393,9 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
     fn disconnect(&mut self, mut state: ConnState<C::State>, out: &mut Outbox<'_>) {
         self.large.forget(state.conn.id());
         self.report_unopened(&mut state, out);
+        if let (true, Some(version)) = (state.opened, state.version) {
+            self.counts.closed(version);
+        }
         if state.opened {
             let app = &mut self.app;
             let ConnState {
@@ -402,6 +410,10 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
 
     fn awaits_request(&self, state: &ConnState<C::State>) -> bool {
         matches!(state.phase, Phase::Handshake)
+    }
+
+    fn metrics(&self, metrics: &mut crate::exposition::Exposition) {
+        self.counts.write(metrics);
     }
 
     fn extensions<'a>(&self, state: &'a mut ConnState<C::State>) -> Option<&'a mut Extensions> {

@@ -109,6 +109,7 @@ impl<C: StatefulComponent> WebSocket<C> {
                     rejection.status,
                     rejection.reason
                 );
+                self.counts.refused(rejection.status);
                 out.output().extend_from_slice(&rejection.response());
                 out.shutdown();
                 state.phase = Phase::Done;
@@ -131,6 +132,7 @@ impl<C: StatefulComponent> WebSocket<C> {
                     // The request stays unconsumed, held by the server, until the answer.
                     Admission::Wait => return 0,
                     Admission::Refuse(refusal) => {
+                        self.counts.refused(refusal.status);
                         out.output().extend_from_slice(&refusal.response());
                         out.shutdown();
                         state.phase = Phase::Done;
@@ -165,6 +167,7 @@ impl<C: StatefulComponent> WebSocket<C> {
         };
         state.deflate = deflate.map(ConnDeflate::new);
         state.opened = true;
+        self.counts.opened(version);
         let app = &mut self.app;
         match guard(|| app.on_open(&state.conn, &mut state.app)) {
             Ok(cmds) => out.commands(cmds),
@@ -253,6 +256,7 @@ impl<C: StatefulComponent> WebSocket<C> {
             };
             match frame {
                 rfc6455::Frame::Message(msg) => {
+                    self.counts.received(msg.as_bytes().len());
                     // Nothing more is delivered once the application asked to close.
                     if state.close_sent || out.close_requested() {
                         continue;
@@ -310,6 +314,7 @@ impl<C: StatefulComponent> WebSocket<C> {
             };
             match decoder.decode(data, &mut pos, out.inbound_allowance()) {
                 Ok(Some(hixie::Frame::Text(text))) => {
+                    self.counts.received(text.len());
                     if state.close_sent || out.close_requested() {
                         continue;
                     }

@@ -93,6 +93,7 @@ impl<C> WebSocket<C> {
                 };
                 self.scratch.clear();
                 deflate::compress(compress, msg.as_bytes(), &mut self.scratch, reset);
+                self.counts.compressed();
                 rfc6455::write_compressed_message(buf, msg.kind(), &self.scratch, state.mask());
                 if self.scratch.capacity() > 1 << 20 {
                     self.scratch = Vec::new();

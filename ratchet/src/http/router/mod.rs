@@ -284,6 +284,10 @@ impl<R: Routes> Protocol for Router<R> {
         self.routes.start(handle)
     }
 
+    fn metrics(&self, metrics: &mut crate::exposition::Exposition) {
+        self.routes.metrics(metrics);
+    }
+
     fn timer(&mut self, scope: TimerScope, key: u64) -> Commands {
         match scope.pop() {
             Some((index, inner)) => self.routes.timer(index, inner, key),

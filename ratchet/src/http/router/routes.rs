@@ -99,6 +99,8 @@ pub trait Routes {
     fn extensions<'a>(&self, state: &'a mut Self::ConnState) -> Option<&'a mut Extensions>;
     /// [`Protocol::start`] of every route.
     fn start(&mut self, handle: &Handle) -> Commands;
+    /// [`Protocol::metrics`] of every route.
+    fn metrics(&self, metrics: &mut crate::exposition::Exposition);
     /// [`Protocol::timer`] of route `index`.
     fn timer(&mut self, index: usize, scope: TimerScope, key: u64) -> Commands;
     /// [`Protocol::dial`] of route `index`.
@@ -188,6 +190,7 @@ impl Routes for NoRoute {
     fn start(&mut self, _handle: &Handle) -> Commands {
         Commands::none()
     }
+    fn metrics(&self, _metrics: &mut crate::exposition::Exposition) {}
     fn timer(&mut self, index: usize, _scope: TimerScope, key: u64) -> Commands {
         log::debug!("timer {key} for no route ({index})");
         Commands::none()
@@ -385,6 +388,11 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
     fn start(&mut self, handle: &Handle) -> Commands {
         let rest = self.rest.start(handle);
         rest.and(scope_commands(self.protocol.start(handle), R::LEN))
+    }
+
+    fn metrics(&self, metrics: &mut crate::exposition::Exposition) {
+        self.rest.metrics(metrics);
+        self.protocol.metrics(metrics);
     }
 
     fn timer(&mut self, index: usize, scope: TimerScope, key: u64) -> Commands {

@@ -84,6 +84,8 @@ pub struct Session {
     pub used_large: bool,
     /// It finished a large message.
     pub finished_large: bool,
+    /// Compressed messages it delivered.
+    pub compressed: u32,
 }
 
 /// The inflating side of permessage-deflate.
@@ -406,6 +408,7 @@ impl Decoder {
             self.message = None;
             self.delivered = true;
             self.session.finished_large |= compressed && self.buf.len() > self.large_from;
+            self.session.compressed += u32::from(compressed);
             return match kind {
                 Kind::Text => {
                     if !self.utf8.is_complete() {

@@ -60,6 +60,31 @@ fn have_promtool() -> bool {
     )
 }
 
+/// Prometheus's own linter agrees with the text (nothing to remark), when present.
+fn promtool_check(body: &str) {
+    if !have_promtool() {
+        return;
+    }
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = check.wait_with_output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "promtool: {said}\n{body}");
+    assert!(said.trim().is_empty(), "promtool has remarks: {said}");
+}
+
 #[test]
 fn a_scrape_counts_connections_handshakes_and_messages_and_passes_promtool() {
     let router = Router::new()
@@ -108,26 +133,7 @@ fn a_scrape_counts_connections_handshakes_and_messages_and_passes_promtool() {
     });
     drop(b);
 
-    if have_promtool() {
-        let mut check = Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("promtool");
-        check
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        let out = check.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "promtool: {said}\n{body}");
-        assert!(said.trim().is_empty(), "promtool has remarks: {said}");
-    }
+    promtool_check(&body);
 }
 
 /// Only loopback peers are answered by default, and only `GET`.
@@ -242,4 +248,88 @@ fn prometheus_scrapes_the_chat_example() {
     assert_eq!(value, "1", "one client on the chat");
     assert!(targets.contains("\"health\":\"up\""), "{targets}");
     drop(client);
+}
+
+/// Publishes what it hears to the topic `room`, which every connection joins.
+struct Room;
+
+impl Component for Room {
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
+        conn.subscribe("room")
+    }
+    fn on_message(&mut self, _: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        ratchet::Command::publish("room", msg)
+    }
+}
+
+/// With a real `redis-server`: the Redis bridge's counts (up, published, received from
+/// another process) and the session layer's lookups, by result, with their latency.
+#[test]
+fn a_scrape_reads_the_redis_bridge_and_the_session_lookups() {
+    let Some(redis) = suite::RedisServer::start() else {
+        return;
+    };
+    let session = b"user|s:3:\"ann\";";
+    assert_eq!(
+        redis
+            .run(&[b"SET", b"PHPREDIS_SESSION:s1", session])
+            .as_deref(),
+        Some("+OK")
+    );
+    let sessions = ratchet::session::Session::new(WebSocket::new(Room), redis.url());
+    let router = Router::new()
+        .route("/chat", sessions)
+        .route("/metrics", Metrics::new());
+    let server = ratchet::Server::new(router)
+        .bridge(ratchet::cluster::RedisBridge::new(redis.url()))
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let addr = server.local_addr();
+    std::thread::spawn(move || server.run());
+    let at = |series: &str| -> f64 {
+        let (body, m) = scrape(addr);
+        *m.get(series)
+            .unwrap_or_else(|| panic!("{series} in\n{body}"))
+    };
+    suite::wait_until("the bridge's subscription", || {
+        at("ratchet_bridge_up") == 1.0
+    });
+
+    let (mut ann, head) = RawClient::open_with(addr, "/chat", "Cookie: PHPSESSID=s1\r\n");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let (mut nobody, head) = RawClient::open_with(addr, "/chat", "Cookie: PHPSESSID=gone\r\n");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    ann.send_text("hello room");
+    ann.expect_text("hello room");
+    nobody.expect_text("hello room");
+    // Another process's publish, as its bridge would write it.
+    let envelope = ratchet::cluster::envelope(&[7; 16], "room", &"from afar".into());
+    suite::wait_until("the publish to reach Redis", || {
+        at("ratchet_bridge_published_total") == 1.0
+    });
+    assert_eq!(
+        redis
+            .run(&[b"PUBLISH", b"ratchet:room", &envelope])
+            .as_deref(),
+        Some(":1")
+    );
+    ann.expect_text("from afar");
+
+    let (body, m) = scrape(addr);
+    let at = |series: &str| {
+        *m.get(series)
+            .unwrap_or_else(|| panic!("{series} in\n{body}"))
+    };
+    assert_eq!(at("ratchet_bridge_received_total"), 1.0);
+    assert_eq!(at("ratchet_bridge_dropped_total"), 0.0);
+    assert_eq!(at(r#"ratchet_session_lookups_total{result="found"}"#), 1.0);
+    assert_eq!(
+        at(r#"ratchet_session_lookups_total{result="missing"}"#),
+        1.0
+    );
+    assert_eq!(at("ratchet_session_lookup_seconds_count"), 2.0);
+    assert_eq!(at("ratchet_topics"), 1.0);
+    assert_eq!(at("ratchet_subscriptions"), 2.0);
+    assert_eq!(at(r#"ratchet_connections{protocol="rfc6455"}"#), 2.0);
+    promtool_check(&body);
 }

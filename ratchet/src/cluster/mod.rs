@@ -203,6 +203,45 @@ impl Bridge for RedisBridge {
         spawn("ratchet-redis-sub", Box::new(move || subscriber.run()));
     }
 
+    fn metrics(&self, e: &mut crate::exposition::Exposition) {
+        let s = &self.status;
+        let up = f64::from(u8::from(s.is_subscribed()));
+        let help = "1 while the Redis subscription is up (messages from other processes arrive).";
+        e.gauge("ratchet_bridge_up", help, &[], up);
+        let counters: [(&'static str, &'static str, u64); 4] = [
+            (
+                "ratchet_bridge_published_total",
+                "Publishes handed to Redis.",
+                s.published(),
+            ),
+            (
+                "ratchet_bridge_received_total",
+                "Messages from other processes delivered here.",
+                s.received(),
+            ),
+            (
+                "ratchet_bridge_dropped_total",
+                "Publishes that did not reach Redis (down, slow, or the queue full).",
+                s.dropped(),
+            ),
+            (
+                "ratchet_bridge_subscriptions_lost_total",
+                "Times the Redis subscription was lost (each followed by a reconnection).",
+                s.subscriptions_lost(),
+            ),
+        ];
+        for (name, help, value) in counters {
+            e.counter(name, help, &[], value);
+        }
+        let queued = s.0.queued_bytes.load(Ordering::Relaxed) as f64;
+        e.gauge(
+            "ratchet_bridge_queued_bytes",
+            "Bytes of publishes waiting for Redis.",
+            &[],
+            queued,
+        );
+    }
+
     fn publish(&mut self, topic: &str, msg: &Payload) {
         let Some(tx) = &self.outgoing else {
             return;

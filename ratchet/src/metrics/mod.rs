@@ -17,6 +17,12 @@
 //! | `ratchet_handle_queue_depth`, `ratchet_handle_refused_total` | server |
 //! | `ratchet_timers`, `ratchet_topics`, `ratchet_subscriptions`, `ratchet_inbound_bytes` | server |
 //! | `ratchet_loop_turn_seconds` (histogram: one loop turn's work) | server |
+//! | `ratchet_session_lookups_total{result}` (`found`, `missing`, `unavailable`), `ratchet_session_lookup_seconds` (histogram) | [`Session`](crate::session::Session) |
+//! | `ratchet_bridge_up`, `ratchet_bridge_published_total`, `ratchet_bridge_received_total`, `ratchet_bridge_dropped_total`, `ratchet_bridge_subscriptions_lost_total`, `ratchet_bridge_queued_bytes` | [`RedisBridge`](crate::cluster::RedisBridge) |
+//!
+//! A decorator of one's own adds its numbers the same way, by implementing
+//! [`Protocol::metrics`](crate::Protocol::metrics); a [`Bridge`](crate::server::Bridge) by
+//! its own `metrics`.
 
 mod route;
 

@@ -1,5 +1,6 @@
 //! Carrying publishes to the server's peers in other processes.
 
+use crate::exposition::Exposition;
 use crate::handle::Handle;
 use crate::message::Payload;
 
@@ -14,6 +15,11 @@ pub trait Bridge: Send {
     /// A publish from this process, to pass on. Called on the event loop: it must not
     /// block (queue it within a bound, or drop it and count it).
     fn publish(&mut self, topic: &str, msg: &Payload);
+
+    /// Adds the bridge's counts to a scrape ([`crate::metrics`]).
+    fn metrics(&self, metrics: &mut Exposition) {
+        let _ = metrics;
+    }
 }
 
 impl std::fmt::Debug for dyn Bridge {

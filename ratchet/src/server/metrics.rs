@@ -62,6 +62,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     fn render_metrics(&self) -> String {
         let mut e = Exposition::default();
         self.protocol.metrics(&mut e);
+        if let Some(bridge) = &self.bridge {
+            bridge.metrics(&mut e);
+        }
         let upgraded = e.total("ratchet_connections") as usize;
         e.gauge(
             "ratchet_connections",

@@ -41,6 +41,7 @@
 //! [`WebSocket`](crate::WebSocket) decorator); behind a [`Router`](crate::Router), wrap
 //! the route's protocol, `.route("/chat", Session::new(WebSocket::new(chat), url))`.
 
+mod counts;
 mod decode;
 mod store;
 
@@ -96,6 +97,8 @@ pub struct Session<P> {
     workers: usize,
     store: Option<Store>,
     handle: Option<Handle>,
+    /// Lookups by outcome, and how long they took, for a scrape.
+    counts: counts::Counts,
 }
 
 /// A connection's state under [`Session`].
@@ -121,7 +124,8 @@ struct Waiting {
     /// The request head, parsed once, handed on when the answer comes.
     request: Arc<Request>,
     head_len: usize,
-    /// When the lookup is given up.
+    /// When the lookup was asked for, and when it is given up.
+    asked: Instant,
     until: Instant,
     /// The inner protocol's own deadline, restored once decided.
     inner_deadline: Option<Instant>,
@@ -145,6 +149,7 @@ impl<P: Protocol> Session<P> {
             workers: 2,
             store: None,
             handle: None,
+            counts: counts::Counts::default(),
         }
     }
 
@@ -268,6 +273,7 @@ impl<P: Protocol> Session<P> {
             key,
             request: req,
             head_len,
+            asked: out.now(),
             until,
             inner_deadline,
         });
@@ -344,6 +350,8 @@ impl<P: Protocol> Protocol for Session<P> {
         };
         out.set_deadline(waiting.inner_deadline);
         out.share_request(data, waiting.request.clone(), waiting.head_len);
+        let took = out.now().saturating_duration_since(waiting.asked);
+        self.counts.answered(&found, took);
         match found {
             Found::Session(session) => {
                 if let Some(extensions) = self.inner.extensions(&mut state.inner) {
@@ -415,8 +423,14 @@ impl<P: Protocol> Protocol for Session<P> {
         self.inner.start(handle)
     }
 
+    fn metrics(&self, e: &mut crate::exposition::Exposition) {
+        self.inner.metrics(e);
+        self.counts.write(e);
+    }
+
     crate::delegate_protocol!(inner, state.inner;
-        except limits, connect, dial, data, timeout, disconnect, awaits_request, start);
+        except limits, connect, dial, data, timeout, disconnect, awaits_request, start,
+            metrics);
 }
 
 #[cfg(test)]

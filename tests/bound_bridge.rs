@@ -120,8 +120,19 @@ fn a_server_that_cannot_keep_up_leaves_the_backlog_in_redis() {
         .config(ServerConfig::default().handle_queue(64, 512 << 10))
         .bind("127.0.0.1:0")
         .unwrap();
+    let addr = server.local_addr();
     std::thread::spawn(move || server.run());
-    wait_for("the subscription", || status.is_subscribed());
+    // A subscriber here, reading all it gets: the process listens to the topic.
+    let mut listener = RawClient::open(addr, "/listen");
+    std::thread::spawn(move || {
+        while listener
+            .read_frame_within(Duration::from_secs(60))
+            .is_some()
+        {}
+    });
+    wait_for("the subscription", || {
+        status.is_subscribed() && redis.subscribers("ratchet:t") == Some(1)
+    });
     std::thread::sleep(Duration::from_millis(100));
     let before = suite::rss_kib();
     // Another process floods the topic: 32 MB, far faster than this server delivers.

@@ -120,25 +120,31 @@ impl Topics {
         self.subscribers.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `conn` to `topic`'s subscribers (the caller checked it was not there).
-    pub(crate) fn join(&self, conn: ConnId, topic: Topic) {
-        self.write().entry(topic).or_default().push(conn);
+    /// Adds `conn` to `topic`'s subscribers (the caller checked it was not there);
+    /// whether it is the first.
+    pub(crate) fn join(&self, conn: ConnId, topic: Topic) -> bool {
+        let mut all = self.write();
+        let subscribers = all.entry(topic).or_default();
+        subscribers.push(conn);
         self.subscriptions.fetch_add(1, Ordering::Relaxed);
+        subscribers.len() == 1
     }
 
-    /// Takes `conn` out of `topic`'s subscribers.
-    pub(crate) fn leave(&self, conn: ConnId, topic: &str) {
+    /// Takes `conn` out of `topic`'s subscribers; whether it was the last.
+    pub(crate) fn leave(&self, conn: ConnId, topic: &str) -> bool {
         let mut all = self.write();
         let Some(subscribers) = all.get_mut(topic) else {
-            return;
+            return false;
         };
         if let Some(at) = subscribers.iter().position(|id| *id == conn) {
             subscribers.swap_remove(at);
             self.subscriptions.fetch_sub(1, Ordering::Relaxed);
         }
-        if subscribers.is_empty() {
+        let emptied = subscribers.is_empty();
+        if emptied {
             all.remove(topic);
         }
+        emptied
     }
 
     /// `topic`'s subscribers but `except`, into `into` (cleared first).

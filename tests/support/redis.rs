@@ -137,6 +137,23 @@ impl RedisServer {
     }
 }
 
+impl RedisServer {
+    /// How many connections are subscribed to `channel` (`PUBSUB NUMSUB`).
+    pub fn subscribers(&self, channel: &str) -> Option<usize> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
+        stream
+            .write_all(&resp(&[b"PUBSUB", b"NUMSUB", channel.as_bytes()]))
+            .ok()?;
+        // *2, $len, the channel, :count
+        let mut lines = BufReader::new(stream).lines();
+        let count = lines.nth(3)?.ok()?;
+        count.strip_prefix(':')?.trim().parse().ok()
+    }
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();

@@ -21,6 +21,20 @@
 //! topic in every process bridged to the same Redis, each exactly once: a process ignores
 //! the envelopes it published itself, having delivered them locally already.
 //!
+//! # Only the topics a process needs
+//!
+//! A process subscribes to a topic's channel exactly while it has a subscriber for the
+//! topic: `SUBSCRIBE` as the first one joins, `UNSUBSCRIBE` as the last one leaves (the
+//! changes of a moment go out together, one command each way). Redis then sends a process
+//! only the messages of its own topics, not every message of every topic.
+//!
+//! The seam between a local join and the Redis subscription is ordered: a publish leaves
+//! a process only after every subscription asked for before it is in place in Redis (it
+//! waits for the subscriber thread to say so, at most a second). So when a client joins
+//! a topic and then says something there, whatever another process publishes in answer
+//! reaches it. What another process publishes *before* the subscription is in place, with
+//! no causal link to the join, is not delivered here: at most once, as below.
+//!
 //! # Delivery: at most once
 //!
 //! Redis pub/sub keeps nothing: a message published while a process is disconnected from
@@ -45,12 +59,13 @@
 //!
 //! # The envelope
 //!
-//! A publish goes to the Redis channel `<prefix><topic>` (prefix `ratchet:` by default;
-//! one `PSUBSCRIBE <prefix>*` per process) as a binary-safe envelope:
+//! A publish goes to the Redis channel `<prefix><topic>` (prefix `ratchet:` by default)
+//! as a binary-safe envelope:
 //! `RBR1`, the 16-byte id of the publishing process, a kind byte (0 text, 1 binary), the
 //! topic's length (4 bytes, big-endian), the topic, then the message bytes.
 
 mod envelope;
+mod interest;
 mod threads;
 
 pub use envelope::{envelope, open_envelope, Envelope};
@@ -58,12 +73,13 @@ pub(crate) use threads::connect;
 
 use crate::message::Payload;
 use crate::server::{Bridge, Handle};
+use interest::Interest;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
-use threads::{Publisher, Subscriber};
+use threads::{Outgoing, Publisher, Subscriber};
 
 /// A [`Bridge`] through Redis pub/sub: one connection publishing and one subscription per
 /// process, each on its own thread. See the [module](self) for the guarantees.
@@ -74,8 +90,10 @@ pub struct RedisBridge {
     capacity: usize,
     max_bytes: usize,
     origin: [u8; 16],
-    outgoing: Option<SyncSender<(String, Vec<u8>)>>,
+    outgoing: Option<SyncSender<Outgoing>>,
     status: BridgeStatus,
+    /// The topics this process has subscribers for: the Redis channels it listens to.
+    interest: Arc<Interest>,
 }
 
 /// What a [`RedisBridge`] has been doing, readable from any thread.
@@ -135,6 +153,7 @@ impl RedisBridge {
             origin: process_id(),
             outgoing: None,
             status: BridgeStatus::default(),
+            interest: Arc::default(),
         }
     }
 
@@ -185,10 +204,11 @@ impl Bridge for RedisBridge {
         let publisher = Publisher {
             client: client.clone(),
             status: self.status.clone(),
+            interest: Arc::clone(&self.interest),
         };
         let subscriber = Subscriber {
             client,
-            pattern: format!("{}*", escape_glob(&self.prefix)),
+            interest: Arc::clone(&self.interest),
             prefix: self.prefix.clone(),
             origin: self.origin,
             status: self.status.clone(),
@@ -242,6 +262,14 @@ impl Bridge for RedisBridge {
         );
     }
 
+    fn joined(&mut self, topic: &str) {
+        self.interest.join(topic);
+    }
+
+    fn left(&mut self, topic: &str) {
+        self.interest.leave(topic);
+    }
+
     fn publish(&mut self, topic: &str, msg: &Payload) {
         let Some(tx) = &self.outgoing else {
             return;
@@ -254,7 +282,13 @@ impl Bridge for RedisBridge {
         let sent = if queued + size > self.max_bytes && queued > 0 {
             Err(TrySendError::Full(()))
         } else {
-            tx.try_send((channel, envelope)).map_err(|e| match e {
+            let after = self.interest.requested();
+            tx.try_send(Outgoing {
+                channel,
+                envelope,
+                after,
+            })
+            .map_err(|e| match e {
                 TrySendError::Full(_) => TrySendError::Full(()),
                 TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
             })
@@ -298,25 +332,12 @@ fn process_id() -> [u8; 16] {
     id
 }
 
-/// `*`, `?`, `[`, `]` and `\` taken literally in a Redis glob pattern.
-fn escape_glob(prefix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len());
-    for c in prefix.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_differ_and_globs_are_escaped() {
+    fn ids_differ() {
         assert_ne!(process_id(), process_id());
-        assert_eq!(escape_glob("app*[1]:"), "app\\*\\[1\\]:");
     }
 }

@@ -1,12 +1,15 @@
 //! The two threads that talk to Redis, off the event loop: one publishes what the loop
-//! queues, one subscribes and hands what comes to the loop, each reconnecting with
-//! backoff.
+//! queues, one subscribes to the topics this process has subscribers for and hands what
+//! comes to the loop, each reconnecting with backoff.
 
 use super::envelope::open_envelope;
+use super::interest::Interest;
 use super::BridgeStatus;
 use crate::server::Handle;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -14,8 +17,20 @@ const BACKOFF_MAX: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a publish may take before the connection is given up as broken.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a waiting subscriber looks up to see whether it should stop.
-const POLL: Duration = Duration::from_millis(500);
+/// How often a waiting subscriber looks up, to take in new topics (and to see whether it
+/// should stop).
+const POLL: Duration = Duration::from_millis(10);
+/// The longest a publish waits for the subscriptions asked for before it (see
+/// `interest.rs`); past it, it goes anyway.
+const SUBSCRIBED_WAIT: Duration = Duration::from_secs(1);
+
+/// A publish on its way to Redis.
+pub(super) struct Outgoing {
+    pub channel: String,
+    pub envelope: Vec<u8>,
+    /// The subscription changes it goes after.
+    pub after: u64,
+}
 
 /// Doubling waits between reconnection attempts.
 struct Backoff {
@@ -60,17 +75,40 @@ pub(crate) fn connect(
 pub(super) struct Publisher {
     pub client: redis::Client,
     pub status: BridgeStatus,
+    pub interest: Arc<Interest>,
 }
 
 impl Publisher {
-    pub(super) fn run(self, queue: Receiver<(String, Vec<u8>)>) {
+    pub(super) fn run(self, queue: Receiver<Outgoing>) {
         let mut con: Option<redis::Connection> = None;
         let mut backoff = Backoff::new();
         let mut down = false;
+        // Where the subscription stood when a wait ran out: no more waiting until it moves
+        // (a stuck subscription delays one publish by the bound, not every one).
+        let mut stuck_at: Option<u64> = None;
         // Ends when the server (and its bridge, the sender) is gone.
-        while let Ok((channel, envelope)) = queue.recv() {
+        while let Ok(Outgoing {
+            channel,
+            envelope,
+            after,
+        }) = queue.recv()
+        {
             let size = channel.len() + envelope.len();
             self.status.0.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            // After the subscriptions asked for before it: what answers it finds them.
+            let confirmed = self.interest.confirmed();
+            if stuck_at.is_some_and(|at| at != confirmed) {
+                stuck_at = None;
+            }
+            if self.status.is_subscribed()
+                && stuck_at.is_none()
+                && !self.interest.wait_for(after, SUBSCRIBED_WAIT)
+            {
+                log::warn!(
+                    "redis bridge: the subscriptions lag; publishing without waiting for them"
+                );
+                stuck_at = Some(self.interest.confirmed());
+            }
             if con.is_none() && !backoff.waiting() {
                 match connect(&self.client, COMMAND_TIMEOUT) {
                     Ok(c) => {
@@ -114,7 +152,7 @@ impl Publisher {
 
 pub(super) struct Subscriber {
     pub client: redis::Client,
-    pub pattern: String,
+    pub interest: Arc<Interest>,
     pub prefix: String,
     pub origin: [u8; 16],
     pub status: BridgeStatus,
@@ -158,27 +196,36 @@ impl Subscriber {
         down: &mut bool,
         backoff: &mut Backoff,
     ) -> Option<redis::RedisError> {
+        // A new connection has no subscriptions: every wanted topic is subscribed again.
+        let mut subscribed = Subscribed::default();
         if let Err(e) = pubsub
-            .psubscribe(&self.pattern)
-            .and_then(|()| pubsub.set_read_timeout(Some(POLL)))
+            .set_read_timeout(Some(POLL))
+            .and_then(|()| subscribed.catch_up(self, pubsub))
         {
             return Some(e);
         }
         if *down {
-            log::info!("redis bridge: subscribed again to {}", self.pattern);
+            log::info!("redis bridge: subscribed again");
         }
         *down = false;
         backoff.succeeded();
         self.status.0.subscribed.store(true, Ordering::Relaxed);
-        let failure = self.deliver(pubsub);
+        let failure = self.deliver(pubsub, &mut subscribed);
         self.status.0.subscribed.store(false, Ordering::Relaxed);
         failure
     }
 
-    fn deliver(&self, pubsub: &mut redis::PubSub<'_>) -> Option<redis::RedisError> {
+    fn deliver(
+        &self,
+        pubsub: &mut redis::PubSub<'_>,
+        subscribed: &mut Subscribed,
+    ) -> Option<redis::RedisError> {
         loop {
             if self.status.0.stop.load(Ordering::Relaxed) {
                 return None;
+            }
+            if let Err(e) = subscribed.catch_up(self, pubsub) {
+                return Some(e);
             }
             let msg = match pubsub.get_message() {
                 Ok(msg) => msg,
@@ -227,5 +274,42 @@ impl Subscriber {
                 }
             }
         }
+    }
+}
+
+/// The channels a subscription connection holds, and the interest changes they reflect.
+#[derive(Default)]
+struct Subscribed {
+    channels: HashSet<String>,
+    seen: Option<u64>,
+}
+
+impl Subscribed {
+    /// Subscribes to the channels of newly wanted topics and unsubscribes from the others,
+    /// one command each way, then confirms: every change asked for so far is in place.
+    fn catch_up(
+        &mut self,
+        sub: &Subscriber,
+        pubsub: &mut redis::PubSub<'_>,
+    ) -> redis::RedisResult<()> {
+        let Some((seen, topics)) = sub.interest.changed_since(self.seen) else {
+            return Ok(());
+        };
+        let wanted: HashSet<String> = topics
+            .iter()
+            .map(|topic| format!("{}{topic}", sub.prefix))
+            .collect();
+        let join: Vec<&String> = wanted.difference(&self.channels).collect();
+        if !join.is_empty() {
+            pubsub.subscribe(&join)?;
+        }
+        let leave: Vec<&String> = self.channels.difference(&wanted).collect();
+        if !leave.is_empty() {
+            pubsub.unsubscribe(&leave)?;
+        }
+        self.channels = wanted;
+        self.seen = Some(seen);
+        sub.interest.confirm(seen);
+        Ok(())
     }
 }

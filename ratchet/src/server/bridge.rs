@@ -16,6 +16,17 @@ pub trait Bridge: Send {
     /// block (queue it within a bound, or drop it and count it).
     fn publish(&mut self, topic: &str, msg: &Payload);
 
+    /// `topic` got its first subscriber in this process: a bridge that carries only the
+    /// topics a process needs starts listening for it. Called on the event loop.
+    fn joined(&mut self, topic: &str) {
+        let _ = topic;
+    }
+
+    /// `topic` lost its last subscriber in this process.
+    fn left(&mut self, topic: &str) {
+        let _ = topic;
+    }
+
     /// Adds the bridge's counts to a scrape ([`crate::metrics`]).
     fn metrics(&self, metrics: &mut Exposition) {
         let _ = metrics;

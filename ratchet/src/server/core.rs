@@ -339,7 +339,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         };
         let id = c.id;
         for topic in std::mem::take(&mut c.topics) {
-            self.topics.leave(id, &topic);
+            self.left(id, &topic);
         }
         let outcome = self.with_outbox(slot, |protocol, phase, out| {
             let state = phase.end()?;

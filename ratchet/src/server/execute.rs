@@ -261,7 +261,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         }
         c.topics.push(topic.clone());
-        self.topics.join(conn, topic);
+        if self.topics.join(conn, topic.clone()) {
+            if let Some(bridge) = &mut self.bridge {
+                bridge.joined(&topic);
+            }
+        }
     }
 
     /// Removes `conn` from `topic`'s subscribers.
@@ -273,6 +277,15 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         };
         c.topics.swap_remove(at);
-        self.topics.leave(conn, topic);
+        self.left(conn, topic);
+    }
+
+    /// `conn` leaves `topic`; the bridge hears of it if it was the last one here.
+    pub(super) fn left(&mut self, conn: ConnId, topic: &str) {
+        if self.topics.leave(conn, topic) {
+            if let Some(bridge) = &mut self.bridge {
+                bridge.left(topic);
+            }
+        }
     }
 }

@@ -1,0 +1,157 @@
+//! The Redis bridge carries only the topics a process has subscribers for, and a client
+//! that joins a topic and then speaks in it hears every reply from another process, even
+//! in a storm of joins. With a real `redis-server` (started by the tests).
+
+use ratchet::cluster::{envelope, RedisBridge};
+use ratchet::{
+    Command, Commands, Component, Conn, IntoCommands, Message, Payload, Server, WebSocket,
+};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use suite::{RawClient, RedisServer};
+
+/// `join T` subscribes the sender to topic `T`; `T text` publishes `text` to `T`.
+struct Storm;
+
+impl Component for Storm {
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        let text = msg.as_text().unwrap_or_default();
+        if let Some(topic) = text.strip_prefix("join ") {
+            return from.subscribe(topic).into();
+        }
+        match text.split_once(' ') {
+            Some((topic, said)) => Command::publish(topic, said).into(),
+            None => Commands::none(),
+        }
+    }
+}
+
+/// A server of `Storm` bridged to `redis`, running on its own thread.
+fn process(redis: &RedisServer) -> (SocketAddr, ratchet::cluster::BridgeStatus) {
+    let bridge = RedisBridge::new(redis.url());
+    let status = bridge.status();
+    let server = Server::new(WebSocket::new(Storm))
+        .bridge(bridge)
+        .bind("127.0.0.1:0")
+        .unwrap();
+    let addr = server.local_addr();
+    std::thread::spawn(move || server.run());
+    suite::wait_until("the bridge to connect", || status.is_subscribed());
+    (addr, status)
+}
+
+/// Another process's publish of `text` to `topic`, as its bridge writes it; how many
+/// subscriptions Redis delivered it to.
+fn publish_elsewhere(redis: &RedisServer, topic: &str, text: &str) -> String {
+    let envelope = envelope(&[9; 16], topic, &Payload::text(text));
+    let channel = format!("ratchet:{topic}");
+    redis
+        .run(&[b"PUBLISH", channel.as_bytes(), &envelope])
+        .expect("redis answers")
+}
+
+#[test]
+fn a_process_listens_only_to_the_topics_it_has_subscribers_for() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (addr, status) = process(&redis);
+    let mut a = RawClient::open(addr, "/");
+    a.send_text("join a");
+    suite::wait_until("the subscription to a", || {
+        redis.subscribers("ratchet:a") == Some(1)
+    });
+    assert_eq!(redis.subscribers("ratchet:b"), Some(0));
+    for i in 0..100 {
+        assert_eq!(publish_elsewhere(&redis, "a", &format!("a{i}")), ":1");
+        // Nobody here listens to b: Redis sends it to no one.
+        assert_eq!(publish_elsewhere(&redis, "b", &format!("b{i}")), ":0");
+    }
+    for i in 0..100 {
+        a.expect_text(&format!("a{i}"));
+    }
+    assert_eq!(status.received(), 100);
+    // The last subscriber leaves: so does the process.
+    drop(a);
+    suite::wait_until("the unsubscription from a", || {
+        redis.subscribers("ratchet:a") == Some(0)
+    });
+    // A topic joined, left and joined again is listened to once.
+    let mut b = RawClient::open(addr, "/");
+    let mut c = RawClient::open(addr, "/");
+    b.send_text("join b");
+    c.send_text("join b");
+    drop(b);
+    suite::wait_until("the subscription to b", || {
+        redis.subscribers("ratchet:b") == Some(1)
+    });
+    assert_eq!(publish_elsewhere(&redis, "b", "once"), ":1");
+    c.expect_text("once");
+}
+
+/// The seam between a local join and the Redis subscription: N clients on one process
+/// each join their own topic and say at once that they are there; a responder on another
+/// process answers each in its topic. Every client hears its answer: a publish leaves a
+/// process only after the subscriptions asked for before it are in place.
+#[test]
+fn in_a_storm_of_joins_every_client_hears_the_reply_to_what_it_said() {
+    const N: usize = 300;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (here, _) = process(&redis);
+    let (there, _) = process(&redis);
+    // The responder, on the other process, in every topic beforehand.
+    let mut responder = RawClient::open(there, "/");
+    let joins: Vec<u8> = (0..N)
+        .flat_map(|i| suite::client_frame(true, 1, format!("join t{i}").as_bytes()))
+        .collect();
+    responder.write(&joins);
+    suite::wait_until("the responder's subscriptions", || {
+        redis.subscribers(&format!("ratchet:t{}", N - 1)) == Some(1)
+    });
+    let answering = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut answered = 0;
+        while answered < N && Instant::now() < deadline {
+            let Some(frame) = responder.read_frame_within(Duration::from_secs(5)) else {
+                break;
+            };
+            let text = String::from_utf8(frame.payload).unwrap();
+            if let Some(i) = text.strip_prefix("here:") {
+                responder.send_text(&format!("t{i} reply:{i}"));
+                answered += 1;
+            }
+        }
+        answered
+    });
+    let mut clients: Vec<RawClient> = (0..N).map(|_| RawClient::open(here, "/")).collect();
+    // The storm: every client joins and speaks in the same breath.
+    for (i, c) in clients.iter_mut().enumerate() {
+        let mut burst = suite::client_frame(true, 1, format!("join t{i}").as_bytes());
+        burst.extend(suite::client_frame(
+            true,
+            1,
+            format!("t{i} here:{i}").as_bytes(),
+        ));
+        c.write(&burst);
+    }
+    let mut missed = Vec::new();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.expect_text(&format!("here:{i}"));
+        match c.read_frame_within(Duration::from_secs(10)) {
+            Some(frame) if frame.payload == format!("reply:{i}").as_bytes() => {}
+            other => missed.push((
+                i,
+                other.map(|f| String::from_utf8_lossy(&f.payload).into_owned()),
+            )),
+        }
+    }
+    assert_eq!(answering.join().unwrap(), N, "the responder heard everyone");
+    assert!(
+        missed.is_empty(),
+        "{} of {N} missed their reply, the first: {:?}",
+        missed.len(),
+        &missed[..missed.len().min(5)]
+    );
+}

@@ -155,3 +155,70 @@ fn in_a_storm_of_joins_every_client_hears_the_reply_to_what_it_said() {
         &missed[..missed.len().min(5)]
     );
 }
+
+/// `php tests/php/push.php`: pushes `message` to `topic` through Redis with php-redis;
+/// how many subscriptions Redis delivered it to.
+fn php_push(redis: &RedisServer, topic: &str, message: &str, hex: bool) -> Option<usize> {
+    if !suite::have_tool(
+        "php-cli with php-redis",
+        std::process::Command::new("php").args(["-r", "exit(extension_loaded('redis') ? 0 : 1);"]),
+    ) {
+        return None;
+    }
+    let out = std::process::Command::new("php")
+        .arg(suite::root().join("tests/php/push.php"))
+        .args([&redis.port.to_string(), topic, message])
+        .args(hex.then_some("hex"))
+        .output()
+        .expect("php runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().parse().ok()
+}
+
+/// One line of PHP (`$redis->publish('ratchet:push:news', ...)`) reaches the topic's
+/// subscribers on every process, each exactly once: as text when it is UTF-8, as binary
+/// otherwise. A process without subscribers for the topic is not sent it.
+#[test]
+fn a_push_from_php_reaches_the_topics_subscribers_on_every_process_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (one, _) = process(&redis);
+    let (two, _) = process(&redis);
+    let (three, _) = process(&redis);
+    let mut readers = Vec::new();
+    for addr in [one, one, two] {
+        let mut c = RawClient::open(addr, "/");
+        c.send_text("join news");
+        readers.push(c);
+    }
+    let mut elsewhere = RawClient::open(three, "/");
+    elsewhere.send_text("join sports");
+    suite::wait_until("the push subscriptions", || {
+        redis.subscribers("ratchet:push:news") == Some(2)
+            && redis.subscribers("ratchet:push:sports") == Some(1)
+    });
+    // Two processes listen: Redis sends each push to those two, and each delivers it to
+    // its own subscribers.
+    let Some(receivers) = php_push(&redis, "news", "héllo from PHP", false) else {
+        return;
+    };
+    assert_eq!(receivers, 2);
+    assert_eq!(php_push(&redis, "news", "fffe00", true), Some(2));
+    for c in &mut readers {
+        c.expect_text("héllo from PHP");
+        let frame = c.read_frame();
+        assert_eq!((frame.opcode, frame.payload), (2, vec![0xff, 0xfe, 0x00]));
+        assert!(
+            c.read_frame_within(Duration::from_millis(300)).is_none(),
+            "a push arrived twice"
+        );
+    }
+    assert!(elsewhere
+        .read_frame_within(Duration::from_millis(300))
+        .is_none());
+}

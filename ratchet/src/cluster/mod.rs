@@ -35,6 +35,14 @@
 //! reaches it. What another process publishes *before* the subscription is in place, with
 //! no causal link to the join, is not delivered here: at most once, as below.
 //!
+//! # Push from anywhere
+//!
+//! `PUBLISH <prefix>push:<topic> <message>` from any Redis client (a PHP page:
+//! `$redis->publish('ratchet:push:news', $json)`) delivers `<message>` to the topic's
+//! subscribers in every process, each exactly once: as text when it is UTF-8, as binary
+//! otherwise. Processes subscribe to a topic's push channel beside its own, under the same
+//! rule (only while they have subscribers for it).
+//!
 //! # Delivery: at most once
 //!
 //! Redis pub/sub keeps nothing: a message published while a process is disconnected from
@@ -66,6 +74,7 @@
 
 mod envelope;
 mod interest;
+mod subscriber;
 mod threads;
 
 pub use envelope::{envelope, open_envelope, Envelope};
@@ -79,7 +88,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
-use threads::{Outgoing, Publisher, Subscriber};
+use subscriber::Subscriber;
+use threads::{Outgoing, Publisher};
 
 /// A [`Bridge`] through Redis pub/sub: one connection publishing and one subscription per
 /// process, each on its own thread. See the [module](self) for the guarantees.

@@ -1,12 +1,9 @@
-//! The two threads that talk to Redis, off the event loop: one publishes what the loop
-//! queues, one subscribes to the topics this process has subscribers for and hands what
-//! comes to the loop, each reconnecting with backoff.
+//! The publishing thread, off the event loop: it hands what the loop queues to Redis,
+//! after the subscriptions asked for before it, reconnecting with backoff (the
+//! subscribing thread, `subscriber.rs`, shares the backoff and the connecting).
 
-use super::envelope::open_envelope;
 use super::interest::Interest;
 use super::BridgeStatus;
-use crate::server::Handle;
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
@@ -16,10 +13,7 @@ const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a publish may take before the connection is given up as broken.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a waiting subscriber looks up, to take in new topics (and to see whether it
-/// should stop).
-const POLL: Duration = Duration::from_millis(10);
+pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a publish waits for the subscriptions asked for before it (see
 /// `interest.rs`); past it, it goes anyway.
 const SUBSCRIBED_WAIT: Duration = Duration::from_secs(1);
@@ -33,29 +27,29 @@ pub(super) struct Outgoing {
 }
 
 /// Doubling waits between reconnection attempts.
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
     until: Option<Instant>,
 }
 
 impl Backoff {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Backoff {
             next: BACKOFF_START,
             until: None,
         }
     }
 
-    fn failed(&mut self) {
+    pub fn failed(&mut self) {
         self.until = Some(Instant::now() + self.next);
         self.next = (self.next * 2).min(BACKOFF_MAX);
     }
 
-    fn succeeded(&mut self) {
+    pub fn succeeded(&mut self) {
         *self = Backoff::new();
     }
 
-    fn waiting(&self) -> bool {
+    pub fn waiting(&self) -> bool {
         self.until.is_some_and(|until| Instant::now() < until)
     }
 }
@@ -147,169 +141,5 @@ impl Publisher {
                 }
             }
         }
-    }
-}
-
-pub(super) struct Subscriber {
-    pub client: redis::Client,
-    pub interest: Arc<Interest>,
-    pub prefix: String,
-    pub origin: [u8; 16],
-    pub status: BridgeStatus,
-    pub handle: Handle,
-}
-
-impl Subscriber {
-    pub(super) fn run(self) {
-        let mut backoff = Backoff::new();
-        let mut down = false;
-        while !self.status.0.stop.load(Ordering::Relaxed) {
-            if backoff.waiting() {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            }
-            let failure = match connect(&self.client, COMMAND_TIMEOUT) {
-                Ok(mut con) => {
-                    // One PubSub for the connection's life: dropping it unsubscribes.
-                    let mut pubsub = con.as_pubsub();
-                    match self.listen(&mut pubsub, &mut down, &mut backoff) {
-                        Some(e) => e,
-                        None => return, // stopped
-                    }
-                }
-                Err(e) => e,
-            };
-            if !down {
-                log::warn!("redis bridge: subscription lost ({failure}); messages from other processes are missed until it is back");
-                self.status.0.lost.fetch_add(1, Ordering::Relaxed);
-            }
-            down = true;
-            backoff.failed();
-        }
-    }
-
-    /// Subscribes, then delivers messages until the connection fails (the error) or the
-    /// bridge stops.
-    fn listen(
-        &self,
-        pubsub: &mut redis::PubSub<'_>,
-        down: &mut bool,
-        backoff: &mut Backoff,
-    ) -> Option<redis::RedisError> {
-        // A new connection has no subscriptions: every wanted topic is subscribed again.
-        let mut subscribed = Subscribed::default();
-        if let Err(e) = pubsub
-            .set_read_timeout(Some(POLL))
-            .and_then(|()| subscribed.catch_up(self, pubsub))
-        {
-            return Some(e);
-        }
-        if *down {
-            log::info!("redis bridge: subscribed again");
-        }
-        *down = false;
-        backoff.succeeded();
-        self.status.0.subscribed.store(true, Ordering::Relaxed);
-        let failure = self.deliver(pubsub, &mut subscribed);
-        self.status.0.subscribed.store(false, Ordering::Relaxed);
-        failure
-    }
-
-    fn deliver(
-        &self,
-        pubsub: &mut redis::PubSub<'_>,
-        subscribed: &mut Subscribed,
-    ) -> Option<redis::RedisError> {
-        loop {
-            if self.status.0.stop.load(Ordering::Relaxed) {
-                return None;
-            }
-            if let Err(e) = subscribed.catch_up(self, pubsub) {
-                return Some(e);
-            }
-            let msg = match pubsub.get_message() {
-                Ok(msg) => msg,
-                Err(e) if e.is_timeout() => continue,
-                Err(e) => return Some(e),
-            };
-            let envelope = match open_envelope(msg.get_payload_bytes()) {
-                Ok(envelope) => envelope,
-                Err(why) => {
-                    log::debug!(
-                        "redis bridge: ignoring a message on {}: {why}",
-                        msg.get_channel_name()
-                    );
-                    continue;
-                }
-            };
-            if envelope.origin == self.origin {
-                continue; // ours: delivered here when published
-            }
-            if msg.get_channel_name().strip_prefix(self.prefix.as_str())
-                != Some(envelope.topic.as_str())
-            {
-                log::debug!(
-                    "redis bridge: envelope for {} on channel {}",
-                    envelope.topic,
-                    msg.get_channel_name()
-                );
-                continue;
-            }
-            self.status.0.received.fetch_add(1, Ordering::Relaxed);
-            // Waits while the server's queue is full: this thread then reads no faster
-            // than the server delivers, and the backlog stays in Redis.
-            let topic: crate::Topic = envelope.topic.into();
-            loop {
-                match self
-                    .handle
-                    .publish_local_wait(topic.clone(), envelope.msg.clone(), POLL)
-                {
-                    Ok(()) => break,
-                    Err(crate::SendError::Full) => {
-                        if self.status.0.stop.load(Ordering::Relaxed) {
-                            return None;
-                        }
-                    }
-                    Err(crate::SendError::Stopped) => return None, // the server is gone
-                }
-            }
-        }
-    }
-}
-
-/// The channels a subscription connection holds, and the interest changes they reflect.
-#[derive(Default)]
-struct Subscribed {
-    channels: HashSet<String>,
-    seen: Option<u64>,
-}
-
-impl Subscribed {
-    /// Subscribes to the channels of newly wanted topics and unsubscribes from the others,
-    /// one command each way, then confirms: every change asked for so far is in place.
-    fn catch_up(
-        &mut self,
-        sub: &Subscriber,
-        pubsub: &mut redis::PubSub<'_>,
-    ) -> redis::RedisResult<()> {
-        let Some((seen, topics)) = sub.interest.changed_since(self.seen) else {
-            return Ok(());
-        };
-        let wanted: HashSet<String> = topics
-            .iter()
-            .map(|topic| format!("{}{topic}", sub.prefix))
-            .collect();
-        let join: Vec<&String> = wanted.difference(&self.channels).collect();
-        if !join.is_empty() {
-            pubsub.subscribe(&join)?;
-        }
-        let leave: Vec<&String> = self.channels.difference(&wanted).collect();
-        if !leave.is_empty() {
-            pubsub.unsubscribe(&leave)?;
-        }
-        self.channels = wanted;
-        self.seen = Some(seen);
-        sub.interest.confirm(seen);
-        Ok(())
     }
 }

@@ -114,6 +114,8 @@ pub struct BridgeStatus(pub(super) Arc<Counters>);
 pub(super) struct Counters {
     pub subscribed: AtomicBool,
     pub published: AtomicU64,
+    /// Messages read from the subscription, for this process or not.
+    pub read: AtomicU64,
     pub received: AtomicU64,
     pub dropped: AtomicU64,
     /// Bytes of envelopes waiting for the publisher.
@@ -132,6 +134,13 @@ impl BridgeStatus {
     /// Publishes handed to Redis.
     pub fn published(&self) -> u64 {
         self.0.published.load(Ordering::Relaxed)
+    }
+
+    /// Messages Redis sent this process: every one read from the subscription, including
+    /// this process's own publishes coming back (which are not delivered again). With
+    /// subscriptions per topic, only the traffic of the topics it has subscribers for.
+    pub fn read(&self) -> u64 {
+        self.0.read.load(Ordering::Relaxed)
     }
 
     /// Messages from other processes delivered here.
@@ -238,11 +247,16 @@ impl Bridge for RedisBridge {
         let up = f64::from(u8::from(s.is_subscribed()));
         let help = "1 while the Redis subscription is up (messages from other processes arrive).";
         e.gauge("ratchet_bridge_up", help, &[], up);
-        let counters: [(&'static str, &'static str, u64); 4] = [
+        let counters: [(&'static str, &'static str, u64); 5] = [
             (
                 "ratchet_bridge_published_total",
                 "Publishes handed to Redis.",
                 s.published(),
+            ),
+            (
+                "ratchet_bridge_messages_read_total",
+                "Messages Redis sent this process (its own publishes coming back included).",
+                s.read(),
             ),
             (
                 "ratchet_bridge_received_total",

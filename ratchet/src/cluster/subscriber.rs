@@ -104,6 +104,7 @@ impl Subscriber {
                 Err(e) if e.is_timeout() => continue,
                 Err(e) => return Some(e),
             };
+            self.status.0.read.fetch_add(1, Ordering::Relaxed);
             let Some((topic, payload)) = self.open(msg.get_channel_name(), msg.get_payload_bytes())
             else {
                 continue;

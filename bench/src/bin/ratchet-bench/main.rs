@@ -12,10 +12,13 @@
 //! cargo run --release -p ratchet-bench -- client    # outbound connections beside tokio-tungstenite's
 //!                                   # client, against ratchet and Node's ws (needs node and
 //!                                   # `npm ci --prefix bench/node`)
+//! cargo run --release -p ratchet-bench -- bridge    # what Redis sends each of 4 processes
+//!                                   # (needs redis-server)
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
 
+mod bridge;
 mod client;
 mod runner;
 mod side;
@@ -42,6 +45,11 @@ struct Plan {
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if mode == "bridge" {
+        build_the_others();
+        println!("{}", bridge::bridge_traffic(4, 1000, 20_000));
+        return;
+    }
     if mode == "deflate" {
         build_the_others();
         println!("{}", side::deflate_echo(3, "5", "100", "1024"));

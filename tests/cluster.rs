@@ -5,7 +5,6 @@ use ratchet::session::{Format, Missing, Session, SessionExt};
 use ratchet::IntoCommands;
 use ratchet::{Commands, Component, Conn, Message, WebSocket};
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use suite::{Example, RawClient, RedisServer};
 
@@ -159,24 +158,8 @@ fn a_slow_redis_delays_nobodys_local_messages() {
 
 /// A PHP session for `user` in `redis`, written by php-cli with php-redis.
 fn php_session(redis: &RedisServer, serializer: &str, user: &str) -> Option<String> {
-    let script = suite::root().join("tests/php/session.php");
-    if !suite::have_tool(
-        "php-cli with php-redis",
-        Command::new("php").args(["-r", "exit(extension_loaded('redis') ? 0 : 1);"]),
-    ) {
-        return None;
-    }
-    let out = Command::new("php")
-        .arg(&script)
-        .args([&format!("tcp://127.0.0.1:{}", redis.port), serializer, user])
-        .output()
-        .expect("php runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).unwrap().trim().to_owned())
+    let save_path = format!("tcp://127.0.0.1:{}", redis.port);
+    suite::php("session.php", &[&save_path, serializer, user])
 }
 
 fn open_with_cookie(addr: std::net::SocketAddr, cookie: &str) -> (RawClient, String) {

@@ -159,24 +159,11 @@ fn in_a_storm_of_joins_every_client_hears_the_reply_to_what_it_said() {
 /// `php tests/php/push.php`: pushes `message` to `topic` through Redis with php-redis;
 /// how many subscriptions Redis delivered it to.
 fn php_push(redis: &RedisServer, topic: &str, message: &str, hex: bool) -> Option<usize> {
-    if !suite::have_tool(
-        "php-cli with php-redis",
-        std::process::Command::new("php").args(["-r", "exit(extension_loaded('redis') ? 0 : 1);"]),
-    ) {
-        return None;
-    }
-    let out = std::process::Command::new("php")
-        .arg(suite::root().join("tests/php/push.php"))
-        .args([&redis.port.to_string(), topic, message])
-        .args(hex.then_some("hex"))
-        .output()
-        .expect("php runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().parse().ok()
+    let port = redis.port.to_string();
+    let mut args = vec![port.as_str(), topic, message];
+    args.extend(hex.then_some("hex"));
+    let said = suite::php("push.php", &args)?;
+    Some(said.parse().expect("a count"))
 }
 
 /// One line of PHP (`$redis->publish('ratchet:push:news', ...)`) reaches the topic's

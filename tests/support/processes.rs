@@ -130,6 +130,33 @@ pub fn have_python_client() -> bool {
     )
 }
 
+/// Runs `tests/php/<script>` with `args` under php-cli (with php-redis); its output,
+/// trimmed, or `None` if PHP is missing (a failure when tools are required).
+pub fn php(script: &str, args: &[&str]) -> Option<String> {
+    if !have_tool(
+        "php-cli with php-redis",
+        Command::new("php").args(["-r", "exit(extension_loaded('redis') ? 0 : 1);"]),
+    ) {
+        return None;
+    }
+    let out = Command::new("php")
+        .arg(crate::root().join("tests/php").join(script))
+        .args(args)
+        .output()
+        .expect("php runs");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8(out.stdout)
+            .expect("UTF-8")
+            .trim()
+            .to_owned(),
+    )
+}
+
 /// A client process that speaks lines: it prints `open`, `recv TEXT`, `closed`; it reads
 /// `send TEXT` and `quit`.
 pub struct LineClient {

@@ -278,6 +278,9 @@ page = urllib.request.urlopen("https://localhost:{port}/", context=ctx, timeout=
 print("page", "<!doctype html>" in page.lower())
 with connect("wss://localhost:{port}/chat?name=ann", ssl=ctx, open_timeout=10) as ws:
     print("recv", ws.recv(timeout=10))
+    # Its metrics, over TLS like the rest: written inside the TLS layer, not around it.
+    metrics = urllib.request.urlopen("https://localhost:{port}/metrics", context=ctx, timeout=10).read().decode()
+    print("metrics", 'ratchet_connections{{protocol="rfc6455"}} 1' in metrics)
 "#,
         ca = ca.cert.display().to_string()
     );
@@ -287,6 +290,7 @@ with connect("wss://localhost:{port}/chat?name=ann", ssl=ctx, open_timeout=10) a
         said.contains(r#"recv {"here":[],"name":"ann","type":"welcome"}"#),
         "{said}"
     );
+    assert!(said.contains("metrics True"), "{said}");
 }
 
 #[test]

@@ -102,11 +102,22 @@ impl Protocol for Metrics {
             Head::Complete(req, _) if req.method() != "GET" => {
                 http::refuse(out, 405, "metrics are read with GET", data)
             }
-            Head::Complete(_, _) => {
-                out.respond_with_metrics();
-                out.shutdown();
-                data.len()
-            }
+            Head::Complete(_, _) => match out.scrape() {
+                Some(body) => {
+                    let headers = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+                                   Cache-Control: no-store\r\n";
+                    let len = Some(body.len() as u64);
+                    http::write_head(out.output(), 200, headers, len, http::Persist::Close);
+                    out.output().extend_from_slice(body.as_bytes());
+                    out.shutdown();
+                    data.len()
+                }
+                // Rendered for the next call, with the request offered again.
+                None => {
+                    out.request_scrape();
+                    0
+                }
+            },
         }
     }
 

@@ -28,6 +28,8 @@ pub struct Outbox<'a> {
     /// The request head at the start of the bytes this call was handed, parsed by the
     /// first layer that read it: (where those bytes start, the request, its length).
     request: Option<(usize, Arc<Request>, usize)>,
+    /// The server's metrics, rendered for this call because the protocol asked for them.
+    scrape: Option<&'a str>,
 }
 
 /// The per-connection requests a protocol makes of the server.
@@ -42,8 +44,8 @@ pub(crate) struct Control {
     /// The protocol stopped short to let others have the loop: offer its input again
     /// next turn, not now.
     pub resume: bool,
-    /// Append the server's metrics to the output, as an HTTP response.
-    pub metrics: bool,
+    /// Render the server's metrics for the protocol's next call on this connection.
+    pub scrape: bool,
 }
 
 /// One connection's share of the server-wide budget for messages in progress.
@@ -96,7 +98,14 @@ impl<'a> Outbox<'a> {
             inbound,
             close_requested: false,
             request: None,
+            scrape: None,
         }
+    }
+
+    /// Hands this call the server's metrics, rendered at the protocol's request.
+    pub(crate) fn with_scrape(mut self, scrape: Option<&'a str>) -> Self {
+        self.scrape = scrape;
+        self
     }
 
     /// Notes how many bytes were waiting to be written when the event began, and the
@@ -171,13 +180,21 @@ impl<'a> Outbox<'a> {
         &mut self.commands[mark..]
     }
 
-    /// Answers with the server's metrics: once this event is handled, the server appends
-    /// an HTTP/1.1 `200` response carrying them (Prometheus text format,
-    /// `Connection: close`) to this connection's output. What [`Metrics`] does for a scrape.
+    /// Asks for the server's metrics: the input this call leaves is offered again next
+    /// loop turn, and that call finds every layer's metrics, rendered in the Prometheus
+    /// text format, in [`scrape`](Outbox::scrape). (They cannot be rendered now: this
+    /// call is inside the layers that count.) What [`Metrics`] does for a scrape.
     ///
     /// [`Metrics`]: crate::metrics::Metrics
-    pub fn respond_with_metrics(&mut self) {
-        self.control.metrics = true;
+    pub fn request_scrape(&mut self) {
+        self.control.scrape = true;
+        self.control.resume = true;
+    }
+
+    /// The server's metrics in the Prometheus text format, in the call that follows
+    /// [`request_scrape`](Outbox::request_scrape).
+    pub fn scrape(&self) -> Option<&'a str> {
+        self.scrape
     }
 
     /// Asks the server to close the socket once its output is written.
@@ -260,6 +277,7 @@ impl<'a> Outbox<'a> {
             inbound: &mut *self.inbound,
             close_requested: self.close_requested,
             request: self.request.take(),
+            scrape: self.scrape,
         };
         let result = f(&mut inner);
         self.close_requested = inner.close_requested;

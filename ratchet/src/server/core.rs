@@ -216,7 +216,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         slot: usize,
         f: impl FnOnce(&mut P, &mut Phase<P::ConnState>, &mut Outbox<'_>) -> R,
     ) -> Option<R> {
+        // Metrics the protocol asked for are rendered before its call: every layer counts.
+        let scrape = match self.conns.get(slot) {
+            Some(c) if c.control.scrape => Some(self.render_metrics()),
+            _ => None,
+        };
         let c = self.conns.get_mut(slot)?;
+        c.control.scrape = false;
         let pending = c.output.len();
         let free = self.config.max_inbound().saturating_sub(self.inbound_total);
         let mut inbound = Inbound {
@@ -231,19 +237,16 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             &mut c.control,
             &mut inbound,
         )
-        .with_pending(pending, self.config.output_budget());
+        .with_pending(pending, self.config.output_budget())
+        .with_scrape(scrape.as_deref());
         let result = f(&mut self.protocol, &mut c.phase, &mut out);
         drop(out);
         self.inbound_total = self.inbound_total - c.inbound_held + inbound.held;
         c.inbound_held = inbound.held;
-        let metrics = std::mem::take(&mut c.control.metrics);
         self.handle
             .counters()
             .inbound_bytes
             .store(self.inbound_total, Ordering::Relaxed);
-        if metrics {
-            self.answer_metrics(slot);
-        }
         self.settle(slot);
         Some(result)
     }

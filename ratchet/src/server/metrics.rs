@@ -1,10 +1,9 @@
-//! The server's own numbers for a scrape, and the response that carries them with every
-//! layer's ([`Outbox::respond_with_metrics`](crate::Outbox::respond_with_metrics)).
+//! The server's own numbers for a scrape, rendered with every layer's for the protocol
+//! that asked ([`Outbox::request_scrape`](crate::Outbox::request_scrape)).
 
 use super::core::Core;
 use super::transport::Transport;
 use crate::exposition::{Exposition, Histogram, CONNECTIONS};
-use crate::http::{self, Persist};
 use crate::protocol::Protocol;
 use std::time::Duration;
 
@@ -45,21 +44,8 @@ impl LoopCounts {
 }
 
 impl<P: Protocol, T: Transport> Core<P, T> {
-    /// Appends the metrics response to `slot`'s output.
-    pub(super) fn answer_metrics(&mut self, slot: usize) {
-        let body = self.render_metrics();
-        let Some(c) = self.conns.get_mut(slot) else {
-            return;
-        };
-        let out = c.output.tail(&mut self.pool);
-        let headers = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
-                       Cache-Control: no-store\r\n";
-        http::write_head(out, 200, headers, Some(body.len() as u64), Persist::Close);
-        out.extend_from_slice(body.as_bytes());
-    }
-
     /// The scrape's text: every layer's numbers, then the server's.
-    fn render_metrics(&self) -> String {
+    pub(super) fn render_metrics(&self) -> String {
         let mut e = Exposition::default();
         self.protocol.metrics(&mut e);
         if let Some(bridge) = &self.bridge {

@@ -227,7 +227,7 @@ pub trait Protocol {
     );
 
     /// Adds this layer's counts to a scrape (and those of the protocols it wraps). Called
-    /// only when metrics are asked for ([`Outbox::respond_with_metrics`]).
+    /// only when metrics are asked for ([`Outbox::request_scrape`]).
     fn metrics(&self, metrics: &mut Exposition) {
         let _ = metrics;
     }

@@ -27,9 +27,12 @@ pub struct Conn {
 }
 
 /// Typed values that decorators attach to a connection for the application (the session
-/// decorator attaches the session), one per type.
+/// decorator attaches the session), one per type. A connection without any holds one
+/// pointer's worth.
 #[derive(Clone, Default)]
-pub struct Extensions(Vec<Arc<dyn Any + Send + Sync>>);
+// Boxed: one word in every connection's state, the vector only for those that have values.
+#[allow(clippy::box_collection)]
+pub struct Extensions(Option<Box<Vec<Arc<dyn Any + Send + Sync>>>>);
 
 impl Extensions {
     /// Attaches `value`, replacing any earlier value of its type.
@@ -40,20 +43,29 @@ impl Extensions {
     /// Attaches a value shared with other connections (one copy for all of them),
     /// replacing any earlier value of its type.
     pub fn insert_shared<T: Any + Send + Sync>(&mut self, value: Arc<T>) {
-        self.0.retain(|v| !v.is::<T>());
-        self.0.push(value);
+        let values = self.0.get_or_insert_default();
+        values.retain(|v| !v.is::<T>());
+        values.push(value);
     }
 
     /// The value of type `T`, if one is attached.
     pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.0.iter().find_map(|v| v.downcast_ref::<T>())
+        self.values().iter().find_map(|v| v.downcast_ref::<T>())
     }
 
     /// Detaches the value of type `T`, if one is attached; a clone if others share it.
     pub fn take<T: Any + Send + Sync + Clone>(&mut self) -> Option<T> {
-        let at = self.0.iter().position(|v| v.is::<T>())?;
-        let value = self.0.swap_remove(at);
+        let values = self.0.as_mut()?;
+        let at = values.iter().position(|v| v.is::<T>())?;
+        let value = values.swap_remove(at);
+        if values.is_empty() {
+            self.0 = None;
+        }
         value.downcast_ref::<T>().cloned()
+    }
+
+    fn values(&self) -> &[Arc<dyn Any + Send + Sync>] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
     }
 }
 
@@ -64,7 +76,7 @@ struct Outbound(u64);
 
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Extensions({} attached)", self.0.len())
+        write!(f, "Extensions({} attached)", self.values().len())
     }
 }
 

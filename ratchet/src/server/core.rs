@@ -9,7 +9,7 @@ use super::dials::Dials;
 use super::execute::Frames;
 use super::metrics::LoopCounts;
 use super::output::Pool;
-use super::timers::{AppTimers, Deadlines};
+use super::timers::{AppTimers, SlotDeadlines};
 use super::transport::Transport;
 use crate::command::Command;
 use crate::conn::ConnId;
@@ -42,9 +42,9 @@ pub(crate) struct Core<P: Protocol, T> {
     /// Connections back under their output budget: their held-back input is fed again.
     pub(super) resume: Vec<usize>,
     /// Each connection's deadline (the protocol's, or the server's while it closes).
-    pub(super) deadlines: Deadlines<usize>,
+    pub(super) deadlines: SlotDeadlines,
     /// When each connection over its output budget counts as a slow reader.
-    pub(super) slow: Deadlines<usize>,
+    pub(super) slow: SlotDeadlines,
     pub(super) timers: AppTimers,
     /// Outbound connections the application asked for.
     pub(super) dials: Dials,
@@ -86,8 +86,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             flush_list: Vec::new(),
             ready: Vec::new(),
             resume: Vec::new(),
-            deadlines: Deadlines::default(),
-            slow: Deadlines::default(),
+            deadlines: SlotDeadlines::default(),
+            slow: SlotDeadlines::default(),
             timers: AppTimers::default(),
             dials: Dials::default(),
             pool: Pool::default(),

@@ -480,8 +480,8 @@ mod sizes {
     fn a_websocket_connection_stays_within_its_size() {
         type State = crate::websocket::ConnState<()>;
         type Entry = super::connection::Connection<State, mio::net::TcpStream>;
-        assert!(size_of::<Entry>() <= 408, "{}", size_of::<Entry>());
-        assert!(size_of::<State>() <= 200, "{}", size_of::<State>());
+        assert!(size_of::<Entry>() <= 392, "{}", size_of::<Entry>());
+        assert!(size_of::<State>() <= 184, "{}", size_of::<State>());
         assert!(
             size_of::<crate::Conn>() <= 96,
             "{}",

@@ -89,6 +89,32 @@ fn a_process_listens_only_to_the_topics_it_has_subscribers_for() {
     c.expect_text("once");
 }
 
+/// A Redis slow to answer a subscription (asleep for 300 ms) is waited for, as for any
+/// command: the subscription is not given up as lost, and the topic is listened to.
+#[test]
+fn a_slow_answer_to_a_subscription_is_waited_for() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (addr, status) = process(&redis);
+    let mut a = RawClient::open(addr, "/");
+    a.send_text("join a");
+    suite::wait_until("the subscription to a", || {
+        redis.subscribers("ratchet:a") == Some(1)
+    });
+    let sleeper = redis.sleep(0.3);
+    let mut b = RawClient::open(addr, "/");
+    b.send_text("join b");
+    sleeper.join().unwrap();
+    suite::wait_until("the subscription to b", || {
+        redis.subscribers("ratchet:b") == Some(1)
+    });
+    assert_eq!(status.subscriptions_lost(), 0);
+    assert_eq!(publish_elsewhere(&redis, "b", "late but there"), ":1");
+    b.expect_text("late but there");
+    drop(a);
+}
+
 /// The seam between a local join and the Redis subscription: N clients on one process
 /// each join their own topic and say at once that they are there; a responder on another
 /// process answers each in its topic. Every client hears its answer: a publish leaves a

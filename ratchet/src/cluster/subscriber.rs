@@ -178,12 +178,17 @@ impl Subscribed {
             .flat_map(|topic| [format!("{prefix}{topic}"), format!("{prefix}{PUSH}{topic}")])
             .collect();
         let join: Vec<&String> = wanted.difference(&self.channels).collect();
-        if !join.is_empty() {
-            pubsub.subscribe(&join)?;
-        }
         let leave: Vec<&String> = self.channels.difference(&wanted).collect();
-        if !leave.is_empty() {
-            pubsub.unsubscribe(&leave)?;
+        if !join.is_empty() || !leave.is_empty() {
+            // Redis has as long to answer as for any command, not the poll's 10 ms.
+            pubsub.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+            if !join.is_empty() {
+                pubsub.subscribe(&join)?;
+            }
+            if !leave.is_empty() {
+                pubsub.unsubscribe(&leave)?;
+            }
+            pubsub.set_read_timeout(Some(POLL))?;
         }
         self.channels = wanted;
         self.seen = Some(seen);

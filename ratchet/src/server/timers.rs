@@ -269,7 +269,9 @@ mod tests {
 
     #[test]
     fn deadlines_come_out_in_order_and_moves_leave_nothing_behind() {
-        assert!(come_out_in_order::<HashMap<usize, usize>>().index.is_empty());
+        assert!(come_out_in_order::<HashMap<usize, usize>>()
+            .index
+            .is_empty());
         come_out_in_order::<BySlot>();
     }
 

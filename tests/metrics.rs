@@ -126,11 +126,33 @@ fn a_scrape_counts_connections_handshakes_and_messages_and_passes_promtool() {
         at("ratchet_loop_turn_seconds_count")
     );
 
-    // A client leaves: the gauge follows.
+    // A client leaves: the gauge follows, and its socket is not counted as http while
+    // it is let go.
     drop(a);
     suite::wait_until("the gauge to drop", || {
-        scrape(addr).1[r#"ratchet_connections{protocol="rfc6455"}"#] == 1.0
+        let m = scrape(addr).1;
+        m[r#"ratchet_connections{protocol="rfc6455"}"#] == 1.0
+            && m[r#"ratchet_connections{protocol="http"}"#] == 1.0
     });
+    // One closes: once the closing handshake is over, no protocol counts it any more.
+    b.send_frame(true, 8, &1000u16.to_be_bytes());
+    assert_eq!(b.read_frame().opcode, 8);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let m = loop {
+        let m = scrape(addr).1;
+        if m[r#"ratchet_connections{protocol="rfc6455"}"#] == 0.0 {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection is still counted"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        m[r#"ratchet_connections{protocol="http"}"#], 1.0,
+        "the scrape only"
+    );
     drop(b);
 
     promtool_check(&body);

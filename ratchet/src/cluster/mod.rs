@@ -41,7 +41,9 @@
 //! `$redis->publish('ratchet:push:news', $json)`) delivers `<message>` to the topic's
 //! subscribers in every process, each exactly once: as text when it is UTF-8, as binary
 //! otherwise. Processes subscribe to a topic's push channel beside its own, under the same
-//! rule (only while they have subscribers for it).
+//! rule (only while they have subscribers for it). A topic whose name begins with `push:`
+//! shares its channel with the pushes to the rest of its name: there, a valid envelope for
+//! the topic is taken as one, anything else as a push.
 //!
 //! # Delivery: at most once
 //!

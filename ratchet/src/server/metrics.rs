@@ -51,12 +51,19 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         if let Some(bridge) = &self.bridge {
             bridge.metrics(&mut e);
         }
+        // The connections a protocol has: not those refused at the cap, waiting for a
+        // proxy's tunnel, or only lingering for the peer's end.
+        let held = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.phase.has_state())
+            .count();
         let upgraded = e.total("ratchet_connections") as usize;
         e.gauge(
             "ratchet_connections",
             CONNECTIONS,
             &[("protocol", "http")],
-            self.conns.len().saturating_sub(upgraded) as f64,
+            held.saturating_sub(upgraded) as f64,
         );
         let m = &self.metrics;
         let stats = self.handle.stats();

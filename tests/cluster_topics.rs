@@ -50,17 +50,23 @@ fn publish_elsewhere(redis: &RedisServer, topic: &str, text: &str) -> String {
         .expect("redis answers")
 }
 
+/// A client of the process at `addr` in `topic`, once Redis has the process's subscription.
+fn joined(redis: &RedisServer, addr: SocketAddr, topic: &str) -> RawClient {
+    let mut c = RawClient::open(addr, "/");
+    c.send_text(&format!("join {topic}"));
+    suite::wait_until("the subscription", || {
+        redis.subscribers(&format!("ratchet:{topic}")) == Some(1)
+    });
+    c
+}
+
 #[test]
 fn a_process_listens_only_to_the_topics_it_has_subscribers_for() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
     let (addr, status) = process(&redis);
-    let mut a = RawClient::open(addr, "/");
-    a.send_text("join a");
-    suite::wait_until("the subscription to a", || {
-        redis.subscribers("ratchet:a") == Some(1)
-    });
+    let mut a = joined(&redis, addr, "a");
     assert_eq!(redis.subscribers("ratchet:b"), Some(0));
     for i in 0..100 {
         assert_eq!(publish_elsewhere(&redis, "a", &format!("a{i}")), ":1");
@@ -97,11 +103,7 @@ fn a_slow_answer_to_a_subscription_is_waited_for() {
         return;
     };
     let (addr, status) = process(&redis);
-    let mut a = RawClient::open(addr, "/");
-    a.send_text("join a");
-    suite::wait_until("the subscription to a", || {
-        redis.subscribers("ratchet:a") == Some(1)
-    });
+    let a = joined(&redis, addr, "a");
     let sleeper = redis.sleep(0.3);
     let mut b = RawClient::open(addr, "/");
     b.send_text("join b");

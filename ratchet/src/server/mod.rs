@@ -483,7 +483,7 @@ mod sizes {
         assert!(size_of::<Entry>() <= 392, "{}", size_of::<Entry>());
         assert!(size_of::<State>() <= 184, "{}", size_of::<State>());
         assert!(
-            size_of::<crate::Conn>() <= 96,
+            size_of::<crate::Conn>() <= 80,
             "{}",
             size_of::<crate::Conn>()
         );

@@ -38,20 +38,12 @@ impl Decoders {
             deflate,
             client,
         } = settings;
-        match self.spare.pop() {
-            Some(mut decoder) => {
-                decoder.reuse(max_message, max_frame, deflate, client);
-                decoder
-            }
-            None => {
-                let decoder = Decoder::with_deflate(max_message, deflate).max_frame(max_frame);
-                Box::new(if client {
-                    decoder.for_client()
-                } else {
-                    decoder
-                })
-            }
-        }
+        let mut decoder = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Box::new(Decoder::new(max_message)));
+        decoder.reuse(max_message, max_frame, deflate, client);
+        decoder
     }
 
     /// Takes `slot`'s decoder back if it is idle (kept as a spare, or freed).

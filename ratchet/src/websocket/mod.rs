@@ -284,16 +284,17 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         };
         state.conn.set_buffered_amount(out.pending_output());
         let id = state.conn.id();
-        let settings = decoders::Settings {
-            max_message: self.config.max_message_size,
-            max_frame: self.config.frame_size(),
-            deflate: state.deflate.as_ref().map(|d| d.params()),
-            client: state.outbound.is_some(),
-        };
         let consumed = match &mut state.phase {
             Phase::Handshake => pos,
             Phase::Hybi(slot) => {
-                let decoder = slot.get_or_insert_with(|| self.decoders.lend(settings));
+                let decoder = slot.get_or_insert_with(|| {
+                    self.decoders.lend(decoders::Settings {
+                        max_message: self.config.max_message_size,
+                        max_frame: self.config.frame_size(),
+                        deflate: state.deflate.as_ref().map(|d| d.params()),
+                        client: state.outbound.is_some(),
+                    })
+                });
                 decoder.start_slice(self.config.inflate_per_turn, self.large.may(id));
                 self.hybi_frames(state, data, pos, out)
             }

@@ -2,42 +2,15 @@
 //! that joins a topic and then speaks in it hears every reply from another process, even
 //! in a storm of joins. With a real `redis-server` (started by the tests).
 
-use ratchet::cluster::{envelope, RedisBridge};
-use ratchet::{
-    Command, Commands, Component, Conn, IntoCommands, Message, Payload, Server, WebSocket,
-};
+use ratchet::cluster::envelope;
+use ratchet::Payload;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use suite::{RawClient, RedisServer};
 
-/// `join T` subscribes the sender to topic `T`; `T text` publishes `text` to `T`.
-struct Storm;
-
-impl Component for Storm {
-    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
-        let text = msg.as_text().unwrap_or_default();
-        if let Some(topic) = text.strip_prefix("join ") {
-            return from.subscribe(topic).into();
-        }
-        match text.split_once(' ') {
-            Some((topic, said)) => Command::publish(topic, said).into(),
-            None => Commands::none(),
-        }
-    }
-}
-
-/// A server of `Storm` bridged to `redis`, running on its own thread.
+/// A server bridged to `redis`, on its own thread.
 fn process(redis: &RedisServer) -> (SocketAddr, ratchet::cluster::BridgeStatus) {
-    let bridge = RedisBridge::new(redis.url());
-    let status = bridge.status();
-    let server = Server::new(WebSocket::new(Storm))
-        .bridge(bridge)
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
-    suite::wait_until("the bridge to connect", || status.is_subscribed());
-    (addr, status)
+    suite::bridged(&redis.url())
 }
 
 /// Another process's publish of `text` to `topic`, as its bridge writes it; how many
@@ -129,59 +102,9 @@ fn in_a_storm_of_joins_every_client_hears_the_reply_to_what_it_said() {
     };
     let (here, _) = process(&redis);
     let (there, _) = process(&redis);
-    // The responder, on the other process, in every topic beforehand.
-    let mut responder = RawClient::open(there, "/");
-    let joins: Vec<u8> = (0..N)
-        .flat_map(|i| suite::client_frame(true, 1, format!("join t{i}").as_bytes()))
-        .collect();
-    responder.write(&joins);
-    suite::wait_until("the responder's subscriptions", || {
+    suite::join_storm(here, there, N, || {
         redis.subscribers(&format!("ratchet:t{}", N - 1)) == Some(1)
     });
-    let answering = std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut answered = 0;
-        while answered < N && Instant::now() < deadline {
-            let Some(frame) = responder.read_frame_within(Duration::from_secs(5)) else {
-                break;
-            };
-            let text = String::from_utf8(frame.payload).unwrap();
-            if let Some(i) = text.strip_prefix("here:") {
-                responder.send_text(&format!("t{i} reply:{i}"));
-                answered += 1;
-            }
-        }
-        answered
-    });
-    let mut clients: Vec<RawClient> = (0..N).map(|_| RawClient::open(here, "/")).collect();
-    // The storm: every client joins and speaks in the same breath.
-    for (i, c) in clients.iter_mut().enumerate() {
-        let mut burst = suite::client_frame(true, 1, format!("join t{i}").as_bytes());
-        burst.extend(suite::client_frame(
-            true,
-            1,
-            format!("t{i} here:{i}").as_bytes(),
-        ));
-        c.write(&burst);
-    }
-    let mut missed = Vec::new();
-    for (i, c) in clients.iter_mut().enumerate() {
-        c.expect_text(&format!("here:{i}"));
-        match c.read_frame_within(Duration::from_secs(10)) {
-            Some(frame) if frame.payload == format!("reply:{i}").as_bytes() => {}
-            other => missed.push((
-                i,
-                other.map(|f| String::from_utf8_lossy(&f.payload).into_owned()),
-            )),
-        }
-    }
-    assert_eq!(answering.join().unwrap(), N, "the responder heard everyone");
-    assert!(
-        missed.is_empty(),
-        "{} of {N} missed their reply, the first: {:?}",
-        missed.len(),
-        &missed[..missed.len().min(5)]
-    );
 }
 
 /// `php tests/php/push.php`: pushes `message` to `topic` through Redis with php-redis;

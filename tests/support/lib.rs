@@ -12,6 +12,8 @@ mod peer_server;
 mod processes;
 mod raw_client;
 mod redis;
+mod redis_cluster;
+mod storm;
 mod tls;
 
 pub use folder::{folder, Folder};
@@ -25,6 +27,8 @@ pub use processes::{
 };
 pub use raw_client::{client_frame, server_frames, upgrade_request, RawClient, ServerFrame};
 pub use redis::{resp, RedisServer};
+pub use redis_cluster::RedisCluster;
+pub use storm::{bridged, join_storm, Storm};
 pub use tls::{Leaf, TestCa};
 
 use ratchet::message::Payload;

@@ -67,6 +67,28 @@
 //!   pubsub` (by default 32 MB at once, or 8 MB for 60 s). Everything in that buffer is
 //!   lost; the bridge reconnects as above.
 //!
+//! # Redis Cluster
+//!
+//! Give the bridge a node of a Redis Cluster, or several, comma-separated
+//! (`redis://10.0.0.1:7000,redis://10.0.0.2:7000`: any one answering will do, the others
+//! are learnt from it), and it finds out by itself (`cluster_enabled:1`) and uses Redis 7's
+//! sharded pub/sub: a publish goes with `SPUBLISH` to the master serving its channel's
+//! hash slot, and the subscriptions are `SSUBSCRIBE`s on those masters, one connection per
+//! master, each read by its own thread. A message then stays within its shard instead of
+//! being broadcast over the whole cluster bus, as a plain `PUBLISH` in a cluster is. The
+//! channels keep their names, and the rules above hold: only the topics a process needs,
+//! the seam ordered the same way (a publish waits until every master confirmed the
+//! subscriptions asked for before it), the same envelope. A push to a cluster is an
+//! `SPUBLISH` (`redis-cli -c SPUBLISH ratchet:push:news hello`; a plain `PUBLISH` reaches
+//! no sharded subscriber).
+//!
+//! When the cluster changes (a master killed and failed over, a slot migrated, which Redis
+//! tells its subscribers by dropping their subscriptions to the slot's channels), the
+//! bridge reads the slots again, from the seeds or else from the masters it knew, and
+//! subscribes anew; publishes follow the cluster's redirections. What was published in
+//! between is missed, as in any outage above: delivery comes back once the cluster has
+//! failed over, plus at most the reconnection backoff.
+//!
 //! # The envelope
 //!
 //! A publish goes to the Redis channel `<prefix><topic>` (prefix `ratchet:` by default)
@@ -75,7 +97,10 @@
 //! topic's length (4 bytes, big-endian), the topic, then the message bytes.
 
 mod envelope;
+mod inbox;
 mod interest;
+mod sharded;
+mod slots;
 mod subscriber;
 mod threads;
 
@@ -84,6 +109,7 @@ pub(crate) use threads::connect;
 
 use crate::message::Payload;
 use crate::server::{Bridge, Handle};
+use inbox::Inbox;
 use interest::Interest;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -91,10 +117,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 use subscriber::Subscriber;
-use threads::{Outgoing, Publisher};
+use threads::{Outgoing, Publisher, Seeds};
 
 /// A [`Bridge`] through Redis pub/sub: one connection publishing and one subscription per
-/// process, each on its own thread. See the [module](self) for the guarantees.
+/// process (per master in a Redis Cluster), on threads of their own. See the
+/// [module](self) for the guarantees.
 #[derive(Debug)]
 pub struct RedisBridge {
     url: String,
@@ -164,7 +191,8 @@ impl BridgeStatus {
 
 impl RedisBridge {
     /// A bridge to the Redis at `url` (`redis://host:port/db`), connected when the server
-    /// starts.
+    /// starts; or to a Redis Cluster, with the URL of any of its nodes, or several,
+    /// comma-separated (see the [module](self)).
     pub fn new(url: impl Into<String>) -> Self {
         RedisBridge {
             url: url.into(),
@@ -213,8 +241,13 @@ impl RedisBridge {
 
 impl Bridge for RedisBridge {
     fn start(&mut self, handle: &Handle) {
-        let client = match redis::Client::open(self.url.as_str()) {
-            Ok(client) => client,
+        let seeds: Result<Vec<redis::Client>, _> = self
+            .url
+            .split(',')
+            .map(|url| redis::Client::open(url.trim()))
+            .collect();
+        let seeds = match seeds {
+            Ok(clients) => Seeds(clients),
             Err(e) => {
                 log::error!("redis bridge: bad URL {}: {e}; topics stay local", self.url);
                 return;
@@ -223,17 +256,19 @@ impl Bridge for RedisBridge {
         let (tx, rx) = mpsc::sync_channel(self.capacity);
         self.outgoing = Some(tx);
         let publisher = Publisher {
-            client: client.clone(),
+            seeds: seeds.clone(),
             status: self.status.clone(),
             interest: Arc::clone(&self.interest),
         };
         let subscriber = Subscriber {
-            client,
+            seeds,
             interest: Arc::clone(&self.interest),
-            prefix: self.prefix.clone(),
-            origin: self.origin,
-            status: self.status.clone(),
-            handle: handle.clone(),
+            inbox: Inbox {
+                prefix: self.prefix.clone(),
+                origin: self.origin,
+                status: self.status.clone(),
+                handle: handle.clone(),
+            },
         };
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {

@@ -3,13 +3,10 @@
 //! what comes to the loop: envelopes from other processes, and plain pushes
 //! (`PUBLISH <prefix>push:<topic> <message>` from any Redis client).
 
-use super::envelope::open_envelope;
+use super::inbox::Inbox;
 use super::interest::Interest;
-use super::threads::{connect, Backoff, COMMAND_TIMEOUT};
-use super::BridgeStatus;
-use crate::message::Payload;
-use crate::server::Handle;
-use crate::Topic;
+use super::slots::{Node, SlotMap};
+use super::threads::{is_cluster, Backoff, Seeds, COMMAND_TIMEOUT};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,47 +14,82 @@ use std::time::Duration;
 
 /// How often a waiting subscriber looks up, to take in new topics (and to see whether it
 /// should stop).
-const POLL: Duration = Duration::from_millis(10);
-
-/// After the prefix, the channels of plain pushes: `<prefix>push:<topic>`.
-pub(super) const PUSH: &str = "push:";
+pub(super) const POLL: Duration = Duration::from_millis(10);
 
 pub(super) struct Subscriber {
-    pub client: redis::Client,
+    pub seeds: Seeds,
     pub interest: Arc<Interest>,
-    pub prefix: String,
-    pub origin: [u8; 16],
-    pub status: BridgeStatus,
-    pub handle: Handle,
+    pub inbox: Inbox,
 }
 
 impl Subscriber {
     pub(super) fn run(self) {
         let mut backoff = Backoff::new();
         let mut down = false;
-        while !self.status.0.stop.load(Ordering::Relaxed) {
+        // A cluster's masters, as last seen: where to ask for the slots when the seeds
+        // are down.
+        let mut known: Vec<Node> = Vec::new();
+        while !self.inbox.stopping() {
             if backoff.waiting() {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             }
-            let failure = match connect(&self.client, COMMAND_TIMEOUT) {
-                Ok(mut con) => {
-                    // One PubSub for the connection's life: dropping it unsubscribes.
-                    let mut pubsub = con.as_pubsub();
-                    match self.listen(&mut pubsub, &mut down, &mut backoff) {
-                        Some(e) => e,
-                        None => return, // stopped
+            let failure = match self.connect(&known) {
+                Ok(mut con) => match is_cluster(&mut con) {
+                    Ok(false) => {
+                        // One PubSub for the connection's life: dropping it unsubscribes.
+                        let mut pubsub = con.as_pubsub();
+                        match self.listen(&mut pubsub, &mut down, &mut backoff) {
+                            Some(e) => e.to_string(),
+                            None => return, // stopped
+                        }
                     }
-                }
-                Err(e) => e,
+                    Ok(true) => match SlotMap::read(&mut con) {
+                        Ok(map) => {
+                            drop(con);
+                            known = map.masters();
+                            match super::sharded::listen(&self, &map, &mut down, &mut backoff) {
+                                Some(e) => e,
+                                None => return,
+                            }
+                        }
+                        Err(e) => e.to_string(),
+                    },
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
             };
             if !down {
                 log::warn!("redis bridge: subscription lost ({failure}); messages from other processes are missed until it is back");
-                self.status.0.lost.fetch_add(1, Ordering::Relaxed);
+                self.inbox.status.0.lost.fetch_add(1, Ordering::Relaxed);
             }
             down = true;
             backoff.failed();
         }
+    }
+
+    /// A connection to a seed, or else to a master seen before.
+    fn connect(&self, known: &[Node]) -> redis::RedisResult<redis::Connection> {
+        self.seeds.connect(COMMAND_TIMEOUT).or_else(|e| {
+            let clients = known.iter().filter_map(|node| self.seeds.at(node));
+            Seeds(clients.collect())
+                .connect(COMMAND_TIMEOUT)
+                .map_err(|_| e)
+        })
+    }
+
+    /// The subscription is up (after a failure, says so once).
+    pub(super) fn up(&self, down: &mut bool, backoff: &mut Backoff) {
+        if *down {
+            log::info!("redis bridge: subscribed again");
+        }
+        *down = false;
+        backoff.succeeded();
+        self.inbox
+            .status
+            .0
+            .subscribed
+            .store(true, Ordering::Relaxed);
     }
 
     /// Subscribes, then delivers messages until the connection fails (the error) or the
@@ -76,14 +108,13 @@ impl Subscriber {
         {
             return Some(e);
         }
-        if *down {
-            log::info!("redis bridge: subscribed again");
-        }
-        *down = false;
-        backoff.succeeded();
-        self.status.0.subscribed.store(true, Ordering::Relaxed);
+        self.up(down, backoff);
         let failure = self.deliver(pubsub, &mut subscribed);
-        self.status.0.subscribed.store(false, Ordering::Relaxed);
+        self.inbox
+            .status
+            .0
+            .subscribed
+            .store(false, Ordering::Relaxed);
         failure
     }
 
@@ -93,7 +124,7 @@ impl Subscriber {
         subscribed: &mut Subscribed,
     ) -> Option<redis::RedisError> {
         loop {
-            if self.status.0.stop.load(Ordering::Relaxed) {
+            if self.inbox.stopping() {
                 return None;
             }
             if let Err(e) = subscribed.catch_up(self, pubsub) {
@@ -104,53 +135,16 @@ impl Subscriber {
                 Err(e) if e.is_timeout() => continue,
                 Err(e) => return Some(e),
             };
-            self.status.0.read.fetch_add(1, Ordering::Relaxed);
-            let Some((topic, payload)) = self.open(msg.get_channel_name(), msg.get_payload_bytes())
-            else {
-                continue;
-            };
-            self.status.0.received.fetch_add(1, Ordering::Relaxed);
             // Waits while the server's queue is full: this thread then reads no faster
             // than the server delivers, and the backlog stays in Redis.
-            loop {
-                match self
-                    .handle
-                    .publish_local_wait(topic.clone(), payload.clone(), POLL)
-                {
-                    Ok(()) => break,
-                    Err(crate::SendError::Full) => {
-                        if self.status.0.stop.load(Ordering::Relaxed) {
-                            return None;
-                        }
-                    }
-                    Err(crate::SendError::Stopped) => return None, // the server is gone
-                }
+            if self
+                .inbox
+                .take(msg.get_channel_name(), msg.get_payload_bytes())
+                .is_err()
+            {
+                return None;
             }
         }
-    }
-}
-
-impl Subscriber {
-    /// What a message on `channel` carries for this process's subscribers, if anything:
-    /// another process's envelope on its topic's channel (ours were delivered when
-    /// published), or a push, delivered as text when it is UTF-8 and as binary else.
-    fn open(&self, channel: &str, bytes: &[u8]) -> Option<(Topic, Payload)> {
-        let rest = channel.strip_prefix(self.prefix.as_str())?;
-        if let Ok(envelope) = open_envelope(bytes) {
-            if envelope.topic == rest {
-                return (envelope.origin != self.origin)
-                    .then(|| (envelope.topic.into(), envelope.msg));
-            }
-        }
-        let Some(topic) = rest.strip_prefix(PUSH) else {
-            log::debug!("redis bridge: ignoring a message on {channel}: not an envelope for it");
-            return None;
-        };
-        let payload = match std::str::from_utf8(bytes) {
-            Ok(text) => Payload::text(text),
-            Err(_) => Payload::binary(bytes.to_vec()),
-        };
-        Some((topic.into(), payload))
     }
 }
 
@@ -172,10 +166,9 @@ impl Subscribed {
         let Some((seen, topics)) = sub.interest.changed_since(self.seen) else {
             return Ok(());
         };
-        let prefix = &sub.prefix;
         let wanted: HashSet<String> = topics
             .iter()
-            .flat_map(|topic| [format!("{prefix}{topic}"), format!("{prefix}{PUSH}{topic}")])
+            .flat_map(|topic| sub.inbox.channels(topic))
             .collect();
         let join: Vec<&String> = wanted.difference(&self.channels).collect();
         let leave: Vec<&String> = self.channels.difference(&wanted).collect();

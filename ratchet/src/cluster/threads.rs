@@ -1,8 +1,10 @@
-//! The publishing thread, off the event loop: it hands what the loop queues to Redis,
-//! after the subscriptions asked for before it, reconnecting with backoff (the
-//! subscribing thread, `subscriber.rs`, shares the backoff and the connecting).
+//! The publishing thread, off the event loop: it hands what the loop queues to Redis (a
+//! server, or a cluster's masters), after the subscriptions asked for before it,
+//! reconnecting with backoff (the subscribing thread, `subscriber.rs`, shares the backoff
+//! and the connecting).
 
 use super::interest::Interest;
+use super::slots::Node;
 use super::BridgeStatus;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a publish may take before the connection is given up as broken.
 pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a publish waits for the subscriptions asked for before it (see
@@ -54,6 +56,45 @@ impl Backoff {
     }
 }
 
+/// The Redis to reach: one server, or the seed nodes of a cluster (any one answering
+/// will do; a cluster's other nodes are learnt from it).
+#[derive(Debug, Clone)]
+pub(super) struct Seeds(pub Vec<redis::Client>);
+
+impl Seeds {
+    /// A connection to the first seed that answers, whose commands give up after
+    /// `command_timeout` (a Redis that stopped answering counts as down).
+    pub fn connect(&self, command_timeout: Duration) -> redis::RedisResult<redis::Connection> {
+        let mut failure = None;
+        for client in &self.0 {
+            match connect(client, command_timeout) {
+                Ok(con) => return Ok(con),
+                Err(e) => failure = Some(e),
+            }
+        }
+        Err(failure.unwrap_or_else(|| std::io::Error::other("no Redis URL").into()))
+    }
+
+    /// A client for a cluster's `node`, with the seeds' credentials.
+    pub fn at(&self, node: &Node) -> Option<redis::Client> {
+        let info = self.0.first()?.get_connection_info().clone();
+        let addr = redis::ConnectionAddr::Tcp(node.0.clone(), node.1);
+        redis::Client::open(info.set_addr(addr)).ok()
+    }
+
+    /// The seeds' user name and password, if they have them.
+    pub fn credentials(&self) -> (Option<String>, Option<String>) {
+        let Some(client) = self.0.first() else {
+            return (None, None);
+        };
+        let settings = client.get_connection_info().redis_settings();
+        (
+            settings.username().map(str::to_owned),
+            settings.password().map(str::to_owned),
+        )
+    }
+}
+
 /// A connection whose commands give up after `command_timeout` (a Redis that stopped
 /// answering counts as down).
 pub(crate) fn connect(
@@ -66,15 +107,50 @@ pub(crate) fn connect(
     Ok(con)
 }
 
+/// Whether `con` is to a node of a Redis Cluster (`cluster_enabled:1`).
+pub(super) fn is_cluster(con: &mut redis::Connection) -> redis::RedisResult<bool> {
+    let info: String = redis::cmd("INFO").arg("cluster").query(con)?;
+    Ok(info.lines().any(|l| l.trim() == "cluster_enabled:1"))
+}
+
+/// Where publishes go: a server's channels (`PUBLISH`), or a cluster's sharded channels
+/// (`SPUBLISH`, sent to the master of the channel's slot, following its moves).
+enum Sink {
+    Server(redis::Connection),
+    Cluster(Box<redis::cluster::ClusterConnection>),
+}
+
+impl Sink {
+    fn open(seeds: &Seeds) -> redis::RedisResult<Sink> {
+        let mut con = seeds.connect(COMMAND_TIMEOUT)?;
+        if !is_cluster(&mut con)? {
+            return Ok(Sink::Server(con));
+        }
+        let infos = seeds.0.iter().map(|c| c.get_connection_info().clone());
+        let cluster = redis::cluster::ClusterClient::builder(infos)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .response_timeout(COMMAND_TIMEOUT)
+            .build()?;
+        Ok(Sink::Cluster(Box::new(cluster.get_connection()?)))
+    }
+
+    fn publish(&mut self, channel: &str, envelope: &[u8]) -> redis::RedisResult<i64> {
+        match self {
+            Sink::Server(con) => redis::cmd("PUBLISH").arg(channel).arg(envelope).query(con),
+            Sink::Cluster(con) => redis::cmd("SPUBLISH").arg(channel).arg(envelope).query(&mut **con),
+        }
+    }
+}
+
 pub(super) struct Publisher {
-    pub client: redis::Client,
+    pub seeds: Seeds,
     pub status: BridgeStatus,
     pub interest: Arc<Interest>,
 }
 
 impl Publisher {
     pub(super) fn run(self, queue: Receiver<Outgoing>) {
-        let mut con: Option<redis::Connection> = None;
+        let mut con: Option<Sink> = None;
         let mut backoff = Backoff::new();
         let mut down = false;
         // Where the subscription stood when a wait ran out: no more waiting until it moves
@@ -104,7 +180,7 @@ impl Publisher {
                 stuck_at = Some(self.interest.confirmed());
             }
             if con.is_none() && !backoff.waiting() {
-                match connect(&self.client, COMMAND_TIMEOUT) {
+                match Sink::open(&self.seeds) {
                     Ok(c) => {
                         if down {
                             log::info!("redis bridge: publishing again");
@@ -126,9 +202,7 @@ impl Publisher {
                 self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
-            let sent: redis::RedisResult<i64> =
-                redis::cmd("PUBLISH").arg(&channel).arg(&envelope).query(c);
-            match sent {
+            match c.publish(&channel, &envelope) {
                 Ok(_) => {
                     self.status.0.published.fetch_add(1, Ordering::Relaxed);
                 }

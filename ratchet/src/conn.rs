@@ -193,6 +193,24 @@ impl Conn {
         Command::subscribe(self.id, topic)
     }
 
+    /// A command subscribing this connection to `topic` and first sending it what it
+    /// missed of the topic's history since `since`, an offset its client kept (see
+    /// [`history`](crate::history)); an offset that does not parse counts as none.
+    ///
+    /// ```
+    /// use ratchet::{Command, Conn};
+    ///
+    /// fn on_open(conn: &Conn) -> Command {
+    ///     // ws://host/chat?since=1733000000000-4
+    ///     let since = conn.request().and_then(|r| r.query_param("since"));
+    ///     conn.recover("chat", since.as_deref())
+    /// }
+    /// # let _ = on_open;
+    /// ```
+    pub fn recover(&self, topic: impl Into<crate::Topic>, since: Option<&str>) -> Command {
+        Command::recover(self.id, topic, since.and_then(|s| s.parse().ok()))
+    }
+
     /// A command unsubscribing this connection from `topic`.
     pub fn unsubscribe(&self, topic: impl Into<crate::Topic>) -> Command {
         Command::unsubscribe(self.id, topic)

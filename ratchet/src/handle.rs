@@ -3,6 +3,7 @@
 
 use crate::command::{Command, Commands, IntoCommands, Topic};
 use crate::conn::ConnId;
+use crate::history::Offset;
 use crate::message::Payload;
 use std::collections::VecDeque;
 use std::fmt;
@@ -97,6 +98,10 @@ pub struct Stats {
 pub(crate) enum Request {
     Commands(Commands),
     Deliver(Topic, Payload),
+    /// A message of a history topic, numbered: topic, offset, message, who to leave out.
+    Numbered(Topic, Offset, Payload, Option<ConnId>),
+    /// A recovery's history read: connection, topic, the messages, whether complete.
+    Recovered(ConnId, Topic, Vec<(Offset, Payload)>, bool),
     Wake(ConnId),
     Answer(ConnId, crate::door::Door),
     Reload,
@@ -124,7 +129,12 @@ impl Request {
                     _ => OVERHEAD,
                 })
                 .sum(),
-            Request::Deliver(topic, msg) => OVERHEAD + topic.len() + msg.len(),
+            Request::Deliver(topic, msg) | Request::Numbered(topic, _, msg, _) => {
+                OVERHEAD + topic.len() + msg.len()
+            }
+            Request::Recovered(_, topic, found, _) => {
+                OVERHEAD + topic.len() + found.iter().map(|(_, m)| 32 + m.len()).sum::<usize>()
+            }
             Request::Answer(_, crate::door::Door::Refuse(refuse)) => {
                 OVERHEAD + refuse.reason().len()
             }
@@ -222,6 +232,36 @@ impl Handle {
         timeout: Duration,
     ) -> Result<(), SendError> {
         self.push(Request::Deliver(topic.into(), msg.into()), Some(timeout))
+    }
+
+    /// Delivers a message of a history topic, numbered `offset` by the store its
+    /// [`Bridge`](crate::server::Bridge) keeps, to this server's subscribers of `topic`
+    /// but `except`, waiting up to `timeout` for room when the queue is full.
+    pub fn deliver_numbered_wait(
+        &self,
+        topic: impl Into<Topic>,
+        offset: Offset,
+        msg: impl Into<Payload>,
+        except: Option<ConnId>,
+        timeout: Duration,
+    ) -> Result<(), SendError> {
+        let request = Request::Numbered(topic.into(), offset, msg.into(), except);
+        self.push(request, Some(timeout))
+    }
+
+    /// The answer to a [`Bridge::recover`](crate::server::Bridge::recover): `conn`'s
+    /// history of `topic`, oldest first, and whether nothing it missed was lost. Waits up
+    /// to `timeout` for room when the queue is full.
+    pub fn recovered(
+        &self,
+        conn: ConnId,
+        topic: impl Into<Topic>,
+        found: Vec<(Offset, Payload)>,
+        complete: bool,
+        timeout: Duration,
+    ) -> Result<(), SendError> {
+        let request = Request::Recovered(conn, topic.into(), found, complete);
+        self.push(request, Some(timeout))
     }
 
     /// Asks the server to hand `conn`'s unconsumed input to its protocol again: for a

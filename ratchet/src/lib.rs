@@ -94,6 +94,7 @@ mod door;
 mod error;
 mod exposition;
 pub mod handle;
+pub mod history;
 pub mod http;
 mod id;
 #[cfg(feature = "json")]

@@ -4,6 +4,8 @@
 
 use super::envelope::open_envelope;
 use super::BridgeStatus;
+use crate::conn::ConnId;
+use crate::history::Offset;
 use crate::message::Payload;
 use crate::server::Handle;
 use crate::Topic;
@@ -16,6 +18,14 @@ pub(super) const PUSH: &str = "push:";
 /// How long a delivery waits for room in the loop's queue before looking whether the
 /// bridge is stopping.
 const WAIT: Duration = Duration::from_millis(10);
+
+/// A message for this process's subscribers.
+struct Delivery {
+    topic: Topic,
+    msg: Payload,
+    /// For a history topic: its offset, and who to leave out here.
+    numbered: Option<(Offset, Option<ConnId>)>,
+}
 
 /// The loop was gone, or the bridge stopping, before a message could be delivered.
 pub(super) struct Stopped;
@@ -34,15 +44,29 @@ impl Inbox {
     pub fn take(&self, channel: &str, bytes: &[u8]) -> Result<(), Stopped> {
         let counters = &self.status.0;
         counters.read.fetch_add(1, Ordering::Relaxed);
-        let Some((topic, payload)) = self.open(channel, bytes) else {
+        let Some(Delivery {
+            topic,
+            msg,
+            numbered,
+        }) = self.open(channel, bytes)
+        else {
             return Ok(());
         };
         counters.received.fetch_add(1, Ordering::Relaxed);
         loop {
-            match self
-                .handle
-                .publish_local_wait(topic.clone(), payload.clone(), WAIT)
-            {
+            let sent = match numbered {
+                Some((offset, except)) => self.handle.deliver_numbered_wait(
+                    topic.clone(),
+                    offset,
+                    msg.clone(),
+                    except,
+                    WAIT,
+                ),
+                None => self
+                    .handle
+                    .publish_local_wait(topic.clone(), msg.clone(), WAIT),
+            };
+            match sent {
                 Ok(()) => return Ok(()),
                 Err(crate::SendError::Full) if !self.stopping() => {}
                 Err(_) => return Err(Stopped), // stopping, or the server is gone
@@ -55,24 +79,37 @@ impl Inbox {
     }
 
     /// Another process's envelope on its topic's channel (ours were delivered when
-    /// published), or a push, delivered as text when it is UTF-8 and as binary else.
-    fn open(&self, channel: &str, bytes: &[u8]) -> Option<(Topic, Payload)> {
+    /// published), a numbered envelope of a history topic (from any process: ours are
+    /// delivered as they come back numbered, leaving out who our publisher left out), or
+    /// a push, delivered as text when it is UTF-8 and as binary else.
+    fn open(&self, channel: &str, bytes: &[u8]) -> Option<Delivery> {
         let rest = channel.strip_prefix(self.prefix.as_str())?;
         if let Ok(envelope) = open_envelope(bytes) {
             if envelope.topic == rest {
-                return (envelope.origin != self.origin)
-                    .then(|| (envelope.topic.into(), envelope.msg));
+                let ours = envelope.origin == self.origin;
+                let numbered = envelope
+                    .offset
+                    .map(|offset| (offset, envelope.except.filter(|_| ours)));
+                return (numbered.is_some() || !ours).then(|| Delivery {
+                    topic: envelope.topic.into(),
+                    msg: envelope.msg,
+                    numbered,
+                });
             }
         }
         let Some(topic) = rest.strip_prefix(PUSH) else {
             log::debug!("redis bridge: ignoring a message on {channel}: not an envelope for it");
             return None;
         };
-        let payload = match std::str::from_utf8(bytes) {
+        let msg = match std::str::from_utf8(bytes) {
             Ok(text) => Payload::text(text),
             Err(_) => Payload::binary(bytes.to_vec()),
         };
-        Some((topic.into(), payload))
+        Some(Delivery {
+            topic: topic.into(),
+            msg,
+            numbered: None,
+        })
     }
 
     /// The channels of `topic`: its own and its pushes'.

@@ -100,24 +100,29 @@ mod envelope;
 mod inbox;
 mod interest;
 mod sharded;
+mod sink;
 mod slots;
 mod subscriber;
 mod threads;
 
+use envelope::numbered_head;
 pub use envelope::{envelope, open_envelope, Envelope};
 pub(crate) use threads::connect;
 
+use crate::conn::ConnId;
+use crate::history::{Offset, Retention};
 use crate::message::Payload;
 use crate::server::{Bridge, Handle};
 use inbox::Inbox;
 use interest::Interest;
+use sink::Numbered;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::Arc;
 use subscriber::Subscriber;
-use threads::{Outgoing, Publisher, Seeds};
+use threads::{Job, Outgoing, Publisher, Seeds};
 
 /// A [`Bridge`] through Redis pub/sub: one connection publishing and one subscription per
 /// process (per master in a Redis Cluster), on threads of their own. See the
@@ -130,6 +135,8 @@ pub struct RedisBridge {
     max_bytes: usize,
     origin: [u8; 16],
     outgoing: Option<SyncSender<Outgoing>>,
+    /// The server's, once started: to answer a recovery that cannot be queued.
+    handle: Option<Handle>,
     status: BridgeStatus,
     /// The topics this process has subscribers for: the Redis channels it listens to.
     interest: Arc<Interest>,
@@ -201,6 +208,7 @@ impl RedisBridge {
             max_bytes: 16 << 20,
             origin: process_id(),
             outgoing: None,
+            handle: None,
             status: BridgeStatus::default(),
             interest: Arc::default(),
         }
@@ -255,10 +263,12 @@ impl Bridge for RedisBridge {
         };
         let (tx, rx) = mpsc::sync_channel(self.capacity);
         self.outgoing = Some(tx);
+        self.handle = Some(handle.clone());
         let publisher = Publisher {
             seeds: seeds.clone(),
             status: self.status.clone(),
             interest: Arc::clone(&self.interest),
+            handle: handle.clone(),
         };
         let subscriber = Subscriber {
             seeds,
@@ -332,41 +342,87 @@ impl Bridge for RedisBridge {
     }
 
     fn publish(&mut self, topic: &str, msg: &Payload) {
-        let Some(tx) = &self.outgoing else {
-            return;
-        };
         let channel = format!("{}{topic}", self.prefix);
         let envelope = envelope(&self.origin, topic, msg);
-        let size = channel.len() + envelope.len();
-        let counters = &self.status.0;
-        let queued = counters.queued_bytes.fetch_add(size, Ordering::AcqRel);
-        let sent = if queued + size > self.max_bytes && queued > 0 {
-            Err(TrySendError::Full(()))
-        } else {
-            let after = self.interest.requested();
-            tx.try_send(Outgoing {
-                channel,
-                envelope,
-                after,
-            })
-            .map_err(|e| match e {
-                TrySendError::Full(_) => TrySendError::Full(()),
-                TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
-            })
+        self.queue(Job::Publish { channel, envelope });
+    }
+
+    fn keeps_history(&self) -> bool {
+        true
+    }
+
+    fn publish_numbered(
+        &mut self,
+        topic: &str,
+        msg: &Payload,
+        except: Option<ConnId>,
+        keep: Retention,
+    ) {
+        let head = numbered_head(&self.origin, topic, msg.kind(), except);
+        self.queue(Job::Numbered(Numbered {
+            key: format!("{}{topic}", self.prefix),
+            head,
+            msg: msg.clone(),
+            keep,
+        }));
+    }
+
+    fn recover(&mut self, conn: ConnId, topic: &str, since: Option<Offset>, keep: Retention) {
+        let key = format!("{}{topic}", self.prefix);
+        let topic = topic.to_owned();
+        let job = Job::Recover {
+            conn,
+            topic,
+            key,
+            since,
+            keep,
         };
-        match sent {
-            Ok(()) => {}
-            Err(full_or_gone) => {
-                counters.queued_bytes.fetch_sub(size, Ordering::AcqRel);
-                let dropped = counters.dropped.fetch_add(1, Ordering::Relaxed);
-                if matches!(full_or_gone, TrySendError::Full(())) && dropped.is_power_of_two() {
-                    log::warn!(
-                        "redis bridge: publish queue full; {} dropped so far",
-                        dropped + 1
-                    );
-                }
+        // A recovery refused here is answered at once, so that its connection goes live.
+        if let Err(Job::Recover { conn, topic, .. }) = self.try_queue(job) {
+            let answered = self
+                .handle
+                .as_ref()
+                .map(|h| h.recovered(conn, topic, Vec::new(), false, std::time::Duration::ZERO));
+            if !matches!(answered, Some(Ok(()))) {
+                log::warn!("redis bridge: a recovery was dropped");
             }
         }
+    }
+}
+
+impl RedisBridge {
+    /// Queues `job` for the publisher thread, or drops it and counts it.
+    fn queue(&mut self, job: Job) {
+        if self.try_queue(job).is_err() {
+            let dropped = self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+            if dropped.is_power_of_two() {
+                log::warn!(
+                    "redis bridge: publish queue full; {} dropped so far",
+                    dropped + 1
+                );
+            }
+        }
+    }
+
+    /// Queues `job` within the bounds, or gives it back.
+    fn try_queue(&mut self, job: Job) -> Result<(), Job> {
+        let Some(tx) = &self.outgoing else {
+            return Err(job);
+        };
+        let size = job.size();
+        let counters = &self.status.0;
+        let queued = counters.queued_bytes.fetch_add(size, Ordering::AcqRel);
+        if queued + size > self.max_bytes && queued > 0 {
+            counters.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            return Err(job);
+        }
+        let after = self.interest.requested();
+        tx.try_send(Outgoing { job, after }).map_err(|e| {
+            counters.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+            match e {
+                TrySendError::Full(out) | TrySendError::Disconnected(out) => out.job,
+            }
+        })
     }
 }
 

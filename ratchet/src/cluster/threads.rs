@@ -4,8 +4,13 @@
 //! and the connecting).
 
 use super::interest::Interest;
+use super::sink::{Numbered, Sink};
 use super::slots::Node;
 use super::BridgeStatus;
+use crate::conn::ConnId;
+use crate::history::{Offset, Retention};
+use crate::message::Payload;
+use crate::server::Handle;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
@@ -20,12 +25,37 @@ pub(super) const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 /// `interest.rs`); past it, it goes anyway.
 const SUBSCRIBED_WAIT: Duration = Duration::from_secs(1);
 
-/// A publish on its way to Redis.
+/// Work for the publisher thread.
 pub(super) struct Outgoing {
-    pub channel: String,
-    pub envelope: Vec<u8>,
+    pub job: Job,
     /// The subscription changes it goes after.
     pub after: u64,
+}
+
+pub(super) enum Job {
+    /// A publish: its channel and envelope.
+    Publish { channel: String, envelope: Vec<u8> },
+    /// A publish on a history topic, numbered and published by Redis.
+    Numbered(Numbered),
+    /// A recovery's history to read and hand back.
+    Recover {
+        conn: ConnId,
+        topic: String,
+        key: String,
+        since: Option<Offset>,
+        keep: Retention,
+    },
+}
+
+impl Job {
+    /// The bytes it holds, for the queue's byte bound.
+    pub fn size(&self) -> usize {
+        match self {
+            Job::Publish { channel, envelope } => channel.len() + envelope.len(),
+            Job::Numbered(n) => n.key.len() + n.head.len() + n.msg.len(),
+            Job::Recover { topic, key, .. } => topic.len() + key.len(),
+        }
+    }
 }
 
 /// Doubling waits between reconnection attempts.
@@ -113,39 +143,11 @@ pub(super) fn is_cluster(con: &mut redis::Connection) -> redis::RedisResult<bool
     Ok(info.lines().any(|l| l.trim() == "cluster_enabled:1"))
 }
 
-/// Where publishes go: a server's channels (`PUBLISH`), or a cluster's sharded channels
-/// (`SPUBLISH`, sent to the master of the channel's slot, following its moves).
-enum Sink {
-    Server(redis::Connection),
-    Cluster(Box<redis::cluster::ClusterConnection>),
-}
-
-impl Sink {
-    fn open(seeds: &Seeds) -> redis::RedisResult<Sink> {
-        let mut con = seeds.connect(COMMAND_TIMEOUT)?;
-        if !is_cluster(&mut con)? {
-            return Ok(Sink::Server(con));
-        }
-        let infos = seeds.0.iter().map(|c| c.get_connection_info().clone());
-        let cluster = redis::cluster::ClusterClient::builder(infos)
-            .connection_timeout(CONNECT_TIMEOUT)
-            .response_timeout(COMMAND_TIMEOUT)
-            .build()?;
-        Ok(Sink::Cluster(Box::new(cluster.get_connection()?)))
-    }
-
-    fn publish(&mut self, channel: &str, envelope: &[u8]) -> redis::RedisResult<i64> {
-        match self {
-            Sink::Server(con) => redis::cmd("PUBLISH").arg(channel).arg(envelope).query(con),
-            Sink::Cluster(con) => redis::cmd("SPUBLISH").arg(channel).arg(envelope).query(&mut **con),
-        }
-    }
-}
-
 pub(super) struct Publisher {
     pub seeds: Seeds,
     pub status: BridgeStatus,
     pub interest: Arc<Interest>,
+    pub handle: Handle,
 }
 
 impl Publisher {
@@ -157,14 +159,11 @@ impl Publisher {
         // (a stuck subscription delays one publish by the bound, not every one).
         let mut stuck_at: Option<u64> = None;
         // Ends when the server (and its bridge, the sender) is gone.
-        while let Ok(Outgoing {
-            channel,
-            envelope,
-            after,
-        }) = queue.recv()
-        {
-            let size = channel.len() + envelope.len();
-            self.status.0.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+        while let Ok(Outgoing { job, after }) = queue.recv() {
+            self.status
+                .0
+                .queued_bytes
+                .fetch_sub(job.size(), Ordering::AcqRel);
             // After the subscriptions asked for before it: what answers it finds them.
             let confirmed = self.interest.confirmed();
             if stuck_at.is_some_and(|at| at != confirmed) {
@@ -199,21 +198,57 @@ impl Publisher {
                 }
             }
             let Some(c) = con.as_mut() else {
-                self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+                self.failed(job);
                 continue;
             };
-            match c.publish(&channel, &envelope) {
-                Ok(_) => {
+            let done = match &job {
+                Job::Publish { channel, envelope } => c.publish(channel, envelope),
+                Job::Numbered(numbered) => c.publish_numbered(numbered),
+                Job::Recover {
+                    conn,
+                    topic,
+                    key,
+                    since,
+                    keep,
+                } => c.read_history(key, *since, *keep).map(|(found, complete)| {
+                    self.answer(*conn, topic, found, complete);
+                }),
+            };
+            match done {
+                Ok(()) if matches!(job, Job::Recover { .. }) => {}
+                Ok(()) => {
                     self.status.0.published.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
                     log::warn!("redis bridge: publish failed ({e}); reconnecting");
-                    self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.failed(job);
                     con = None;
                     down = true;
                     backoff.failed();
                 }
             }
+        }
+    }
+}
+
+impl Publisher {
+    /// `job` could not be done: a publish is dropped (and counted); a recovery is
+    /// answered with nothing, incomplete, so that its connection goes live.
+    fn failed(&self, job: Job) {
+        match job {
+            Job::Recover { conn, topic, .. } => self.answer(conn, &topic, Vec::new(), false),
+            Job::Publish { .. } | Job::Numbered(_) => {
+                self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn answer(&self, conn: ConnId, topic: &str, found: Vec<(Offset, Payload)>, complete: bool) {
+        let sent = self
+            .handle
+            .recovered(conn, topic, found, complete, COMMAND_TIMEOUT);
+        if sent.is_err() {
+            log::warn!("redis bridge: the server took no recovery for {topic}");
         }
     }
 }

@@ -86,6 +86,17 @@ pub enum Command {
         /// The topic.
         topic: Topic,
     },
+    /// Add a connection to a topic's subscribers, first sending it what it missed of the
+    /// topic's history since `since` (all that is kept without it): see
+    /// [`history`](crate::history). On a topic without history, a plain subscribe.
+    Recover {
+        /// The connection.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+        /// The offset its client last saw.
+        since: Option<crate::history::Offset>,
+    },
     /// Remove a connection from a topic's subscribers.
     Unsubscribe {
         /// The connection.
@@ -248,6 +259,20 @@ impl Command {
         Command::Subscribe {
             conn: conn.into(),
             topic: topic.into(),
+        }
+    }
+
+    /// Subscribe `conn` to `topic`, first sending it what it missed since `since`: see
+    /// [`history`](crate::history).
+    pub fn recover(
+        conn: impl Into<ConnId>,
+        topic: impl Into<Topic>,
+        since: Option<crate::history::Offset>,
+    ) -> Self {
+        Command::Recover {
+            conn: conn.into(),
+            topic: topic.into(),
+            since,
         }
     }
 

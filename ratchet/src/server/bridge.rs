@@ -1,7 +1,9 @@
 //! Carrying publishes to the server's peers in other processes.
 
+use crate::conn::ConnId;
 use crate::exposition::Exposition;
 use crate::handle::Handle;
+use crate::history::{Offset, Retention};
 use crate::message::Payload;
 
 /// Carries [publishes](crate::Command::Publish) between server processes, so that a
@@ -25,6 +27,35 @@ pub trait Bridge: Send {
     /// `topic` lost its last subscriber in this process.
     fn left(&mut self, topic: &str) {
         let _ = topic;
+    }
+
+    /// Whether the bridge keeps the [history](crate::history) of the topics that have one,
+    /// in a store every process shares. If not, the server keeps it in this process and
+    /// hands history topics' publishes to [`publish`](Bridge::publish) like the others.
+    fn keeps_history(&self) -> bool {
+        false
+    }
+
+    /// A publish on a history topic, to number and keep, then deliver in every process,
+    /// this one included: each delivers it with [`Handle::deliver_numbered_wait`], leaving
+    /// out `except` in this one. Called on the event loop (only if
+    /// [`keeps_history`](Bridge::keeps_history)).
+    fn publish_numbered(
+        &mut self,
+        topic: &str,
+        msg: &Payload,
+        except: Option<ConnId>,
+        keep: Retention,
+    ) {
+        let _ = (topic, msg, except, keep);
+    }
+
+    /// `conn` recovers `topic` from `since`: read the history after it (all of it kept
+    /// without it) once the subscriptions asked for before are in place, and answer with
+    /// [`Handle::recovered`]. Called on the event loop (only if
+    /// [`keeps_history`](Bridge::keeps_history)).
+    fn recover(&mut self, conn: ConnId, topic: &str, since: Option<Offset>, keep: Retention) {
+        let _ = (conn, topic, since, keep);
     }
 
     /// Adds the bridge's counts to a scrape ([`crate::metrics`]).

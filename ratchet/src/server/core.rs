@@ -59,6 +59,8 @@ pub(crate) struct Core<P: Protocol, T> {
     /// The time the loop woke up.
     pub(super) now: Instant,
     pub(super) bridge: Option<Box<dyn Bridge>>,
+    /// The topics that keep a history, and the recoveries under way.
+    pub(super) timeline: Option<super::history::Timeline>,
     pub(super) handle: Handle,
     /// Connections refused at the cap, still writing their refusal.
     refusing: usize,
@@ -97,6 +99,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             inbound_total: 0,
             now: Instant::now(),
             bridge,
+            timeline: None,
             handle,
             refusing: 0,
             refused_in_burst: 0,
@@ -422,6 +425,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         match request {
             Request::Commands(cmds) => self.commands.extend(cmds),
             Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
+            Request::Numbered(topic, offset, msg, except) => {
+                self.deliver_numbered(&topic, offset, &msg, except);
+            }
+            Request::Recovered(conn, topic, found, complete) => {
+                self.recovered(conn, &topic, found, complete);
+            }
             Request::Answer(conn, door) => {
                 let protocol = &mut self.protocol;
                 if let Some(c) = lookup(&mut self.conns, conn) {

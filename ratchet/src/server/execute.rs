@@ -95,14 +95,20 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 scope,
             } => self.set_timer(scope, key, Some((after, every))),
             Command::CancelTimer { key, scope } => self.set_timer(scope, key, None),
-            Command::Subscribe { conn, topic } => self.subscribe(conn, topic),
-            Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
-            Command::Publish { topic, msg, except } => {
-                if let Some(bridge) = &mut self.bridge {
-                    bridge.publish(&topic, &msg);
-                }
-                self.deliver(&topic, &msg, except);
+            Command::Subscribe { conn, topic } => {
+                self.subscribe(conn, topic);
             }
+            Command::Recover { conn, topic, since } => self.recover(conn, topic, since),
+            Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
+            Command::Publish { topic, msg, except } => match self.retention(&topic) {
+                Some(keep) => self.publish_numbered(topic, msg, except, keep),
+                None => {
+                    if let Some(bridge) = &mut self.bridge {
+                        bridge.publish(&topic, &msg);
+                    }
+                    self.deliver(&topic, &msg, except);
+                }
+            },
             Command::Connect {
                 key,
                 connect,
@@ -120,7 +126,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     }
 
     /// Frames `msg` for one connection, straight into its output.
-    fn send_one(&mut self, id: ConnId, msg: &Payload) {
+    pub(super) fn send_one(&mut self, id: ConnId, msg: &Payload) {
         let Some(c) = lookup(&mut self.conns, id).filter(|c| c.phase.takes_messages()) else {
             self.undelivered();
             return;
@@ -252,13 +258,16 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         self.recipients = ids;
     }
 
-    /// Adds `conn` to `topic`'s subscribers.
-    fn subscribe(&mut self, conn: ConnId, topic: Topic) {
+    /// Adds `conn` to `topic`'s subscribers; whether it is one (it was already, or is now).
+    pub(super) fn subscribe(&mut self, conn: ConnId, topic: Topic) -> bool {
         let Some(c) = self.get_mut(conn) else {
-            return;
+            return false;
         };
-        if !c.phase.takes_messages() || c.topics.contains(&topic) {
-            return;
+        if !c.phase.takes_messages() {
+            return false;
+        }
+        if c.topics.contains(&topic) {
+            return true;
         }
         c.topics.push(topic.clone());
         if self.topics.join(conn, topic.clone()) {
@@ -266,6 +275,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 bridge.joined(&topic);
             }
         }
+        true
     }
 
     /// Removes `conn` from `topic`'s subscribers.
@@ -282,6 +292,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// `conn` leaves `topic`; the bridge hears of it if it was the last one here.
     pub(super) fn left(&mut self, conn: ConnId, topic: &str) {
+        self.forget_seam(conn, topic);
         if self.topics.leave(conn, topic) {
             if let Some(bridge) = &mut self.bridge {
                 bridge.left(topic);

@@ -18,6 +18,7 @@ mod execute;
 mod flow;
 #[cfg(feature = "main")]
 mod handoff;
+mod history;
 mod metrics;
 mod outbound;
 mod output;
@@ -60,6 +61,7 @@ pub struct Server<P> {
     protocol: P,
     config: Config,
     bridge: Option<Box<dyn Bridge>>,
+    history: Option<crate::history::History>,
     /// The addresses of listeners after the first, in order.
     more: Vec<Vec<SocketAddr>>,
 }
@@ -71,6 +73,7 @@ impl<P: Protocol> Server<P> {
             protocol,
             config: Config::default(),
             bridge: None,
+            history: None,
             more: Vec::new(),
         }
     }
@@ -99,6 +102,7 @@ impl<P: Protocol> Server<P> {
             protocol: crate::Listeners::new(self.protocol, protocol),
             config: self.config,
             bridge: self.bridge,
+            history: self.history,
             more,
         })
     }
@@ -110,6 +114,14 @@ impl<P: Protocol> Server<P> {
         self
     }
 
+    /// Keeps the history of the topics `history` names, for clients that come back to
+    /// recover what they missed: see [`history`](crate::history).
+    #[must_use]
+    pub fn history(mut self, history: crate::history::History) -> Self {
+        self.history = Some(history);
+        self
+    }
+
     /// Serves every listener over TLS with `certs`: the protocol becomes
     /// [`Tls`](crate::tls::Tls) around it.
     #[cfg(feature = "tls")]
@@ -118,6 +130,7 @@ impl<P: Protocol> Server<P> {
             protocol: crate::tls::Tls::new(self.protocol, certs),
             config: self.config,
             bridge: self.bridge,
+            history: self.history,
             more: self.more,
         }
     }
@@ -131,6 +144,7 @@ impl<P: Protocol> Server<P> {
             protocol: crate::tls::Tls::outbound(self.protocol),
             config: self.config,
             bridge: self.bridge,
+            history: self.history,
             more: self.more,
         }
     }
@@ -294,7 +308,8 @@ impl<P: Protocol> Listening<P> {
             accept_retry: None,
             resolving: std::collections::HashMap::new(),
             to_resolve: VecDeque::new(),
-            core: Core::new(server.protocol, config, server.bridge, handle),
+            core: Core::new(server.protocol, config, server.bridge, handle)
+                .with_history(server.history),
         })
     }
 

@@ -368,7 +368,10 @@ impl<C: StatefulComponent> Tester<C> {
                         }
                     }
                 }
-                handle::Request::Wake(_)
+                // The tester keeps no history: a bridge's numbered traffic is not its own.
+                handle::Request::Numbered(..)
+                | handle::Request::Recovered(..)
+                | handle::Request::Wake(_)
                 | handle::Request::Reload
                 | handle::Request::Shutdown
                 | handle::Request::Resolved(..) => {}
@@ -391,7 +394,7 @@ impl<C: StatefulComponent> Tester<C> {
                 Command::Publish { topic, msg, except } => {
                     self.publish(&topic, &msg, except, out);
                 }
-                Command::Subscribe { conn, topic } => {
+                Command::Subscribe { conn, topic } | Command::Recover { conn, topic, .. } => {
                     if self.conns.contains_key(&conn) && !self.topics.contains(&topic, conn) {
                         self.topics.join(conn, topic);
                     }

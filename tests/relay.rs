@@ -3,21 +3,8 @@
 //! the relay reconnects with backoff, and the browsers see the feed from before and after
 //! in order, never a number twice.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 use suite::{LineClient, PeerServer};
-
-fn have_chromium() -> bool {
-    suite::have_tool(
-        "playwright-core and Chromium (npm ci --prefix tests/browser; apt install chromium)",
-        Command::new("node")
-            .args([
-                "-e",
-                "require('playwright-core'); require('fs').accessSync('/usr/bin/chromium')",
-            ])
-            .current_dir(suite::root().join("tests/browser")),
-    )
-}
 
 fn feed(port: u16, first: u64) -> PeerServer {
     let args = [
@@ -43,7 +30,7 @@ fn expect_line(relay: &mut PeerServer, prefix: &str) -> String {
 
 #[test]
 fn relay_reconnects_with_backoff_and_browsers_see_no_duplicate_nor_reordering() {
-    if !suite::have_python_client() || !have_chromium() {
+    if !suite::have_python_client() || !suite::have_chromium() {
         return;
     }
     let first_feed = feed(0, 1);

@@ -52,6 +52,9 @@ pub trait App: Sized {
     const PAGE: bool = false;
     /// The Redis that bridges topics across processes (`RATCHET_REDIS_URL` overrides it).
     const REDIS: Option<&'static str> = None;
+    /// The topics that keep a [history](crate::history), as `(pattern, messages kept,
+    /// milliseconds kept)`.
+    const HISTORY: &'static [(&'static str, usize, u64)] = &[];
     /// The protocols served after the first, each on a listener of its own, as `(name,
     /// default address, URL scheme)`: `("line", "127.0.0.1:2323", "tcp")` is bound at
     /// `--line-bind ADDR` or `RATCHET_LINE_BIND`.
@@ -92,6 +95,10 @@ pub fn main<A: App + Default>() -> ExitCode {
             eprintln!("cannot listen on {}: {e}", binds[1..].join(", "));
             return ExitCode::FAILURE;
         }
+    };
+    let server = match A::HISTORY {
+        [] => server,
+        rules => server.history(history(rules)),
     };
     #[cfg(feature = "redis")]
     let server = match A::REDIS {
@@ -254,6 +261,15 @@ fn inherited_listeners() -> std::io::Result<Vec<std::net::TcpListener>> {
     (0..fds.len())
         .map_while(|i| fds.take_tcp_listener(i).transpose())
         .collect()
+}
+
+/// The [`History`](crate::history::History) of a generated `main`'s `history` rules.
+pub fn history(rules: &[(&str, usize, u64)]) -> crate::history::History {
+    rules
+        .iter()
+        .fold(crate::history::History::new(), |h, &(pattern, len, ms)| {
+            h.keep(pattern, len, std::time::Duration::from_millis(ms))
+        })
 }
 
 /// The Redis of a generated `main`: `RATCHET_REDIS_URL` if set, else `url` (the `redis`

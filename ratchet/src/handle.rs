@@ -98,8 +98,9 @@ pub struct Stats {
 pub(crate) enum Request {
     Commands(Commands),
     Deliver(Topic, Payload),
-    /// A message of a history topic, numbered: topic, offset, message, who to leave out.
-    Numbered(Topic, Offset, Payload, Option<ConnId>),
+    /// A message of a history topic, numbered (or not, its store unreachable): topic,
+    /// offset, message, who to leave out.
+    Numbered(Topic, Option<Offset>, Payload, Option<ConnId>),
     /// A recovery's history read: connection, topic, the messages, whether complete.
     Recovered(ConnId, Topic, Vec<(Offset, Payload)>, bool),
     Wake(ConnId),
@@ -235,12 +236,13 @@ impl Handle {
     }
 
     /// Delivers a message of a history topic, numbered `offset` by the store its
-    /// [`Bridge`](crate::server::Bridge) keeps, to this server's subscribers of `topic`
-    /// but `except`, waiting up to `timeout` for room when the queue is full.
+    /// [`Bridge`](crate::server::Bridge) keeps (`None`: the store could not be reached,
+    /// and the message is in no history), to this server's subscribers of `topic` but
+    /// `except`, waiting up to `timeout` for room when the queue is full.
     pub fn deliver_numbered_wait(
         &self,
         topic: impl Into<Topic>,
-        offset: Offset,
+        offset: Option<Offset>,
         msg: impl Into<Payload>,
         except: Option<ConnId>,
         timeout: Duration,

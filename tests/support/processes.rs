@@ -115,6 +115,19 @@ pub fn have_tool(what: &str, check: &mut Command) -> bool {
 }
 
 /// Whether Perl's Protocol::WebSocket is installed.
+/// Whether Node's `playwright-core` (in tests/browser) and Debian's Chromium are there.
+pub fn have_chromium() -> bool {
+    have_tool(
+        "playwright-core and Chromium (npm ci --prefix tests/browser; apt install chromium)",
+        Command::new("node")
+            .args([
+                "-e",
+                "require('playwright-core'); require('fs').accessSync('/usr/bin/chromium')",
+            ])
+            .current_dir(crate::root().join("tests/browser")),
+    )
+}
+
 pub fn have_perl_client() -> bool {
     have_tool(
         "Perl Protocol::WebSocket",

@@ -33,6 +33,8 @@ pub struct AppModel {
     pub blacklist: Vec<String>,
     /// The Redis URL: topics bridged across processes.
     pub redis: Option<String>,
+    /// The topics that keep a history.
+    pub history: Vec<super::HistoryRule>,
     /// The session format's variant name in `ratchet::session::Format`.
     pub session: Option<&'static str>,
     /// The connection state the handlers must agree on.
@@ -104,6 +106,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut metrics: Option<(String, Span)> = None;
     let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
     let mut redis: Option<String> = None;
+    let mut history = Vec::new();
     let mut session: Option<(&'static str, Span)> = None;
     let mut conn_state: Option<Type> = None;
     let mut rate: Option<RateModel> = None;
@@ -253,6 +256,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                 Some((url, span)) => errors.at(span, format!("\"{url}\" is not a Redis URL, e.g. \"redis://127.0.0.1:6379/\"")),
                 None => errors.at(value, "`redis` takes a URL string, e.g. `redis = \"redis://127.0.0.1:6379/\"`"),
             },
+            "history" => history = super::history::history(value, &mut errors),
             "session" => match string_value(value) {
                 Some((text, span)) => match SESSION_FORMATS.iter().find(|(name, _)| *name == text) {
                     Some((_, variant)) => session = Some((variant, span)),
@@ -416,6 +420,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             subprotocols,
             blacklist,
             redis,
+            history,
             session: session.map(|(s, _)| s),
             conn_state,
             rate,

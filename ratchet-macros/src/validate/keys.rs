@@ -144,6 +144,12 @@ pub const KEYS: &[Key] = &[
         http: false,
     },
     Key {
+        name: "history",
+        takes: "topic patterns with the messages kept and for how long",
+        example: r#"history = [("chat*", 100, "5m")]"#,
+        http: false,
+    },
+    Key {
         name: "session",
         takes: "a session format",
         example: r#"session = "php""#,

@@ -4,11 +4,13 @@
 
 mod app;
 mod handlers;
+mod history;
 mod keys;
 mod values;
 
 pub use app::{app, AppModel};
 pub use handlers::{handlers, Handler, HandlerKind, HandlersModel};
+pub use history::HistoryRule;
 pub use keys::ProtocolChoice;
 #[cfg(test)]
 pub use keys::KEYS;

@@ -57,7 +57,7 @@ impl Inbox {
             let sent = match numbered {
                 Some((offset, except)) => self.handle.deliver_numbered_wait(
                     topic.clone(),
-                    offset,
+                    Some(offset),
                     msg.clone(),
                     except,
                     WAIT,

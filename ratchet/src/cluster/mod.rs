@@ -359,12 +359,22 @@ impl Bridge for RedisBridge {
         keep: Retention,
     ) {
         let head = numbered_head(&self.origin, topic, msg.kind(), except);
-        self.queue(Job::Numbered(Numbered {
+        let job = Job::Numbered(Box::new(Numbered {
+            topic: topic.to_owned(),
+            except,
             key: format!("{}{topic}", self.prefix),
             head,
             msg: msg.clone(),
             keep,
         }));
+        // Refused (the queue full): this process's subscribers hear it unnumbered.
+        if let Err(Job::Numbered(n)) = self.try_queue(job) {
+            self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+            if let Some(handle) = &self.handle {
+                let zero = std::time::Duration::ZERO;
+                let _ = handle.deliver_numbered_wait(n.topic, None, n.msg, n.except, zero);
+            }
+        }
     }
 
     fn recover(&mut self, conn: ConnId, topic: &str, since: Option<Offset>, keep: Retention) {

@@ -25,6 +25,9 @@ const PAGE: usize = 1000;
 
 /// A history topic's publish, as the publisher thread gets it.
 pub(super) struct Numbered {
+    pub topic: String,
+    /// Who the publisher left out.
+    pub except: Option<crate::conn::ConnId>,
     /// The stream, and the channel: `<prefix><topic>`.
     pub key: String,
     /// The envelope up to the offset.

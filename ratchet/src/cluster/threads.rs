@@ -36,7 +36,7 @@ pub(super) enum Job {
     /// A publish: its channel and envelope.
     Publish { channel: String, envelope: Vec<u8> },
     /// A publish on a history topic, numbered and published by Redis.
-    Numbered(Numbered),
+    Numbered(Box<Numbered>),
     /// A recovery's history to read and hand back.
     Recover {
         conn: ConnId,
@@ -52,7 +52,7 @@ impl Job {
     pub fn size(&self) -> usize {
         match self {
             Job::Publish { channel, envelope } => channel.len() + envelope.len(),
-            Job::Numbered(n) => n.key.len() + n.head.len() + n.msg.len(),
+            Job::Numbered(n) => n.topic.len() + n.key.len() + n.head.len() + n.msg.len(),
             Job::Recover { topic, key, .. } => topic.len() + key.len(),
         }
     }
@@ -232,13 +232,28 @@ impl Publisher {
 }
 
 impl Publisher {
-    /// `job` could not be done: a publish is dropped (and counted); a recovery is
-    /// answered with nothing, incomplete, so that its connection goes live.
+    /// `job` could not be done: a publish is dropped for the other processes (and
+    /// counted), a history topic's delivered here unnumbered (this process's subscribers
+    /// hear it whatever state Redis is in, as any publish's); a recovery is answered with
+    /// nothing, incomplete, so that its connection goes live.
     fn failed(&self, job: Job) {
         match job {
             Job::Recover { conn, topic, .. } => self.answer(conn, &topic, Vec::new(), false),
-            Job::Publish { .. } | Job::Numbered(_) => {
+            Job::Publish { .. } => {
                 self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Job::Numbered(n) => {
+                self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+                let delivered = self.handle.deliver_numbered_wait(
+                    n.topic,
+                    None,
+                    n.msg,
+                    n.except,
+                    COMMAND_TIMEOUT,
+                );
+                if delivered.is_err() {
+                    log::warn!("redis bridge: the server took no unnumbered message");
+                }
             }
         }
     }

@@ -28,8 +28,10 @@
 //! least the last `len` are kept, and the stream expires `ttl` after its last message) and
 //! published to every process in the same script, so the order of the live messages is
 //! the order of the history. Every process, the publishing one included, delivers it as
-//! it comes back from Redis; a client may recover on any process. While Redis is down,
-//! publishes on history topics are dropped (and counted), not delivered unnumbered.
+//! it comes back from Redis; a client may recover on any process. So a history topic's
+//! messages wait for Redis: while it cannot be reached they are delivered in this
+//! process unnumbered (`"offset":null`, in no history), and dropped (and counted) for
+//! the others.
 //!
 //! Without a bridge, in this process: a ring of the last `len` messages of each topic, for
 //! `ttl`, within [`History::memory`] over all topics (the topics published to least

@@ -99,7 +99,7 @@ impl Seams {
         let mut numbered = |out: &mut Vec<Payload>, list: &[(Offset, Payload)]| {
             for (offset, msg) in list {
                 if last.is_none_or(|last| *offset > last) {
-                    out.push(wire::numbered(topic, *offset, msg));
+                    out.push(wire::numbered(topic, Some(*offset), msg));
                     last = Some(*offset);
                 }
             }

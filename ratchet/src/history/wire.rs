@@ -7,12 +7,18 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use std::fmt::Write;
 
-/// `{"topic":…,"offset":…,"text":…}`, or `"binary":<base64>` for a binary message.
-pub(crate) fn numbered(topic: &str, offset: Offset, msg: &Payload) -> Payload {
+/// `{"topic":…,"offset":…,"text":…}`, or `"binary":<base64>` for a binary message; the
+/// offset is `null` for a message that could not be numbered (its store unreachable).
+pub(crate) fn numbered(topic: &str, offset: Option<Offset>, msg: &Payload) -> Payload {
     let mut out = String::with_capacity(msg.len() + topic.len() + 48);
     out.push_str("{\"topic\":");
     push_string(&mut out, topic);
-    let _ = write!(out, ",\"offset\":\"{offset}\",");
+    match offset {
+        Some(offset) => {
+            let _ = write!(out, ",\"offset\":\"{offset}\",");
+        }
+        None => out.push_str(",\"offset\":null,"),
+    }
     match (msg.kind(), msg.as_text()) {
         (Kind::Text, Some(text)) => {
             out.push_str("\"text\":");
@@ -70,15 +76,20 @@ mod tests {
     #[test]
     fn messages_and_seams_are_json() {
         let at = Offset { ms: 17, seq: 2 };
-        let text = numbered("ro\"om", at, &Payload::text("a\nb\u{1}é"));
+        let text = numbered("ro\"om", Some(at), &Payload::text("a\nb\u{1}é"));
         assert_eq!(
             text.as_text().unwrap(),
             r#"{"topic":"ro\"om","offset":"17-2","text":"a\nb\u0001é"}"#
         );
-        let binary = numbered("r", at, &Payload::binary(vec![0, 255]));
+        let binary = numbered("r", Some(at), &Payload::binary(vec![0, 255]));
         assert_eq!(
             binary.as_text().unwrap(),
             r#"{"topic":"r","offset":"17-2","binary":"AP8="}"#
+        );
+        let unnumbered = numbered("r", None, &Payload::text("x"));
+        assert_eq!(
+            unnumbered.as_text().unwrap(),
+            r#"{"topic":"r","offset":null,"text":"x"}"#
         );
         assert_eq!(
             seam("r", false, None).as_text().unwrap(),

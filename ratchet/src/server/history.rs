@@ -56,7 +56,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 if let Some(bridge) = bridge {
                     bridge.publish(&topic, &msg);
                 }
-                self.deliver_numbered(&topic, offset, &msg, except);
+                self.deliver_numbered(&topic, Some(offset), &msg, except);
             }
             (None, Some(bridge)) => bridge.publish_numbered(&topic, &msg, except, keep),
             (None, None) => {}
@@ -64,17 +64,19 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     }
 
     /// Sends a numbered message to `topic`'s subscribers here but `except`, each once:
-    /// a subscriber recovering gets it after its history.
+    /// a subscriber recovering gets it after its history. A message that could not be
+    /// numbered (no offset: the store was unreachable) is in no history, and goes out
+    /// at once.
     pub(super) fn deliver_numbered(
         &mut self,
         topic: &Topic,
-        offset: Offset,
+        offset: Option<Offset>,
         msg: &Payload,
         except: Option<ConnId>,
     ) {
         let mut ids = std::mem::take(&mut self.recipients);
         self.topics.recipients(topic, except, &mut ids);
-        if let Some(timeline) = &mut self.timeline {
+        if let (Some(timeline), Some(offset)) = (&mut self.timeline, offset) {
             if !timeline.seams.is_empty() {
                 ids.retain(|&id| timeline.seams.live(id, topic, offset, msg) == Live::Send);
             }

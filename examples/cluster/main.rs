@@ -1,6 +1,8 @@
 //! The chat across processes: start it twice on two ports, sharing one Redis, and every
 //! client hears every other, whichever process it is connected to. Redis is the only
-//! thing the processes share.
+//! thing the processes share; it keeps the room's last 50 lines for an hour, so a page
+//! opened (or reloaded) shows them, and a page whose socket dropped gets back exactly
+//! what it missed, on either process.
 //!
 //! ```sh
 //! redis-server --port 6379 &
@@ -8,15 +10,19 @@
 //! cargo run --example cluster -- --bind 127.0.0.1:8082 &
 //! ```
 //!
-//! Connect to ws://127.0.0.1:8081/?name=ann and ws://127.0.0.1:8082/?name=bob
-//! (`RATCHET_REDIS_URL` points both elsewhere). A client whose `PHPSESSID` cookie names a
-//! PHP session in that Redis is called by its session's `user`: the site signed it in.
-//! A name a client picks for itself with `?name=` is anyone's to claim, so it is shown
-//! marked, `~ann`, and cut to 24 characters: `alice` (from a session) and `~alice`
-//! (self-named) are told apart.
+//! Open http://127.0.0.1:8081/?name=ann and http://127.0.0.1:8082/?name=bob
+//! (`RATCHET_REDIS_URL` points both elsewhere; a Redis Cluster works too). A client whose
+//! `PHPSESSID` cookie names a PHP session in that Redis is called by its session's
+//! `user`: the site signed it in. A name a client picks for itself with `?name=` is
+//! anyone's to claim, so it is shown marked, `~ann`, and cut to 24 characters: `alice`
+//! (from a session) and `~alice` (self-named) are told apart.
 //!
-//! Lines sent: `welcome <name>` to a newcomer, `<name> joined`, `<name>: <text>` and
-//! `<name> left` to the others.
+//! The socket is `/chat` (`?since=<offset>` to recover from an offset). Sent: `{"welcome":
+//! "<name>"}` to a newcomer; then the room's lines as the history topics' JSON (see
+//! `ratchet::history`), `{"topic":"chat","offset":"…","text":"<name>: <text>"}` (and
+//! `<name> joined`, `<name> left`), the room's history first, then its seam. Every line
+//! goes to everyone in the room, its author too: a page shows its own lines as they come
+//! back numbered, so that its last offset covers them.
 
 use ratchet::prelude::*;
 use std::collections::HashMap;
@@ -24,8 +30,11 @@ use std::collections::HashMap;
 #[ratchet::app(
     protocol = "websocket",
     bind = "127.0.0.1:8080",
+    path = "/chat",
+    static_dir = "examples/cluster/public",
     redis = "redis://127.0.0.1:6379/",
-    session = "php"
+    session = "php",
+    history = [("chat", 50, "1h")]
 )]
 #[derive(Default)]
 pub struct Cluster {
@@ -38,21 +47,18 @@ const ROOM: &str = "chat";
 impl Cluster {
     fn on_open(&mut self, conn: &Conn) -> Commands {
         let name = name_of(conn);
+        let since = conn.request().and_then(|r| r.query_param("since"));
         let cmds = Commands::none()
-            .and(conn.subscribe(ROOM))
-            .and(conn.send(format!("welcome {name}")))
-            .and(Command::publish_except(
-                ROOM,
-                format!("{name} joined"),
-                conn,
-            ));
+            .and(conn.send(serde_json::json!({ "welcome": name }).to_string()))
+            .and(conn.recover(ROOM, since.as_deref()))
+            .and(Command::publish(ROOM, format!("{name} joined")));
         self.names.insert(conn.id(), name);
         cmds
     }
 
     fn on_message(&mut self, from: &Conn, text: &str) -> Command {
         let name = &self.names[&from.id()];
-        Command::publish_except(ROOM, format!("{name}: {text}"), from)
+        Command::publish(ROOM, format!("{name}: {text}"))
     }
 
     fn on_close(&mut self, conn: &Conn) -> Option<Command> {

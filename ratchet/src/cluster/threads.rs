@@ -169,10 +169,9 @@ impl Publisher {
             if stuck_at.is_some_and(|at| at != confirmed) {
                 stuck_at = None;
             }
-            if self.status.is_subscribed()
-                && stuck_at.is_none()
-                && !self.interest.wait_for(after, SUBSCRIBED_WAIT)
-            {
+            // Also while the subscription is not up yet (a process starting): the history
+            // topics' messages reach this process's subscribers through it.
+            if stuck_at.is_none() && !self.interest.wait_for(after, SUBSCRIBED_WAIT) {
                 log::warn!(
                     "redis bridge: the subscriptions lag; publishing without waiting for them"
                 );

@@ -211,6 +211,25 @@ impl Conn {
         Command::recover(self.id, topic, since.and_then(|s| s.parse().ok()))
     }
 
+    /// A command making this connection a member of `topic`'s
+    /// [presence](crate::presence) (and a subscriber), introduced by `info`.
+    pub fn present(&self, topic: impl Into<crate::Topic>, info: impl Into<String>) -> Command {
+        Command::Present {
+            conn: self.id,
+            topic: topic.into(),
+            info: info.into(),
+        }
+    }
+
+    /// A command sending this connection who is present in `topic`, in every process
+    /// (see [`presence`](crate::presence)).
+    pub fn presence(&self, topic: impl Into<crate::Topic>) -> Command {
+        Command::Presence {
+            conn: self.id,
+            topic: topic.into(),
+        }
+    }
+
     /// A command unsubscribing this connection from `topic`.
     pub fn unsubscribe(&self, topic: impl Into<crate::Topic>) -> Command {
         Command::unsubscribe(self.id, topic)

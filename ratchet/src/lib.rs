@@ -104,6 +104,7 @@ mod listeners;
 pub mod message;
 pub mod metrics;
 mod outbound;
+pub mod presence;
 pub mod protocol;
 pub mod proxy;
 mod rate;

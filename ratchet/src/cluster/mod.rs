@@ -99,6 +99,7 @@
 mod envelope;
 mod inbox;
 mod interest;
+mod presence;
 mod sharded;
 mod sink;
 mod slots;
@@ -140,6 +141,8 @@ pub struct RedisBridge {
     status: BridgeStatus,
     /// The topics this process has subscribers for: the Redis channels it listens to.
     interest: Arc<Interest>,
+    /// The names of the presence keys, and this process's among them.
+    keys: presence::Keys,
 }
 
 /// What a [`RedisBridge`] has been doing, readable from any thread.
@@ -201,16 +204,22 @@ impl RedisBridge {
     /// starts; or to a Redis Cluster, with the URL of any of its nodes, or several,
     /// comma-separated (see the [module](self)).
     pub fn new(url: impl Into<String>) -> Self {
+        let origin = process_id();
+        let process: String = origin[..8].iter().map(|b| format!("{b:02x}")).collect();
         RedisBridge {
             url: url.into(),
             prefix: "ratchet:".into(),
             capacity: 1 << 16,
             max_bytes: 16 << 20,
-            origin: process_id(),
+            origin,
             outgoing: None,
             handle: None,
             status: BridgeStatus::default(),
             interest: Arc::default(),
+            keys: presence::Keys {
+                prefix: "ratchet:".into(),
+                process,
+            },
         }
     }
 
@@ -218,6 +227,7 @@ impl RedisBridge {
     #[must_use]
     pub fn channel_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self.keys.prefix.clone_from(&self.prefix);
         self
     }
 
@@ -264,7 +274,15 @@ impl Bridge for RedisBridge {
         let (tx, rx) = mpsc::sync_channel(self.capacity);
         self.outgoing = Some(tx);
         self.handle = Some(handle.clone());
+        let heartbeat = presence::Heartbeat {
+            seeds: seeds.clone(),
+            keys: self.keys.clone(),
+            origin: self.origin,
+            status: self.status.clone(),
+            handle: handle.clone(),
+        };
         let publisher = Publisher {
+            keys: self.keys.clone(),
             seeds: seeds.clone(),
             status: self.status.clone(),
             interest: Arc::clone(&self.interest),
@@ -287,6 +305,7 @@ impl Bridge for RedisBridge {
         };
         spawn("ratchet-redis-pub", Box::new(move || publisher.run(rx)));
         spawn("ratchet-redis-sub", Box::new(move || subscriber.run()));
+        spawn("ratchet-redis-presence", Box::new(move || heartbeat.run()));
     }
 
     fn metrics(&self, e: &mut crate::exposition::Exposition) {
@@ -349,6 +368,29 @@ impl Bridge for RedisBridge {
 
     fn keeps_history(&self) -> bool {
         true
+    }
+
+    fn presence_id(&self) -> Option<&str> {
+        Some(&self.keys.process)
+    }
+
+    fn present(&mut self, conn: ConnId, topic: &str, info: &str) {
+        let (topic, info) = (topic.to_owned(), info.to_owned());
+        self.queue(Job::Present { conn, topic, info });
+    }
+
+    fn absent(&mut self, conn: ConnId, topic: &str) {
+        let topic = topic.to_owned();
+        self.queue(Job::Absent { conn, topic });
+    }
+
+    fn presence(&mut self, conn: ConnId, topic: &str) {
+        let topic = topic.to_owned();
+        if let Err(Job::Presence { conn, topic }) = self.try_queue(Job::Presence { conn, topic }) {
+            if let Some(handle) = &self.handle {
+                let _ = handle.send(crate::Command::send(conn, crate::presence::unknown(&topic)));
+            }
+        }
     }
 
     fn publish_numbered(

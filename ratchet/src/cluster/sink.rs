@@ -55,7 +55,7 @@ impl Sink {
         Ok(Sink::Cluster(Box::new(cluster.get_connection()?)))
     }
 
-    fn con(&mut self) -> &mut dyn redis::ConnectionLike {
+    pub fn con(&mut self) -> &mut dyn redis::ConnectionLike {
         match self {
             Sink::Server(con) => con,
             Sink::Cluster(con) => &mut **con,

@@ -4,6 +4,7 @@
 //! and the connecting).
 
 use super::interest::Interest;
+use super::presence;
 use super::sink::{Numbered, Sink};
 use super::slots::Node;
 use super::BridgeStatus;
@@ -37,6 +38,16 @@ pub(super) enum Job {
     Publish { channel: String, envelope: Vec<u8> },
     /// A publish on a history topic, numbered and published by Redis.
     Numbered(Box<Numbered>),
+    /// `conn` is present in `topic`, introduced by `info`.
+    Present {
+        conn: ConnId,
+        topic: String,
+        info: String,
+    },
+    /// `conn` is no longer present in `topic`.
+    Absent { conn: ConnId, topic: String },
+    /// Who is present in `topic`, for `conn`.
+    Presence { conn: ConnId, topic: String },
     /// A recovery's history to read and hand back.
     Recover {
         conn: ConnId,
@@ -54,6 +65,8 @@ impl Job {
             Job::Publish { channel, envelope } => channel.len() + envelope.len(),
             Job::Numbered(n) => n.topic.len() + n.key.len() + n.head.len() + n.msg.len(),
             Job::Recover { topic, key, .. } => topic.len() + key.len(),
+            Job::Present { topic, info, .. } => topic.len() + info.len(),
+            Job::Absent { topic, .. } | Job::Presence { topic, .. } => topic.len(),
         }
     }
 }
@@ -144,6 +157,7 @@ pub(super) fn is_cluster(con: &mut redis::Connection) -> redis::RedisResult<bool
 }
 
 pub(super) struct Publisher {
+    pub keys: super::presence::Keys,
     pub seeds: Seeds,
     pub status: BridgeStatus,
     pub interest: Arc<Interest>,
@@ -212,9 +226,18 @@ impl Publisher {
                 } => c.read_history(key, *since, *keep).map(|(found, complete)| {
                     self.answer(*conn, topic, found, complete);
                 }),
+                Job::Present { conn, topic, info } => {
+                    presence::present(c, &self.keys, *conn, topic, info)
+                }
+                Job::Absent { conn, topic } => presence::absent(c, &self.keys, *conn, topic),
+                Job::Presence { conn, topic } => {
+                    presence::members(c, &self.keys, topic).map(|members| {
+                        let _ = self.handle.send(crate::Command::send(*conn, members));
+                    })
+                }
             };
             match done {
-                Ok(()) if matches!(job, Job::Recover { .. }) => {}
+                Ok(()) if !matches!(job, Job::Publish { .. } | Job::Numbered(_)) => {}
                 Ok(()) => {
                     self.status.0.published.fetch_add(1, Ordering::Relaxed);
                 }
@@ -240,6 +263,13 @@ impl Publisher {
             Job::Recover { conn, topic, .. } => self.answer(conn, &topic, Vec::new(), false),
             Job::Publish { .. } => {
                 self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            // Redis unreachable: a member stays unknown to the others; a dead process's
+            // members are cleared by whoever sees it dead.
+            Job::Present { .. } | Job::Absent { .. } => {}
+            Job::Presence { conn, topic } => {
+                let members = crate::presence::unknown(&topic);
+                let _ = self.handle.send(crate::Command::send(conn, members));
             }
             Job::Numbered(n) => {
                 self.status.0.dropped.fetch_add(1, Ordering::Relaxed);

@@ -97,6 +97,23 @@ pub enum Command {
         /// The offset its client last saw.
         since: Option<crate::history::Offset>,
     },
+    /// Add a connection to a topic's subscribers and to its [presence](crate::presence),
+    /// with what it says about itself (replacing what it said before, if present).
+    Present {
+        /// The connection.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+        /// What the topic's members learn about it.
+        info: String,
+    },
+    /// Send a connection who is present in a topic, in every process.
+    Presence {
+        /// The connection asking.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+    },
     /// Remove a connection from a topic's subscribers.
     Unsubscribe {
         /// The connection.

@@ -51,7 +51,7 @@ pub(crate) fn seam(topic: &str, recovered: bool, last: Option<Offset>) -> Payloa
 }
 
 /// `s` as a JSON string (RFC 8259: quotes, backslashes and control characters escaped).
-fn push_string(out: &mut String, s: &str) {
+pub(crate) fn push_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

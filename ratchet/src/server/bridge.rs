@@ -58,6 +58,31 @@ pub trait Bridge: Send {
         let _ = (conn, topic, since, keep);
     }
 
+    /// The id this process has in the [presence](crate::presence) the bridge keeps for
+    /// every process (members are `<id>:<connection>`), or `None` if it keeps none (the
+    /// server keeps this process's).
+    fn presence_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// `conn` is present in `topic`, introduced by `info` (or says something new about
+    /// itself). Called on the event loop, only if the bridge keeps presence.
+    fn present(&mut self, conn: ConnId, topic: &str, info: &str) {
+        let _ = (conn, topic, info);
+    }
+
+    /// `conn` is no longer present in `topic`.
+    fn absent(&mut self, conn: ConnId, topic: &str) {
+        let _ = (conn, topic);
+    }
+
+    /// Send `conn` who is present in `topic` in every process, as
+    /// [`presence::snapshot`](crate::presence) JSON, with [`Handle::send`]. Called on the
+    /// event loop, only if the bridge keeps presence.
+    fn presence(&mut self, conn: ConnId, topic: &str) {
+        let _ = (conn, topic);
+    }
+
     /// Adds the bridge's counts to a scrape ([`crate::metrics`]).
     fn metrics(&self, metrics: &mut Exposition) {
         let _ = metrics;

@@ -61,6 +61,8 @@ pub(crate) struct Core<P: Protocol, T> {
     pub(super) bridge: Option<Box<dyn Bridge>>,
     /// The topics that keep a history, and the recoveries under way.
     pub(super) timeline: Option<super::history::Timeline>,
+    /// Who of this process is present in which topic.
+    pub(super) members: crate::presence::Members,
     pub(super) handle: Handle,
     /// Connections refused at the cap, still writing their refusal.
     refusing: usize,
@@ -100,6 +102,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             now: Instant::now(),
             bridge,
             timeline: None,
+            members: crate::presence::Members::default(),
             handle,
             refusing: 0,
             refused_in_burst: 0,

@@ -99,6 +99,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 self.subscribe(conn, topic);
             }
             Command::Recover { conn, topic, since } => self.recover(conn, topic, since),
+            Command::Present { conn, topic, info } => self.present(conn, topic, info),
+            Command::Presence { conn, topic } => self.presence(conn, &topic),
             Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
             Command::Publish { topic, msg, except } => match self.retention(&topic) {
                 Some(keep) => self.publish_numbered(topic, msg, except, keep),
@@ -293,7 +295,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// `conn` leaves `topic`; the bridge hears of it if it was the last one here.
     pub(super) fn left(&mut self, conn: ConnId, topic: &str) {
         self.forget_seam(conn, topic);
-        if self.topics.leave(conn, topic) {
+        let emptied = self.topics.leave(conn, topic);
+        self.absent(conn, topic);
+        if emptied {
             if let Some(bridge) = &mut self.bridge {
                 bridge.left(topic);
             }

@@ -22,6 +22,7 @@ mod history;
 mod metrics;
 mod outbound;
 mod output;
+mod presence;
 #[cfg(feature = "main")]
 mod signals;
 mod timers;

@@ -394,7 +394,9 @@ impl<C: StatefulComponent> Tester<C> {
                 Command::Publish { topic, msg, except } => {
                     self.publish(&topic, &msg, except, out);
                 }
-                Command::Subscribe { conn, topic } | Command::Recover { conn, topic, .. } => {
+                Command::Subscribe { conn, topic }
+                | Command::Recover { conn, topic, .. }
+                | Command::Present { conn, topic, .. } => {
                     if self.conns.contains_key(&conn) && !self.topics.contains(&topic, conn) {
                         self.topics.join(conn, topic);
                     }
@@ -409,8 +411,11 @@ impl<C: StatefulComponent> Tester<C> {
                     self.timers.remove(&key);
                 }
                 Command::Close { conn, .. } => self.closed(conn, out),
-                // Recorded, as every command; the tester makes no connection.
-                Command::Connect { .. } | Command::CancelConnect { .. } => {}
+                // Recorded, as every command; the tester makes no connection, and keeps
+                // no presence.
+                Command::Connect { .. }
+                | Command::CancelConnect { .. }
+                | Command::Presence { .. } => {}
             }
         }
     }

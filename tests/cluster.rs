@@ -21,14 +21,46 @@ fn join(server: &Example, name: &str) -> RawClient {
     c
 }
 
-/// Reads the welcome, the room's history up to its seam, then the client's own arrival
-/// (every line goes to everyone).
-fn expect_welcome(c: &mut RawClient, name: &str) {
+/// Reads the welcome, then up to both the room's seam (after its history) and who is
+/// in the room (after the client's own arrival); returns who is.
+fn expect_welcome(c: &mut RawClient, name: &str) -> Vec<String> {
     let welcome = json(&c.read_frame().payload);
     assert_eq!(welcome["welcome"], name, "{welcome}");
-    while json(&c.read_frame().payload).get("recovered").is_none() {}
-    let arrived = format!("{name} joined");
-    while next_line(c, Duration::from_secs(5)).expect("its own arrival") != arrived {}
+    let (mut seam, mut here) = (false, None);
+    while !seam || here.is_none() {
+        let v = json(&c.read_frame().payload);
+        seam |= v.get("recovered").is_some();
+        if let Some(members) = v["presence"].as_array() {
+            here = Some(infos(members));
+        }
+    }
+    let here = here.unwrap_or_default();
+    assert!(here.iter().any(|n| n == name), "{name} among {here:?}");
+    here
+}
+
+/// The names of presence members, in order.
+fn infos(members: &[serde_json::Value]) -> Vec<String> {
+    let mut names: Vec<String> = members
+        .iter()
+        .map(|m| m["info"].as_str().expect("a name").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The next presence event, `("joined" | "left", name)`, waiting at most `wait`.
+fn next_event(c: &mut RawClient, wait: Duration) -> Option<(&'static str, String)> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        let v = json(&c.read_frame_within(left)?.payload);
+        for kind in ["joined", "left"] {
+            if let Some(name) = v[kind]["info"].as_str() {
+                return Some((kind, name.to_owned()));
+            }
+        }
+    }
 }
 
 fn json(bytes: &[u8]) -> serde_json::Value {
@@ -161,6 +193,51 @@ fn the_page_shows_the_history_and_recovers_a_gap_in_a_browser() {
     );
 }
 
+/// Presence across processes: who is in the room, and a process killed outright (its
+/// users never say goodbye): within the documented bound another process tells the room
+/// they left, and they are no longer in it.
+#[test]
+fn the_users_of_a_killed_process_leave_the_room_in_bounded_time() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, mut b) = (cluster_on(&redis), cluster_on(&redis));
+    let mut ann = join(&a, "ann");
+    let bob = join(&b, "bob");
+    assert_eq!(
+        next_event(&mut ann, Duration::from_secs(5)),
+        Some(("joined", "~bob".to_owned()))
+    );
+    ann.send_text("/who");
+    let who = loop {
+        let v = json(&ann.read_frame().payload);
+        if let Some(members) = v["presence"].as_array() {
+            break infos(members);
+        }
+    };
+    assert_eq!(who, ["~ann", "~bob"]);
+
+    b.child.kill().expect("SIGKILL");
+    let killed = Instant::now();
+    let bound = ratchet::presence::ALIVE + ratchet::presence::HEARTBEAT;
+    let left = next_event(&mut ann, bound + Duration::from_secs(2));
+    assert_eq!(left, Some(("left", "~bob".to_owned())), "within {bound:?}");
+    assert!(
+        killed.elapsed() <= bound + Duration::from_secs(1),
+        "{:?}",
+        killed.elapsed()
+    );
+    ann.send_text("/who");
+    let who = loop {
+        let v = json(&ann.read_frame().payload);
+        if let Some(members) = v["presence"].as_array() {
+            break infos(members);
+        }
+    };
+    assert_eq!(who, ["~ann"]);
+    drop(bob);
+}
+
 #[test]
 fn local_chat_survives_redis_going_away_and_the_bridge_comes_back() {
     let Some(mut redis) = RedisServer::start() else {
@@ -260,16 +337,16 @@ fn the_chat_greets_a_php_sites_user_by_name() {
     let (mut alice, head) = open_with_cookie(chat.addr(), &id);
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
     expect_welcome(&mut alice, "alice");
-    let joined = next_line(&mut bob, Duration::from_secs(5));
-    assert_eq!(joined.as_deref(), Some("alice joined"));
+    let joined = next_event(&mut bob, Duration::from_secs(5));
+    assert_eq!(joined, Some(("joined", "alice".to_owned())));
 
     // Anyone can pick "alice" for themselves: that one is told apart, and kept short.
     let claimed = format!("~alice{}", "x".repeat(19));
     let path = format!("/chat?name=alice{}", "x".repeat(100));
     let mut impostor = RawClient::open(chat.addr(), &path);
     expect_welcome(&mut impostor, &claimed);
-    let joined = next_line(&mut bob, Duration::from_secs(5));
-    assert_eq!(joined, Some(format!("{claimed} joined")));
+    let joined = next_event(&mut bob, Duration::from_secs(5));
+    assert_eq!(joined, Some(("joined", claimed)));
 
     // A bogus cookie: the chat opens anonymous (its configured behaviour).
     let (mut stranger, head) = open_with_cookie(chat.addr(), "no-such-session");

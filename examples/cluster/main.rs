@@ -18,11 +18,14 @@
 //! (from a session) and `~alice` (self-named) are told apart.
 //!
 //! The socket is `/chat` (`?since=<offset>` to recover from an offset). Sent: `{"welcome":
-//! "<name>"}` to a newcomer; then the room's lines as the history topics' JSON (see
-//! `ratchet::history`), `{"topic":"chat","offset":"…","text":"<name>: <text>"}` (and
-//! `<name> joined`, `<name> left`), the room's history first, then its seam. Every line
-//! goes to everyone in the room, its author too: a page shows its own lines as they come
-//! back numbered, so that its last offset covers them.
+//! "<name>"}` to a newcomer; the room's lines as the history topics' JSON (see
+//! `ratchet::history`), `{"topic":"chat","offset":"…","text":"<name>: <text>"}`, the
+//! room's history first, then its seam; who is in the room, in every process, as
+//! presence JSON (see `ratchet::presence`): a snapshot on arrival (and on `/who`), then
+//! `{"topic":"chat","joined":{"client":"…","info":"<name>"}}` and `"left"` as people come
+//! and go, a process that dies included. Every line goes to everyone in the room, its
+//! author too: a page shows its own lines as they come back numbered, so that its last
+//! offset covers them.
 
 use ratchet::prelude::*;
 use std::collections::HashMap;
@@ -51,19 +54,23 @@ impl Cluster {
         let cmds = Commands::none()
             .and(conn.send(serde_json::json!({ "welcome": name }).to_string()))
             .and(conn.recover(ROOM, since.as_deref()))
-            .and(Command::publish(ROOM, format!("{name} joined")));
+            .and(conn.present(ROOM, name.clone()))
+            .and(conn.presence(ROOM));
         self.names.insert(conn.id(), name);
         cmds
     }
 
     fn on_message(&mut self, from: &Conn, text: &str) -> Command {
+        if text == "/who" {
+            return from.presence(ROOM);
+        }
         let name = &self.names[&from.id()];
         Command::publish(ROOM, format!("{name}: {text}"))
     }
 
-    fn on_close(&mut self, conn: &Conn) -> Option<Command> {
-        let name = self.names.remove(&conn.id())?;
-        Some(Command::publish(ROOM, format!("{name} left")))
+    // Presence tells the room who left (even if it was a process that died).
+    fn on_close(&mut self, conn: &Conn) {
+        self.names.remove(&conn.id());
     }
 }
 

@@ -3,8 +3,8 @@
 
 use crate::command::{Command, Commands, IntoCommands, Topic};
 use crate::conn::ConnId;
-use crate::history::Offset;
 use crate::message::Payload;
+use crate::offset::Offset;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -103,6 +103,7 @@ pub mod line;
 mod listeners;
 pub mod message;
 pub mod metrics;
+mod offset;
 mod outbound;
 pub mod presence;
 pub mod protocol;

@@ -8,6 +8,12 @@ const $ = (id) => document.getElementById(id);
 const name = new URLSearchParams(location.search).get("name") || "";
 let last = null; // the offset of the last line shown
 let socket = null;
+const here = new Map(); // client -> name, of everyone in the room
+
+function renderHere() {
+  const names = [...here.values()].sort();
+  $("here").textContent = names.length ? `here: ${names.join(", ")}` : "";
+}
 
 function show(kind, text) {
   const li = document.createElement("li");
@@ -27,6 +33,16 @@ function connect() {
       $("status").textContent = `connected as ${m.welcome}`;
     } else if ("recovered" in m) {
       if (!m.recovered && last) show("gap", "(some lines were missed)");
+    } else if (m.presence) {
+      here.clear();
+      for (const member of m.presence) here.set(member.client, member.info);
+      renderHere();
+    } else if (m.joined || m.left) {
+      const member = m.joined || m.left;
+      if (m.joined) here.set(member.client, member.info);
+      else here.delete(member.client);
+      show("event", `${member.info} ${m.joined ? "joined" : "left"}`);
+      renderHere();
     } else {
       if (m.offset) last = m.offset;
       show("said", m.text);
@@ -47,11 +63,12 @@ $("say").addEventListener("submit", (e) => {
   }
 });
 
-// For the tests: the socket, and the lines shown.
+// For the tests: the socket, the lines shown, and who is here.
 window.chat = {
   get socket() {
     return socket;
   },
   lines: () => [...$("log").children].map((li) => li.textContent),
+  here: () => [...here.values()].sort(),
 };
 connect();

@@ -95,7 +95,7 @@ pub enum Command {
         /// The topic.
         topic: Topic,
         /// The offset its client last saw.
-        since: Option<crate::history::Offset>,
+        since: Option<crate::offset::Offset>,
     },
     /// Add a connection to a topic's subscribers and to its [presence](crate::presence),
     /// with what it says about itself (replacing what it said before, if present).
@@ -284,7 +284,7 @@ impl Command {
     pub fn recover(
         conn: impl Into<ConnId>,
         topic: impl Into<Topic>,
-        since: Option<crate::history::Offset>,
+        since: Option<crate::offset::Offset>,
     ) -> Self {
         Command::Recover {
             conn: conn.into(),

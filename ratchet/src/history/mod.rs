@@ -69,12 +69,11 @@
 //! wait (at most `len` of them; past that the recovery says `false`), and a message is
 //! sent only if its offset is past the last one sent.
 
-mod offset;
 mod ring;
 mod seams;
 pub(crate) mod wire;
 
-pub use offset::{BadOffset, Offset};
+pub use crate::offset::{BadOffset, Offset};
 pub(crate) use ring::Rings;
 pub(crate) use seams::{Live, Seams};
 

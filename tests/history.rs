@@ -274,3 +274,30 @@ fn across_processes_the_seam_holds_under_traffic() {
     let (here, there) = (serve(keep(2000), Some(&url)), serve(keep(2000), Some(&url)));
     the_seam_under_traffic(here, there);
 }
+
+/// A push from outside (any Redis client) to a history topic reaches its subscribers in
+/// the same JSON, unnumbered: it is in no history.
+#[test]
+fn a_push_to_a_history_topic_is_delivered_unnumbered() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let addr = serve(keep(100), Some(&redis.url()));
+    let (mut listener, _) = join(addr, None);
+    suite::wait_until("the push channel", || {
+        redis.subscribers("ratchet:push:chat") == Some(1)
+    });
+    let pushed = redis.run(&[b"PUBLISH", b"ratchet:push:chat", b"from the site"]);
+    assert_eq!(pushed.as_deref(), Some(":1"));
+    let frame = listener
+        .read_frame_within(Duration::from_secs(10))
+        .expect("the push");
+    let v: serde_json::Value = serde_json::from_slice(&frame.payload).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"topic": "chat", "offset": null, "text": "from the site"})
+    );
+    // Not kept: a newcomer's history is empty.
+    let (_, seam) = join(addr, None);
+    assert_eq!(seam, (true, None));
+}

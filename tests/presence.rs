@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
-use suite::{RawClient, RedisServer};
+use suite::{RawClient, RedisCluster, RedisServer};
 
 /// Present in `lobby` as its `?name=`, asking who is there; `who` asks again.
 struct Lobby;
@@ -28,11 +28,11 @@ impl Component for Lobby {
     }
 }
 
-fn serve(redis: Option<&RedisServer>) -> SocketAddr {
+fn serve(redis: Option<&str>) -> SocketAddr {
     let mut server = Server::new(WebSocket::new(Lobby));
     let mut status = None;
-    if let Some(redis) = redis {
-        let bridge = RedisBridge::new(redis.url());
+    if let Some(url) = redis {
+        let bridge = RedisBridge::new(url);
         status = Some(bridge.status());
         server = server.bridge(bridge);
     }
@@ -131,9 +131,20 @@ fn across_processes_presence_follows_comings_and_goings() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let (here, there) = (serve(Some(&redis)), serve(Some(&redis)));
+    let url = redis.url();
+    let (here, there) = (serve(Some(&url)), serve(Some(&url)));
     comings_and_goings(here, there);
     // Kept in Redis, by process and connection.
     let fields = redis.command("HLEN ratchet:presence:lobby");
     assert_eq!(fields.as_deref(), Some(":1"), "only ann is left");
+}
+
+#[test]
+fn across_a_redis_cluster_presence_follows_comings_and_goings() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let url = cluster.url();
+    let (here, there) = (serve(Some(&url)), serve(Some(&url)));
+    comings_and_goings(here, there);
 }

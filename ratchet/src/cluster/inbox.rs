@@ -23,8 +23,8 @@ const WAIT: Duration = Duration::from_millis(10);
 struct Delivery {
     topic: Topic,
     msg: Payload,
-    /// For a history topic: its offset, and who to leave out here.
-    numbered: Option<(Offset, Option<ConnId>)>,
+    /// For a history topic's message (or a push): its offset, and who to leave out here.
+    numbered: Option<(Option<Offset>, Option<ConnId>)>,
 }
 
 /// The loop was gone, or the bridge stopping, before a message could be delivered.
@@ -57,7 +57,7 @@ impl Inbox {
             let sent = match numbered {
                 Some((offset, except)) => self.handle.deliver_numbered_wait(
                     topic.clone(),
-                    Some(offset),
+                    offset,
                     msg.clone(),
                     except,
                     WAIT,
@@ -89,7 +89,7 @@ impl Inbox {
                 let ours = envelope.origin == self.origin;
                 let numbered = envelope
                     .offset
-                    .map(|offset| (offset, envelope.except.filter(|_| ours)));
+                    .map(|offset| (Some(offset), envelope.except.filter(|_| ours)));
                 return (numbered.is_some() || !ours).then(|| Delivery {
                     topic: envelope.topic.into(),
                     msg: envelope.msg,
@@ -105,10 +105,11 @@ impl Inbox {
             Ok(text) => Payload::text(text),
             Err(_) => Payload::binary(bytes.to_vec()),
         };
+        // Numbered by no one: as it is, or in the JSON of a history topic's messages.
         Some(Delivery {
             topic: topic.into(),
             msg,
-            numbered: None,
+            numbered: Some((None, None)),
         })
     }
 

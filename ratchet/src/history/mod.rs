@@ -31,7 +31,9 @@
 //! it comes back from Redis; a client may recover on any process. So a history topic's
 //! messages wait for Redis: while it cannot be reached they are delivered in this
 //! process unnumbered (`"offset":null`, in no history), and dropped (and counted) for
-//! the others.
+//! the others. A push from outside (`PUBLISH <prefix>push:<topic>`, see
+//! [`cluster`](crate::cluster)) is not numbered either: it reaches a history topic's
+//! subscribers with `"offset":null`, and is in no history.
 //!
 //! Without a bridge, in this process: a ring of the last `len` messages of each topic, for
 //! `ttl`, within [`History::memory`] over all topics (the topics published to least

@@ -74,6 +74,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         msg: &Payload,
         except: Option<ConnId>,
     ) {
+        // Unnumbered on a topic without history (a push): as it is.
+        if offset.is_none() && self.retention(topic).is_none() {
+            self.deliver(topic, msg, except);
+            return;
+        }
         let mut ids = std::mem::take(&mut self.recipients);
         self.topics.recipients(topic, except, &mut ids);
         if let (Some(timeline), Some(offset)) = (&mut self.timeline, offset) {

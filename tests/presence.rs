@@ -87,8 +87,9 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 }
 
 /// Ann on `here`, Bob on `there`: each hears the other come, the snapshots say who is
-/// there, a leave and a close are heard, and two connections of one name are two.
-fn comings_and_goings(here: SocketAddr, there: SocketAddr) {
+/// there, a leave and a close are heard, and two connections of one name are two. Ann,
+/// still there, is returned.
+fn comings_and_goings(here: SocketAddr, there: SocketAddr) -> RawClient {
     let mut ann = RawClient::open(here, "/?name=ann");
     assert_eq!(event(&mut ann).1, "ann", "her own arrival");
     assert_eq!(snapshot(&mut ann), names(&["ann"]));
@@ -118,6 +119,7 @@ fn comings_and_goings(here: SocketAddr, there: SocketAddr) {
     ann.send_text("who");
     assert_eq!(snapshot(&mut ann), names(&["ann"]));
     assert!(ann.read_frame_within(Duration::from_millis(300)).is_none());
+    ann
 }
 
 #[test]
@@ -133,7 +135,7 @@ fn across_processes_presence_follows_comings_and_goings() {
     };
     let url = redis.url();
     let (here, there) = (serve(Some(&url)), serve(Some(&url)));
-    comings_and_goings(here, there);
+    let _ann = comings_and_goings(here, there);
     // Kept in Redis, by process and connection.
     let fields = redis.command("HLEN ratchet:presence:lobby");
     assert_eq!(fields.as_deref(), Some(":1"), "only ann is left");

@@ -3,6 +3,7 @@
 //! message delivered once, and delivery coming back by itself when a master is killed
 //! and failed over, or when a slot moves to another master.
 
+use ratchet::cluster::BridgeStatus;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -96,16 +97,45 @@ fn probe(sender: &mut RawClient, listener: &mut RawClient, topic: &str) {
     }
 }
 
-#[test]
-fn topics_cross_processes_through_a_cluster_each_message_once() {
-    let Some(cluster) = RedisCluster::start() else {
-        return;
-    };
+/// A cluster, two processes bridged to it, a listener of the first in every topic and a
+/// client of the second to speak.
+struct Scene {
+    cluster: RedisCluster,
+    topics: Vec<String>,
+    /// The first process's bridge.
+    status: BridgeStatus,
+    a: RawClient,
+    b: RawClient,
+}
+
+fn scene() -> Option<Scene> {
+    let cluster = RedisCluster::start()?;
     let topics = topics();
     let (here, status) = suite::bridged(&cluster.url());
     let (there, _) = suite::bridged(&cluster.url());
-    let mut a = listener(&cluster, here, &topics);
-    let mut b = RawClient::open(there, "/");
+    let a = listener(&cluster, here, &topics);
+    let b = RawClient::open(there, "/");
+    Some(Scene {
+        cluster,
+        topics,
+        status,
+        a,
+        b,
+    })
+}
+
+#[test]
+fn topics_cross_processes_through_a_cluster_each_message_once() {
+    let Some(Scene {
+        cluster,
+        topics,
+        status,
+        mut a,
+        mut b,
+    }) = scene()
+    else {
+        return;
+    };
     let mut masters: Vec<u16> = topics
         .iter()
         .map(|t| cluster.master_of(&channel(t)))
@@ -138,14 +168,16 @@ fn topics_cross_processes_through_a_cluster_each_message_once() {
 
 #[test]
 fn a_master_killed_is_failed_over_and_delivery_comes_back() {
-    let Some(mut cluster) = RedisCluster::start() else {
+    let Some(Scene {
+        mut cluster,
+        topics,
+        status,
+        mut a,
+        mut b,
+    }) = scene()
+    else {
         return;
     };
-    let topics = topics();
-    let (here, status) = suite::bridged(&cluster.url());
-    let (there, _) = suite::bridged(&cluster.url());
-    let mut a = listener(&cluster, here, &topics);
-    let mut b = RawClient::open(there, "/");
     each_heard_once(&mut b, &mut a, &topics, "before");
 
     let victim = cluster.master_of(&channel(&topics[0]));
@@ -165,14 +197,16 @@ fn a_master_killed_is_failed_over_and_delivery_comes_back() {
 
 #[test]
 fn a_slot_moved_to_another_master_takes_its_subscribers_along() {
-    let Some(cluster) = RedisCluster::start() else {
+    let Some(Scene {
+        cluster,
+        topics,
+        status,
+        mut a,
+        mut b,
+    }) = scene()
+    else {
         return;
     };
-    let topics = topics();
-    let (here, status) = suite::bridged(&cluster.url());
-    let (there, _) = suite::bridged(&cluster.url());
-    let mut a = listener(&cluster, here, &topics);
-    let mut b = RawClient::open(there, "/");
 
     let moved = channel(&topics[0]);
     let source = cluster.master_of(&moved);

@@ -1,6 +1,6 @@
 //! The chat across processes: start it twice on two ports, sharing one Redis, and every
 //! client hears every other, whichever process it is connected to. Redis is the only
-//! thing the processes share; it keeps the room's last 50 lines for an hour, so a page
+//! thing the processes share; it keeps the room's last 200 lines for an hour, so a page
 //! opened (or reloaded) shows them, and a page whose socket dropped gets back exactly
 //! what it missed, on either process.
 //!
@@ -37,7 +37,7 @@ use std::collections::HashMap;
     static_dir = "examples/cluster/public",
     redis = "redis://127.0.0.1:6379/",
     session = "php",
-    history = [("chat", 50, "1h")]
+    history = [("chat", 200, "1h")]
 )]
 #[derive(Default)]
 pub struct Cluster {

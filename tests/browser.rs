@@ -65,7 +65,11 @@ fn chat_in_three_engines(url: &str, shots: &str, tls: Option<(&TestCa, &Leaf)>) 
         }
         if Instant::now() > deadline {
             let _ = node.kill();
-            panic!("the browser run took over three minutes");
+            let _ = node.wait();
+            let (mut out, mut err) = (String::new(), String::new());
+            let _ = node.stdout.take().unwrap().read_to_string(&mut out);
+            let _ = node.stderr.take().unwrap().read_to_string(&mut err);
+            panic!("the browser run took over three minutes; so far:\n{out}{err}");
         }
         std::thread::sleep(Duration::from_millis(50));
     };

@@ -120,7 +120,6 @@ pub(crate) fn snapshot(topic: &str, members: &[Member]) -> String {
 
 /// `{"topic":…,"presence":null}`: who is present cannot be known now (the store is
 /// unreachable).
-#[cfg(feature = "redis")]
 pub(crate) fn unknown(topic: &str) -> String {
     let mut out = String::from("{\"topic\":");
     crate::history::wire::push_string(&mut out, topic);

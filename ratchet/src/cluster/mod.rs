@@ -138,8 +138,6 @@ pub struct RedisBridge {
     max_bytes: usize,
     origin: [u8; 16],
     outgoing: Option<SyncSender<Outgoing>>,
-    /// The server's, once started: to answer a recovery that cannot be queued.
-    handle: Option<Handle>,
     status: BridgeStatus,
     /// The topics this process has subscribers for: the Redis channels it listens to.
     interest: Arc<Interest>,
@@ -161,7 +159,6 @@ impl RedisBridge {
             max_bytes: 16 << 20,
             origin,
             outgoing: None,
-            handle: None,
             status: BridgeStatus::default(),
             interest: Arc::default(),
             keys: presence::Keys {
@@ -221,7 +218,6 @@ impl Bridge for RedisBridge {
         };
         let (tx, rx) = mpsc::sync_channel(self.capacity);
         self.outgoing = Some(tx);
-        self.handle = Some(handle.clone());
         let heartbeat = presence::Heartbeat {
             seeds: seeds.clone(),
             keys: self.keys.clone(),
@@ -332,13 +328,9 @@ impl Bridge for RedisBridge {
         self.queue(Job::Absent { conn, topic });
     }
 
-    fn presence(&mut self, conn: ConnId, topic: &str) {
+    fn presence(&mut self, conn: ConnId, topic: &str) -> bool {
         let topic = topic.to_owned();
-        if let Err(Job::Presence { conn, topic }) = self.try_queue(Job::Presence { conn, topic }) {
-            if let Some(handle) = &self.handle {
-                let _ = handle.send(crate::Command::send(conn, crate::presence::unknown(&topic)));
-            }
-        }
+        self.try_queue(Job::Presence { conn, topic }).is_ok()
     }
 
     fn publish_numbered(
@@ -347,7 +339,7 @@ impl Bridge for RedisBridge {
         msg: &Payload,
         except: Option<ConnId>,
         keep: Retention,
-    ) {
+    ) -> bool {
         let head = numbered_head(&self.origin, topic, msg.kind(), except);
         let job = Job::Numbered(Box::new(Numbered {
             topic: topic.to_owned(),
@@ -357,17 +349,20 @@ impl Bridge for RedisBridge {
             msg: msg.clone(),
             keep,
         }));
-        // Refused (the queue full): this process's subscribers hear it unnumbered.
-        if let Err(Job::Numbered(n)) = self.try_queue(job) {
+        let taken = self.try_queue(job).is_ok();
+        if !taken {
             self.status.0.dropped.fetch_add(1, Ordering::Relaxed);
-            if let Some(handle) = &self.handle {
-                let zero = std::time::Duration::ZERO;
-                let _ = handle.deliver_numbered_wait(n.topic, None, n.msg, n.except, zero);
-            }
         }
+        taken
     }
 
-    fn recover(&mut self, conn: ConnId, topic: &str, since: Option<Offset>, keep: Retention) {
+    fn recover(
+        &mut self,
+        conn: ConnId,
+        topic: &str,
+        since: Option<Offset>,
+        keep: Retention,
+    ) -> bool {
         let key = format!("{}{topic}", self.prefix);
         let topic = topic.to_owned();
         let job = Job::Recover {
@@ -377,16 +372,7 @@ impl Bridge for RedisBridge {
             since,
             keep,
         };
-        // A recovery refused here is answered at once, so that its connection goes live.
-        if let Err(Job::Recover { conn, topic, .. }) = self.try_queue(job) {
-            let answered = self
-                .handle
-                .as_ref()
-                .map(|h| h.recovered(conn, topic, Vec::new(), false, std::time::Duration::ZERO));
-            if !matches!(answered, Some(Ok(()))) {
-                log::warn!("redis bridge: a recovery was dropped");
-            }
-        }
+        self.try_queue(job).is_ok()
     }
 }
 

@@ -39,23 +39,33 @@ pub trait Bridge: Send {
     /// A publish on a history topic, to number and keep, then deliver in every process,
     /// this one included: each delivers it with [`Handle::deliver_numbered_wait`], leaving
     /// out `except` in this one. Called on the event loop (only if
-    /// [`keeps_history`](Bridge::keeps_history)).
+    /// [`keeps_history`](Bridge::keeps_history)). Whether it was taken: if not (the
+    /// bridge's queue is full), the server delivers it here at once, unnumbered.
     fn publish_numbered(
         &mut self,
         topic: &str,
         msg: &Payload,
         except: Option<ConnId>,
         keep: Retention,
-    ) {
+    ) -> bool {
         let _ = (topic, msg, except, keep);
+        false
     }
 
     /// `conn` recovers `topic` from `since`: read the history after it (all of it kept
     /// without it) once the subscriptions asked for before are in place, and answer with
     /// [`Handle::recovered`]. Called on the event loop (only if
-    /// [`keeps_history`](Bridge::keeps_history)).
-    fn recover(&mut self, conn: ConnId, topic: &str, since: Option<Offset>, keep: Retention) {
+    /// [`keeps_history`](Bridge::keeps_history)). Whether it was taken: if not, the
+    /// server answers at once (nothing recovered, incomplete), so the connection goes live.
+    fn recover(
+        &mut self,
+        conn: ConnId,
+        topic: &str,
+        since: Option<Offset>,
+        keep: Retention,
+    ) -> bool {
         let _ = (conn, topic, since, keep);
+        false
     }
 
     /// The id this process has in the [presence](crate::presence) the bridge keeps for
@@ -77,10 +87,12 @@ pub trait Bridge: Send {
     }
 
     /// Send `conn` who is present in `topic` in every process, as
-    /// [`presence::snapshot`](crate::presence) JSON, with [`Handle::send`]. Called on the
-    /// event loop, only if the bridge keeps presence.
-    fn presence(&mut self, conn: ConnId, topic: &str) {
+    /// [`presence`](crate::presence) snapshot JSON, with [`Handle::send`]. Called on the
+    /// event loop, only if the bridge keeps presence. Whether it was taken: if not, the
+    /// server answers at once that who is present cannot be known now.
+    fn presence(&mut self, conn: ConnId, topic: &str) -> bool {
         let _ = (conn, topic);
+        false
     }
 
     /// Adds the bridge's counts to a scrape ([`crate::metrics`]).

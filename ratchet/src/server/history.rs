@@ -58,7 +58,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 }
                 self.deliver_numbered(&topic, Some(offset), &msg, except);
             }
-            (None, Some(bridge)) => bridge.publish_numbered(&topic, &msg, except, keep),
+            (None, Some(bridge)) => {
+                // Refused (the bridge's queue full): heard here, unnumbered.
+                if !bridge.publish_numbered(&topic, &msg, except, keep) {
+                    self.deliver_numbered(&topic, None, &msg, except);
+                }
+            }
             (None, None) => {}
         }
     }
@@ -108,7 +113,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 let (found, complete) = rings.after(&topic, since, keep, now);
                 self.recovered(conn, &topic, found, complete);
             }
-            (None, Some(bridge)) => bridge.recover(conn, &topic, since, keep),
+            (None, Some(bridge)) => {
+                // Refused: nothing recovered, and the connection goes live.
+                if !bridge.recover(conn, &topic, since, keep) {
+                    self.recovered(conn, &topic, Vec::new(), false);
+                }
+            }
             (None, None) => {}
         }
     }

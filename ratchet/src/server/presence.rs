@@ -47,7 +47,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// Sends `conn` who is present in `topic`: from the bridge, or from here.
     pub(super) fn presence(&mut self, conn: ConnId, topic: &str) {
         if let Some(bridge) = self.bridge.as_mut().filter(|b| b.presence_id().is_some()) {
-            bridge.presence(conn, topic);
+            if !bridge.presence(conn, topic) {
+                // Refused (the bridge's queue full): who is present cannot be known now.
+                let unknown = Payload::text(presence::unknown(topic));
+                self.commands.push(Command::send(conn, unknown));
+            }
             return;
         }
         let members: Vec<Member> = self

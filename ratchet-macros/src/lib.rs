@@ -39,6 +39,7 @@ use quote::ToTokens;
 /// | `subprotocols` | a list of names | `subprotocols = ["v2", "v1"]` | the subprotocols spoken, the client's first offer among them chosen |
 /// | `blacklist` | a list of IP addresses | `blacklist = ["192.0.2.7"]` | drops connections from these addresses |
 /// | `redis` | a Redis URL (a cluster: any of its nodes, or several, comma-separated) | `redis = "redis://127.0.0.1:6379/"` | bridges topics across processes; `RATCHET_REDIS_URL` overrides it |
+/// | `history` | topic patterns with the messages kept and for how long | `history = [("chat*", 100, "5m")]` | keeps those topics' last messages (in Redis with `redis`, else in memory) for clients that come back to recover what they missed (`ratchet::history`) |
 /// | `session` | a session format | `session = "php"` | loads the web application's session by cookie from `redis` (`"php"`, `"php_serialize"`, `"json"`) |
 ///
 /// A served struct implements `Default`. Mistakes are compile errors on the offending

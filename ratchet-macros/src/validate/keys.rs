@@ -139,7 +139,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         name: "redis",
-        takes: "a Redis URL",
+        takes: "a Redis URL (a cluster: any of its nodes, or several, comma-separated)",
         example: r#"redis = "redis://127.0.0.1:6379/""#,
         http: false,
     },

@@ -88,7 +88,7 @@ struct Shards<'a> {
     links: Vec<Link>,
     /// Confirmations awaited, by kind (subscribe or not) and channel.
     pending: HashMap<(bool, String), usize>,
-    /// Since when confirmations are awaited.
+    /// Since when confirmations are awaited without one coming.
     since: Option<Instant>,
     /// The interest changes the subscriptions reflect once confirmed.
     seen: Option<u64>,
@@ -193,8 +193,12 @@ impl Shards<'_> {
         match self.pending.get_mut(&key) {
             Some(1) => {
                 self.pending.remove(&key);
+                self.since = Some(Instant::now());
             }
-            Some(n) => *n -= 1,
+            Some(n) => {
+                *n -= 1;
+                self.since = Some(Instant::now());
+            }
             // Redis drops the subscribers of a channel whose slot moves elsewhere.
             None if !subscribed => {
                 return Err(format!("{} left its master (slot moved)", key.1));

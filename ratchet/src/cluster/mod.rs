@@ -270,7 +270,7 @@ impl Bridge for RedisBridge {
             ),
             (
                 "ratchet_bridge_received_total",
-                "Messages from other processes delivered here.",
+                "Messages from Redis delivered here: other processes', pushes, and history topics' (this process's included).",
                 s.received(),
             ),
             (

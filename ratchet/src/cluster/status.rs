@@ -40,7 +40,8 @@ impl BridgeStatus {
         self.0.read.load(Ordering::Relaxed)
     }
 
-    /// Messages from other processes delivered here.
+    /// Messages from Redis delivered here: other processes' publishes, pushes, and the
+    /// history topics' messages (this process's included, as they come back numbered).
     pub fn received(&self) -> u64 {
         self.0.received.load(Ordering::Relaxed)
     }

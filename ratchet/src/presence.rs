@@ -33,7 +33,6 @@
 use crate::command::Topic;
 use crate::conn::ConnId;
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::time::Duration;
 
 /// How often a process bridged to Redis says it is alive, and looks for dead ones.
@@ -137,9 +136,7 @@ fn push_member(out: &mut String, member: &Member) {
 
 /// A connection's client name without a bridge.
 pub(crate) fn local_client(conn: ConnId) -> String {
-    let mut out = String::new();
-    let _ = write!(out, "{}", conn.to_raw());
-    out
+    conn.to_raw().to_string()
 }
 
 #[cfg(test)]

@@ -20,8 +20,11 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::Instant;
+
+/// What the readers may have told the subscriber thread and it has not yet taken in.
+const EVENTS: usize = 1024;
 
 /// Subscribes to the wanted channels on the masters of `map`, then delivers until
 /// something fails (what, for the log) or the bridge stops.
@@ -31,7 +34,9 @@ pub(super) fn listen(
     down: &mut bool,
     backoff: &mut Backoff,
 ) -> Option<String> {
-    let (tx, rx) = mpsc::channel();
+    // Readers wait while it is full: they then read no faster than this thread takes in
+    // their acknowledgements, and the rest waits in Redis.
+    let (tx, rx) = mpsc::sync_channel(EVENTS);
     let mut shards = Shards {
         map,
         links: Vec::new(),
@@ -216,7 +221,7 @@ impl Shards<'_> {
 }
 
 /// Connects to `node` (with the seeds' credentials) and starts its reader.
-fn open(sub: &Subscriber, node: Node, events: Sender<Event>) -> Result<Link, String> {
+fn open(sub: &Subscriber, node: Node, events: SyncSender<Event>) -> Result<Link, String> {
     let name = format!("{}:{}", node.0, node.1);
     let failed = |e: &dyn std::fmt::Display| format!("{name}: {e}");
     let addr = (node.0.as_str(), node.1)
@@ -266,7 +271,7 @@ fn read(
     mut parser: redis::Parser,
     mut reader: BufReader<TcpStream>,
     inbox: &Inbox,
-    events: &Sender<Event>,
+    events: &SyncSender<Event>,
 ) {
     loop {
         let items = match parser.parse_value(&mut reader) {

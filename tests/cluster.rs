@@ -169,19 +169,9 @@ fn the_page_shows_the_history_and_recovers_a_gap_in_a_browser() {
         return;
     }
     let (a, b) = (cluster_on(&redis), cluster_on(&redis));
-    let out = std::process::Command::new("node")
-        .arg(suite::root().join("tests/browser/cluster.mjs"))
-        .arg(format!("http://{}/", a.addr()))
-        .arg(format!("http://{}/", b.addr()))
-        .current_dir(suite::root().join("tests/browser"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let browser = suite::root().join("tests/browser");
+    let urls = [a.addr(), b.addr()].map(|addr| format!("http://{addr}/"));
+    let stdout = suite::node(&browser.join("cluster.mjs"), &urls, &browser);
     let steps: Vec<&str> = stdout.lines().filter(|l| l.starts_with("ok ")).collect();
     assert_eq!(
         steps,

@@ -31,20 +31,12 @@ fn recovery_beside_socket_io_on_the_same_scenarios() {
     }
     let url = redis.url();
     let [a, b] = [0, 1].map(|_| Example::start_with("cluster", &[("RATCHET_REDIS_URL", &url)]));
-    let out = Command::new("node")
-        .arg(servers.join("recovery.mjs"))
-        .arg(&url)
-        .arg(format!("ws://{}/chat", a.addr()))
-        .arg(format!("ws://{}/chat", b.addr()))
-        .current_dir(&servers)
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        url.clone(),
+        format!("ws://{}/chat", a.addr()),
+        format!("ws://{}/chat", b.addr()),
+    ];
+    let stdout = suite::node(&servers.join("recovery.mjs"), &args, &servers);
     let results: Vec<Value> = stdout
         .lines()
         .filter(|l| l.starts_with('{'))

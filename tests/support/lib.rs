@@ -22,7 +22,7 @@ pub use nginx::Nginx;
 pub use outbound::{next_heard, Heard, Probe};
 pub use peer_server::PeerServer;
 pub use processes::{
-    example, have_chromium, have_perl_client, have_python_client, have_tool, php, python,
+    example, have_chromium, have_perl_client, have_python_client, have_tool, node, php, python,
     tools_required, Example, LineClient,
 };
 pub use raw_client::{client_frame, server_frames, upgrade_request, RawClient, ServerFrame};

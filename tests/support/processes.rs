@@ -263,6 +263,24 @@ impl Drop for LineClient {
 
 /// Runs a Python script (`python3 -c`) and returns what it printed; panics with its output
 /// and errors if it fails.
+/// Runs `node <script> <args>` in `dir` (where its npm packages are); asserts it
+/// succeeded and returns what it printed.
+pub fn node(script: &Path, args: &[String], dir: &Path) -> String {
+    let out = Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("node runs");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    said
+}
+
 pub fn python(script: &str) -> String {
     let out = Command::new("python3")
         .args(["-c", script])

@@ -162,7 +162,8 @@ fn a_broadcast_to_2000_compressing_clients_is_compressed_once_by_default() {
         inner: WebSocket::with_config(chat, config),
         encodes: encodes.clone(),
     };
-    let addr = suite::serve(protocol);
+    // Counted in one loop: with several workers, each frames once.
+    let addr = suite::serve_one_with(protocol, ratchet::server::Config::default());
     let mut sender = RawClient::open(addr, "/");
     let mut compressed: Vec<RawClient> = (0..2000)
         .map(|_| {

@@ -136,7 +136,8 @@ fn line_client(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
 
 fn check_line_chat<P>(protocol: P)
 where
-    P: Protocol + Send + 'static,
+    P: ratchet::workers::Split + Send + 'static,
+    <P::Worker as Protocol>::ConnState: Send,
     P::ConnState: Send,
 {
     let (addr, handle) = suite::serve_handle(protocol);

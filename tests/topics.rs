@@ -112,10 +112,12 @@ fn a_closed_subscribers_slot_does_not_inherit_its_topics() {
 #[test]
 fn a_publish_is_framed_once_per_protocol_version() {
     let encodes = Arc::new(AtomicUsize::new(0));
-    let addr = suite::serve(suite::CountEncodes {
+    // Counted in one loop: with several workers, each frames once.
+    let counted = suite::CountEncodes {
         inner: rooms::Rooms.into_protocol(),
         encodes: encodes.clone(),
-    });
+    };
+    let addr = suite::serve_one_with(counted, ratchet::server::Config::default());
     let mut rfc: Vec<RawClient> = (0..5).map(|_| RawClient::open(addr, "/")).collect();
     for (i, c) in rfc.iter_mut().enumerate() {
         c.send_text("join news");

@@ -110,36 +110,13 @@ pub fn deflate_echo(
     size: usize,
     intervals: usize,
 ) -> std::io::Result<Vec<f64>> {
-    use mio::net::TcpStream;
-    use mio::{Events, Interest, Poll, Token};
+    use mio::{Events, Poll};
     use std::time::{Duration, Instant};
     let (frame, _) = compressed_json_frame(size);
     let mut poll = Poll::new()?;
-    let mut clients = Vec::with_capacity(conns);
-    for token in 0..conns {
-        // Upgraded blocking, then served by the poller.
-        let mut s = std::net::TcpStream::connect(addr)?;
-        s.write_all(OFFER.as_bytes())?;
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if s.read(&mut byte)? == 0 {
-                return Err(std::io::Error::other("closed during the handshake"));
-            }
-            head.push(byte[0]);
-        }
-        if !head.windows(18).any(|w| w == b"permessage-deflate") {
-            return Err(std::io::Error::other(
-                "permessage-deflate was not negotiated",
-            ));
-        }
-        s.set_nodelay(true)?;
-        s.set_nonblocking(true)?;
-        let mut s = TcpStream::from_std(s);
-        poll.registry()
-            .register(&mut s, Token(token), Interest::READABLE)?;
+    let mut clients = deflate_clients(addr, conns, &poll)?;
+    for (s, _) in &mut clients {
         s.write_all(&frame)?;
-        clients.push((s, Vec::<u8>::new()));
     }
     let mut events = Events::with_capacity(1024);
     let mut chunk = vec![0u8; 64 << 10];
@@ -171,4 +148,94 @@ pub fn deflate_echo(
         }
     }
     Ok(counts.into_iter().map(|c| c as f64).collect())
+}
+
+/// `conns` connections that negotiated permessage-deflate, registered with `poll` (token:
+/// their index), each with its read buffer.
+fn deflate_clients(
+    addr: SocketAddr,
+    conns: usize,
+    poll: &mio::Poll,
+) -> std::io::Result<Vec<(mio::net::TcpStream, Vec<u8>)>> {
+    use mio::net::TcpStream;
+    use mio::{Interest, Token};
+    let mut clients = Vec::with_capacity(conns);
+    for token in 0..conns {
+        // Upgraded blocking, then served by the poller.
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.write_all(OFFER.as_bytes())?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut byte)? == 0 {
+                return Err(std::io::Error::other("closed during the handshake"));
+            }
+            head.push(byte[0]);
+        }
+        if !head.windows(18).any(|w| w == b"permessage-deflate") {
+            return Err(std::io::Error::other(
+                "permessage-deflate was not negotiated",
+            ));
+        }
+        s.set_nodelay(true)?;
+        s.set_nonblocking(true)?;
+        let mut s = TcpStream::from_std(s);
+        poll.registry()
+            .register(&mut s, Token(token), Interest::READABLE)?;
+        clients.push((s, Vec::new()));
+    }
+    Ok(clients)
+}
+
+/// Open loop with permessage-deflate: `conns` clients send a compressed JSON-like text of
+/// `size` bytes at `rate` messages per second in all, on schedule, for `secs` seconds;
+/// returns how many echoes came back (waiting a little after the last send).
+pub fn deflate_paced(
+    addr: SocketAddr,
+    conns: usize,
+    size: usize,
+    rate: u64,
+    secs: u64,
+) -> std::io::Result<u64> {
+    use mio::{Events, Poll};
+    use std::time::{Duration, Instant};
+    let (frame, _) = compressed_json_frame(size);
+    let mut poll = Poll::new()?;
+    let mut clients = deflate_clients(addr, conns, &poll)?;
+    let mut events = Events::with_capacity(1024);
+    let mut chunk = vec![0u8; 64 << 10];
+    let gap = Duration::from_nanos(1_000_000_000 / rate.max(1));
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let (mut next_send, mut sent, mut echoed) = (start, 0usize, 0u64);
+    while Instant::now() < end + Duration::from_millis(200) {
+        let now = Instant::now();
+        while now >= next_send && next_send < end {
+            // A frame this size fits the socket's buffer at this rate: no partial writes.
+            clients[sent % conns].0.write_all(&frame)?;
+            sent += 1;
+            next_send += gap;
+        }
+        let wait = next_send
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(10))
+            .saturating_sub(Duration::from_millis(1));
+        poll.poll(&mut events, Some(wait))?;
+        for event in events.iter() {
+            let (s, buf) = &mut clients[event.token().0];
+            loop {
+                match s.read(&mut chunk) {
+                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            while let Some(len) = whole_frame(buf) {
+                buf.drain(..len);
+                echoed += 1;
+            }
+        }
+    }
+    Ok(echoed)
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 mod deflate;
 mod tls;
 
-pub use deflate::{deflate_echo, deflate_idle};
+pub use deflate::{deflate_echo, deflate_idle, deflate_paced};
 use tls::Wire;
 pub use tls::{client_config, test_certificates, tls_idle};
 
@@ -245,6 +245,7 @@ pub fn echo(
 /// the messages sent after `warmup`, for `duration`.
 pub fn latency(
     addr: SocketAddr,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
     conns: usize,
     size: usize,
     rate: u64,
@@ -254,7 +255,7 @@ pub fn latency(
     let mut poll = Poll::new()?;
     let mut clients = Vec::with_capacity(conns);
     for token in 0..conns {
-        clients.push(Client::connect(&poll, addr, token, None)?);
+        clients.push(Client::connect(&poll, addr, token, tls)?);
     }
     let frame = client_frame(size);
     let echo_len = server_frame_len(size);
@@ -311,6 +312,43 @@ pub fn latency(
         }
     }
     Ok(rtts)
+}
+
+/// The CPU time a process has used so far, user and system, in seconds (from
+/// `/proc/PID/stat`, every thread counted).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// The CPU time each thread of a process has used so far, in seconds, by thread name
+/// (threads of one name summed).
+pub fn thread_cpu_seconds(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        *by_name.entry(name.trim().to_owned()).or_insert(0.0) += stat_cpu_seconds(&stat);
+    }
+    by_name
+}
+
+/// User and system time in a `/proc/.../stat` line, in seconds.
+fn stat_cpu_seconds(stat: &str) -> f64 {
+    // After the command's name in parentheses: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Fields counted from the state (field 3) at index 0; the kernel's tick is 1/100 s.
+    (ticks(14 - 3) + ticks(15 - 3)) / 100.0
 }
 
 /// Handshakes per second: keeps `concurrency` handshakes in flight for `duration`,
@@ -490,7 +528,7 @@ pub fn report_rates(count: &std::sync::atomic::AtomicU64, seconds: usize) {
     use std::sync::atomic::Ordering;
     std::thread::sleep(Duration::from_secs(1));
     let mut rates = Vec::with_capacity(seconds);
-    let first = (count.load(Ordering::Relaxed), cpu_seconds());
+    let first = (count.load(Ordering::Relaxed), own_cpu_seconds());
     let mut last = (Instant::now(), first.0);
     for _ in 0..seconds {
         std::thread::sleep(Duration::from_secs(1));
@@ -499,27 +537,13 @@ pub fn report_rates(count: &std::sync::atomic::AtomicU64, seconds: usize) {
         rates.push((now.1 - last.1) as f64 / elapsed);
         last = now;
     }
-    let (msgs, cpu) = (last.1 - first.0, cpu_seconds() - first.1);
+    let (msgs, cpu) = (last.1 - first.0, own_cpu_seconds() - first.1);
     println!("median {:.0}", median(&rates));
     println!("cpu_us_per_msg {:.3}", cpu * 1e6 / msgs.max(1) as f64);
 }
 
 /// CPU time (user and system) this process used so far, in seconds (`/proc/self/stat`,
 /// in clock ticks of 10 ms).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name (which may hold spaces) closes with ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime: fields 14 and 15 of the line, the 12th and 13th after the name.
-    (ticks(11) + ticks(12)) / 100.0
+fn own_cpu_seconds() -> f64 {
+    stat_cpu_seconds(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default())
 }

@@ -65,6 +65,7 @@ pub fn app(model: &AppModel) -> TokenStream {
         Some(url) => quote!(::core::option::Option::Some(#url)),
         None => quote!(::core::option::Option::None),
     };
+    let workers = model.workers.unwrap_or(1);
     let history = model.history.iter().map(|rule| {
         let (pattern, len, ttl_ms) = (&rule.pattern, rule.len, rule.ttl_ms);
         quote!((#pattern, #len, #ttl_ms))
@@ -98,6 +99,7 @@ pub fn app(model: &AppModel) -> TokenStream {
             const PAGE: bool = #page;
             const REDIS: ::core::option::Option<&'static str> = #redis;
             const HISTORY: &'static [(&'static str, usize, u64)] = &[#(#history),*];
+            const WORKERS: usize = #workers;
             const MORE: &'static [(&'static str, &'static str, &'static str)] = &[#(#more),*];
             const TLS: ::core::option::Option<(&'static str, &'static str)> = #tls;
             const OUTBOUND_TLS: bool = #outbound_tls;

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::message::{Message, Payload};
 use crate::protocol::Protocol;
 use crate::server::Server;
+use crate::workers::Split;
 use crate::CloseCode;
 #[cfg(feature = "main")]
 use std::net::SocketAddr;
@@ -38,8 +39,9 @@ use std::process::ExitCode;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub trait App: Sized {
-    /// The decorator stack around the app, e.g. `WebSocket<Self>`.
-    type Protocol: Protocol;
+    /// The decorator stack around the app, e.g. `WebSocket<Self>`; several workers can
+    /// serve it.
+    type Protocol: Split<Worker: Protocol<ConnState: Send>>;
     /// The name printed at start-up.
     const NAME: &'static str;
     /// The address served unless `--bind` or `RATCHET_BIND` says otherwise.
@@ -66,6 +68,9 @@ pub trait App: Sized {
     /// Whether the app, served in plain text, makes `wss://` connections
     /// (`outbound_tls`): it is served through [`Tls::outbound`](crate::tls::Tls::outbound).
     const OUTBOUND_TLS: bool = false;
+    /// How many workers serve the connections (`workers`; 0 for one per core);
+    /// `RATCHET_WORKERS` overrides it. See [`Server::workers`].
+    const WORKERS: usize = 1;
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
@@ -120,20 +125,31 @@ pub fn main<A: App + Default>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let workers = match workers(A::WORKERS) {
+        Ok(workers) => workers,
+        Err(problem) => {
+            eprintln!("{}: {problem}", A::NAME);
+            return ExitCode::FAILURE;
+        }
+    };
     match tls {
         #[cfg(feature = "tls")]
-        None if A::OUTBOUND_TLS => serve_at(server.outbound_tls(), &binds[0], |addrs| {
-            banner::<A>(addrs, false)
-        }),
+        None if A::OUTBOUND_TLS => {
+            serve_at(server.outbound_tls().workers(workers), &binds[0], |addrs| {
+                banner::<A>(addrs, false)
+            })
+        }
         #[cfg(not(feature = "tls"))]
         None if A::OUTBOUND_TLS => {
             eprintln!("{}: `outbound_tls` needs ratchet's `tls` feature", A::NAME);
             ExitCode::FAILURE
         }
-        None => serve_at(server, &binds[0], |addrs| banner::<A>(addrs, false)),
+        None => serve_at(server.workers(workers), &binds[0], |addrs| {
+            banner::<A>(addrs, false)
+        }),
         #[cfg(feature = "tls")]
         Some((cert, key)) => match crate::tls::TlsCertificates::from_pem_files(&cert, &key) {
-            Ok(certs) => serve_at(server.tls(certs), &binds[0], |addrs| {
+            Ok(certs) => serve_at(server.tls(certs).workers(workers), &binds[0], |addrs| {
                 banner::<A>(addrs, true)
             }),
             Err(e) => {
@@ -147,6 +163,30 @@ pub fn main<A: App + Default>() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The workers of a generated `main`: `RATCHET_WORKERS` if set (a number, or `auto`),
+/// else `named` (the `workers` of the attribute); 0 and `auto` are one per core.
+pub fn workers(named: usize) -> Result<usize, String> {
+    let wanted = match std::env::var("RATCHET_WORKERS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        None => named,
+        Some(v) if v == "auto" => 0,
+        Some(v) => match v.parse() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(format!(
+                    "RATCHET_WORKERS={v:?}: a number of workers, or \"auto\""
+                ))
+            }
+        },
+    };
+    Ok(match wanted {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    })
 }
 
 /// The TLS files of a generated `main`: `RATCHET_TLS_CERT` and `RATCHET_TLS_KEY` if set,

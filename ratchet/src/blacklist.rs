@@ -83,6 +83,20 @@ impl<P: Protocol> Protocol for IpBlacklist<P> {
     crate::delegate_protocol!(inner; except accept);
 }
 
+/// Several workers: each gets the same list around its copy of the stack.
+impl<P: crate::workers::Split> crate::workers::Split for IpBlacklist<P> {
+    type Worker = IpBlacklist<P::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let inner = self.inner.split(apps);
+        let blocked = self.blocked;
+        Box::new(move |uplink| IpBlacklist {
+            inner: inner(uplink),
+            blocked: blocked.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

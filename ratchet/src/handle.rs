@@ -107,12 +107,31 @@ pub(crate) enum Request {
     Answer(ConnId, crate::door::Door),
     Reload,
     Shutdown,
+    /// What happened on a worker's connections in one loop turn (for the app thread).
+    Events(Vec<crate::uplink::Event>),
+    /// What the app thread sends a worker in one of its turns, in order.
+    Down(Vec<Down>),
+    /// A worker's loop ended (for the app thread).
+    Stopped,
     /// A host name of an outbound connection's attempt resolved (or not), off the loop.
     Resolved(
         crate::command::DialKey,
         u64,
         std::io::Result<Vec<std::net::SocketAddr>>,
     ),
+}
+
+/// One thing the app thread sends a worker (see [`workers`](crate::workers)).
+#[derive(Debug)]
+pub(crate) enum Down {
+    /// A command for the worker's connections.
+    Command(Command),
+    /// The door's answer for a connection that knocked.
+    Answer(ConnId, crate::door::Door),
+    Wake(ConnId),
+    /// The app thread handled the connection's last message (its commands are before
+    /// this): its input goes on.
+    Acked(ConnId),
 }
 
 impl Request {
@@ -139,10 +158,19 @@ impl Request {
             Request::Answer(_, crate::door::Door::Refuse(refuse)) => {
                 OVERHEAD + refuse.reason().len()
             }
+            Request::Events(events) => events.iter().map(crate::uplink::Event::size).sum(),
+            Request::Down(batch) => batch
+                .iter()
+                .map(|down| match down {
+                    Down::Command(Command::Send { to, msg }) => 64 + msg.len() + 8 * to.ids().len(),
+                    _ => 64,
+                })
+                .sum(),
             Request::Wake(_)
             | Request::Answer(..)
             | Request::Reload
             | Request::Shutdown
+            | Request::Stopped
             | Request::Resolved(..) => OVERHEAD,
         }
     }
@@ -174,6 +202,9 @@ struct Shared {
     max_bytes: usize,
     counters: Counters,
     topics: crate::topics::Topics,
+    /// With several workers, this is the app thread's handle, and these are the workers':
+    /// their counters are summed into its [`Stats`].
+    workers: std::sync::OnceLock<Vec<Handle>>,
 }
 
 #[derive(Default)]
@@ -197,6 +228,7 @@ impl Handle {
                 max_bytes,
                 counters: Counters::default(),
                 topics: crate::topics::Topics::default(),
+                workers: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -314,20 +346,31 @@ impl Handle {
         self.push(Request::Shutdown, None).is_ok()
     }
 
-    /// What the server holds right now (updated by the event loop as it goes).
+    /// What the server holds right now (updated by the event loop as it goes), over
+    /// every worker.
     pub fn stats(&self) -> Stats {
-        let c = &self.shared.counters;
-        Stats {
-            connections: c.connections.load(Ordering::Relaxed),
+        let mut stats = Stats {
             topics: self.shared.topics.len(),
             subscriptions: self.shared.topics.subscriptions(),
-            inbound_bytes: c.inbound_bytes.load(Ordering::Relaxed),
-            refused_connections: c.refused_connections.load(Ordering::Relaxed),
-            slow_closed: c.slow_closed.load(Ordering::Relaxed),
-            dropped_messages: c.dropped_messages.load(Ordering::Relaxed),
-            refused_sends: c.refused_sends.load(Ordering::Relaxed),
-            undelivered: c.undelivered.load(Ordering::Relaxed),
+            ..Stats::default()
+        };
+        let workers = self.shared.workers.get().map_or(&[][..], Vec::as_slice);
+        for c in std::iter::once(&self.shared.counters).chain(workers.iter().map(Handle::counters))
+        {
+            stats.connections += c.connections.load(Ordering::Relaxed);
+            stats.inbound_bytes += c.inbound_bytes.load(Ordering::Relaxed);
+            stats.refused_connections += c.refused_connections.load(Ordering::Relaxed);
+            stats.slow_closed += c.slow_closed.load(Ordering::Relaxed);
+            stats.dropped_messages += c.dropped_messages.load(Ordering::Relaxed);
+            stats.refused_sends += c.refused_sends.load(Ordering::Relaxed);
+            stats.undelivered += c.undelivered.load(Ordering::Relaxed);
         }
+        stats
+    }
+
+    /// Makes this the app thread's handle for `workers`.
+    pub(crate) fn set_workers(&self, workers: Vec<Handle>) {
+        let _ = self.shared.workers.set(workers);
     }
 
     /// Requests waiting in the queue for the event loop.
@@ -340,19 +383,38 @@ impl Handle {
     }
 
     fn push(&self, request: Request, wait: Option<Duration>) -> Result<(), SendError> {
+        self.enqueue(request, wait).map_err(|(e, _)| {
+            if e == SendError::Full {
+                let counters = &self.shared.counters;
+                counters.refused_sends.fetch_add(1, Ordering::Relaxed);
+            }
+            e
+        })
+    }
+
+    /// Queues `request`, waiting up to `wait` for room; on refusal, gives it back.
+    fn enqueue(
+        &self,
+        request: Request,
+        wait: Option<Duration>,
+    ) -> Result<(), (SendError, Request)> {
         let shared = &*self.shared;
         let size = request.size();
         // Wakes and shutdowns are never refused: they are small, and bounded by the
         // connections (a wake each) or idempotent.
         let bounded = !matches!(
             request,
-            Request::Wake(_) | Request::Reload | Request::Shutdown | Request::Resolved(..)
+            Request::Wake(_)
+                | Request::Reload
+                | Request::Shutdown
+                | Request::Stopped
+                | Request::Resolved(..)
         );
         let deadline = wait.map(|w| Instant::now() + w);
         let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if queue.stopped {
-                return Err(SendError::Stopped);
+                return Err((SendError::Stopped, request));
             }
             let fits = queue.requests.len() < shared.max_requests
                 && queue.bytes.saturating_add(size) <= shared.max_bytes;
@@ -369,23 +431,48 @@ impl Handle {
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
                 }
-                _ => {
-                    drop(queue);
-                    shared
-                        .counters
-                        .refused_sends
-                        .fetch_add(1, Ordering::Relaxed);
-                    return Err(SendError::Full);
-                }
+                _ => return Err((SendError::Full, request)),
             }
         }
         queue.requests.push_back(request);
         queue.bytes += size;
         drop(queue);
         if !shared.woken.swap(true, Ordering::AcqRel) && (shared.wake)().is_err() {
-            return Err(SendError::Stopped);
+            return Err((SendError::Stopped, Request::Stopped));
         }
         Ok(())
+    }
+
+    /// Passes on a request from the app thread to a worker, never refused for a full queue:
+    /// what the app thread sends a worker is bounded by what the workers sent it, which
+    /// its own queue bounds (see [`Server::workers`](crate::Server::workers)).
+    pub(crate) fn pass_down(&self, request: Request) {
+        let shared = &*self.shared;
+        let size = request.size();
+        let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.stopped {
+            return;
+        }
+        queue.requests.push_back(request);
+        queue.bytes += size;
+        drop(queue);
+        if !shared.woken.swap(true, Ordering::AcqRel) {
+            let _ = (shared.wake)();
+        }
+    }
+
+    /// Sends a worker's events of one turn up to the app thread, waiting for room as long
+    /// as it takes (the worker reads nothing meanwhile: backpressure to its clients).
+    /// `false` once the app thread has stopped.
+    pub(crate) fn pass_up(&self, events: Vec<crate::uplink::Event>) -> bool {
+        let mut request = Request::Events(events);
+        loop {
+            match self.enqueue(request, Some(Duration::from_millis(100))) {
+                Ok(()) => return true,
+                Err((SendError::Stopped, _)) => return false,
+                Err((SendError::Full, back)) => request = back,
+            }
+        }
     }
 
     /// Whether nothing waits for the loop.

@@ -120,7 +120,9 @@ pub mod testing;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod topics;
+mod uplink;
 pub mod websocket;
+pub mod workers;
 
 pub use blacklist::IpBlacklist;
 pub use close::CloseCode;

@@ -6,7 +6,7 @@
 use crate::command::{Commands, IntoCommands, TimerScope};
 use crate::component::{guard, guard_logged};
 use crate::conn::{Conn, ConnId, Extensions};
-use crate::door::Door;
+use crate::door::{Answer, Door};
 use crate::error::{ConfigError, Error, ProtocolError};
 use crate::message::{Message, Payload};
 use crate::protocol::{Limits, Outbox, Overflow, Protocol};
@@ -120,6 +120,42 @@ impl<C: StatefulComponent> Line<C> {
         }
     }
 
+    /// Lets the connection in (`on_open`), or refuses it: the reason goes out as a line
+    /// (there is no HTTP here), and the connection closes; or waits for the door's answer.
+    fn enter(&mut self, state: &mut ConnState<C::State>, door: Door, out: &mut Outbox<'_>) {
+        let reason = match door {
+            Door::Open => {
+                state.opened = true;
+                self.open += 1;
+                self.call(state, out, |app, conn, me| {
+                    app.on_open(conn, me).into_commands()
+                });
+                return;
+            }
+            Door::Later => {
+                state.knocking = true;
+                return;
+            }
+            Door::Refuse(refuse) => refuse.reason().to_owned(),
+        };
+        log::debug!("{} refused at the door: {reason}", state.conn.peer());
+        out.output()
+            .extend_from_slice(format!("refused: {reason}\n").as_bytes());
+        state.closed = true;
+        out.shutdown();
+    }
+
+    /// Whether the door of a connection that waits for it has answered (and the
+    /// connection is let in or refused by now).
+    fn answered(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) -> bool {
+        let Some(Answer(door)) = state.conn.extensions_mut().take::<Answer>() else {
+            return false;
+        };
+        state.knocking = false;
+        self.enter(state, door, out);
+        !state.knocking
+    }
+
     /// A line longer than the limit: the application hears of it, the connection closes.
     fn too_long(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let err = ProtocolError::MessageTooBig;
@@ -139,6 +175,8 @@ pub struct ConnState<S = ()> {
     /// The application saw `on_open` (and will see `on_close`).
     opened: bool,
     closed: bool,
+    /// The door said it would answer later: nothing is read until it does.
+    knocking: bool,
     /// What the connection may still send under the configured rate.
     allowance: Option<Box<crate::rate::Allowance>>,
 }
@@ -170,6 +208,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             app: C::State::default(),
             opened: false,
             closed: false,
+            knocking: false,
             allowance: None,
         };
         let mut door = Door::Open;
@@ -177,27 +216,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             door = app.on_request(conn, me);
             Commands::none()
         });
-        let refusal = match door {
-            Door::Refuse(refuse) => Some(refuse.reason().to_owned()),
-            // Nothing here waits for an answer: no request is held.
-            Door::Later => Some("the door cannot answer later here".to_owned()),
-            Door::Open => None,
-        };
-        if let Some(reason) = refusal {
-            // No HTTP here: the reason goes out as a line, and the connection closes.
-            log::debug!("{peer} refused at the door: {reason}");
-            out.output()
-                .extend_from_slice(format!("refused: {reason}\n").as_bytes());
-            state.closed = true;
-            out.shutdown();
-        }
-        if !state.closed {
-            state.opened = true;
-            self.open += 1;
-            self.call(&mut state, out, |app, conn, me| {
-                app.on_open(conn, me).into_commands()
-            });
-        }
+        self.enter(&mut state, door, out);
         state
     }
 
@@ -207,9 +226,17 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         data: &mut [u8],
         out: &mut Outbox<'_>,
     ) -> usize {
+        if state.knocking && !self.answered(state, out) {
+            out.pause_input();
+            return 0;
+        }
         let mut pos = 0;
         // Nothing more is delivered once the application asked to close.
         while !state.closed && !out.close_requested() {
+            if self.app.holds(&mut state.conn, &mut state.app) {
+                out.pause_input();
+                break;
+            }
             let Some(end) = data[pos..].iter().position(|&b| b == b'\n') else {
                 if data.len() - pos > self.config.max_line_length + 1 {
                     self.too_long(state, out);
@@ -253,6 +280,12 @@ impl<C: StatefulComponent> Protocol for Line<C> {
             data.len()
         } else {
             pos
+        }
+    }
+
+    fn wake(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
+        if state.knocking {
+            self.answered(state, out);
         }
     }
 
@@ -345,5 +378,24 @@ impl<C: StatefulComponent> Protocol for Line<C> {
     ) {
         state.closed = true;
         out.shutdown();
+    }
+}
+
+/// Several workers: the application goes to the app thread, each worker gets the
+/// decorator with the same configuration around a [`Remote`](crate::workers::Remote).
+impl<C> crate::workers::Split for Line<C>
+where
+    C: StatefulComponent + Send + 'static,
+    C::State: Send,
+{
+    type Worker = Line<crate::workers::Remote>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let app = apps.add(self.app);
+        let config = self.config;
+        Box::new(move |uplink| {
+            let remote = crate::workers::Remote::new(app, uplink);
+            Line::with_config(remote, config.clone())
+        })
     }
 }

@@ -291,3 +291,15 @@ impl<A: Protocol, B: Protocol> Protocol for Listeners<A, B> {
         }
     }
 }
+
+/// Several workers: each gets a copy of both stacks (their applications go to the app
+/// thread; a [`Shared`](crate::Shared) one stays one application).
+impl<A: crate::workers::Split, B: crate::workers::Split> crate::workers::Split for Listeners<A, B> {
+    type Worker = Listeners<A::Worker, B::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let first = self.first.split(apps);
+        let second = self.second.split(apps);
+        Box::new(move |uplink| Listeners::new(first(uplink), second(uplink)))
+    }
+}

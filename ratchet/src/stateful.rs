@@ -94,6 +94,17 @@ pub trait StatefulComponent {
     fn on_error(&mut self, conn: &Conn, state: &mut Self::State, err: Error) -> impl IntoCommands {
         let _ = (conn, state, err);
     }
+
+    /// Whether the connection's next message waits: the stand-in of an application
+    /// served by several workers ([`Remote`](crate::workers::Remote)) holds a
+    /// connection's input while the app thread handles its last message, so that what
+    /// the protocol answers by itself (a pong, a close) never overtakes the reply. The
+    /// protocols ask before each message they decode. Default: never.
+    #[doc(hidden)]
+    fn holds(&mut self, conn: &mut Conn, state: &mut Self::State) -> bool {
+        let _ = (conn, state);
+        false
+    }
 }
 
 impl<C: Component> StatefulComponent for C {

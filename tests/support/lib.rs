@@ -34,6 +34,7 @@ pub use tls::{Leaf, TestCa};
 use ratchet::message::Payload;
 use ratchet::protocol::Protocol;
 use ratchet::server::Config;
+use ratchet::workers::Split;
 use ratchet::Server;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,10 +42,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Serves `protocol` on 127.0.0.1 port 0 from a background thread; returns the address.
+/// How many workers the servers of the tests have: `RATCHET_TEST_WORKERS` (default 1),
+/// so that a test binary can be run again with its servers on several workers.
+pub fn test_workers() -> usize {
+    std::env::var("RATCHET_TEST_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Serves `protocol` on 127.0.0.1 port 0 from a background thread, on
+/// [`test_workers`] workers; returns the address.
 pub fn serve<P>(protocol: P) -> SocketAddr
 where
-    P: Protocol + Send + 'static,
+    P: Split + Send + 'static,
+    <P::Worker as Protocol>::ConnState: Send,
     P::ConnState: Send,
 {
     serve_with(protocol, Config::default())
@@ -53,10 +65,12 @@ where
 /// [`serve`], and a handle into the server (to wait on what it holds, or stop it).
 pub fn serve_handle<P>(protocol: P) -> (SocketAddr, ratchet::Handle)
 where
-    P: Protocol + Send + 'static,
+    P: Split + Send + 'static,
+    <P::Worker as Protocol>::ConnState: Send,
     P::ConnState: Send,
 {
     let server = Server::new(protocol)
+        .workers(test_workers())
         .bind("127.0.0.1:0")
         .expect("bind 127.0.0.1:0");
     let (addr, handle) = (server.local_addr(), server.handle());
@@ -64,17 +78,26 @@ where
     (addr, handle)
 }
 
-/// Waits (at most 10 s) until `done` says so; panics saying what it waited for.
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "waited 10 s for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// [`serve`] with server limits.
 pub fn serve_with<P>(protocol: P, config: Config) -> SocketAddr
+where
+    P: Split + Send + 'static,
+    <P::Worker as Protocol>::ConnState: Send,
+    P::ConnState: Send,
+{
+    let server = Server::new(protocol)
+        .config(config)
+        .workers(test_workers())
+        .bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0");
+    let addr = server.local_addr();
+    std::thread::spawn(move || server.run());
+    addr
+}
+
+/// Serves a protocol that only one loop can serve (a decorator of the test's own) on
+/// 127.0.0.1 port 0 from a background thread, with server limits; returns the address.
+pub fn serve_one_with<P>(protocol: P, config: Config) -> SocketAddr
 where
     P: Protocol + Send + 'static,
     P::ConnState: Send,
@@ -86,6 +109,15 @@ where
     let addr = server.local_addr();
     std::thread::spawn(move || server.run());
     addr
+}
+
+/// Waits (at most 10 s) until `done` says so; panics saying what it waited for.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited 10 s for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// The workspace root.

@@ -30,6 +30,7 @@ pub fn bridged(url: &str) -> (SocketAddr, BridgeStatus) {
     let status = bridge.status();
     let server = Server::new(WebSocket::new(Storm))
         .bridge(bridge)
+        .workers(crate::test_workers())
         .bind("127.0.0.1:0")
         .unwrap();
     let addr = server.local_addr();

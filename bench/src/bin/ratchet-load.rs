@@ -4,6 +4,8 @@
 //! ratchet-load echo ADDR CONNS SIZE SECONDS       closed-loop echo: msgs/s per second, median
 //! ratchet-load tls-echo ADDR CONNS SIZE SECONDS CA  the same over TLS (CA: the PEM to trust)
 //! ratchet-load latency ADDR CONNS SIZE RATE SECONDS  open loop at RATE msgs/s: p50/p99/p99.9 µs
+//! ratchet-load paced ADDR CONNS SIZE RATE SECONDS plain|tls|deflate [CA]
+//!                                                  open loop at RATE msgs/s: messages echoed
 //! ratchet-load handshakes ADDR CONCURRENCY SECONDS
 //! ratchet-load idle ADDR CONNS SERVER_PID         server RSS per idle connection (and the
 //!                                                  kernel's slab growth, both ends)
@@ -101,6 +103,7 @@ fn main() -> std::io::Result<()> {
             );
             let mut rtts = bench::latency(
                 addr,
+                None,
                 conns,
                 size,
                 rate,
@@ -111,6 +114,38 @@ fn main() -> std::io::Result<()> {
             println!("p50_us {}", bench::percentile(&mut rtts, 50.0));
             println!("p99_us {}", bench::percentile(&mut rtts, 99.0));
             println!("p999_us {}", bench::percentile(&mut rtts, 99.9));
+        }
+        "paced" => {
+            let addr = arg(&args, 1, "ADDR");
+            let (conns, size, rate, secs): (usize, usize, u64, u64) = (
+                arg(&args, 2, "CONNS"),
+                arg(&args, 3, "SIZE"),
+                arg(&args, 4, "RATE"),
+                arg(&args, 5, "SECONDS"),
+            );
+            let kind: String = arg(&args, 6, "plain|tls|deflate");
+            let echoed = match kind.as_str() {
+                "deflate" => bench::deflate_paced(addr, conns, size, rate, secs)?,
+                _ => {
+                    let tls = match kind.as_str() {
+                        "tls" => Some(bench::client_config(std::path::Path::new(&arg::<String>(
+                            &args, 7, "CA",
+                        )))?),
+                        _ => None,
+                    };
+                    let rtts = bench::latency(
+                        addr,
+                        tls.as_ref(),
+                        conns,
+                        size,
+                        rate,
+                        Duration::ZERO,
+                        Duration::from_secs(secs),
+                    )?;
+                    rtts.len() as u64
+                }
+            };
+            println!("echoed {echoed}");
         }
         "handshakes" => {
             let addr = arg(&args, 1, "ADDR");

@@ -1,7 +1,8 @@
 //! The ratchet echo server benchmarked (no compression, like the peers); with `--chat`,
 //! a chat that relays every message to every other client (for fan-out); with `--rate`,
 //! a per-connection rate limit so high it never refuses (what a rate limit costs when on);
-//! with `--deflate` or `--deflate-takeover`, permessage-deflate for clients that offer it.
+//! with `--deflate` or `--deflate-takeover`, permessage-deflate for clients that offer it;
+//! with `--workers N`, served by N workers (the app on a thread of its own).
 
 use ratchet::prelude::*;
 
@@ -43,6 +44,14 @@ fn main() -> std::io::Result<()> {
         None
     };
     args.retain(|a| !["--chat", "--rate", "--deflate", "--deflate-takeover"].contains(&a.as_str()));
+    let workers = match args.iter().position(|a| a == "--workers") {
+        Some(at) => {
+            let n = args.get(at + 1).and_then(|n| n.parse().ok());
+            args.drain(at..(at + 2).min(args.len()));
+            n.ok_or_else(|| std::io::Error::other("--workers N"))?
+        }
+        None => 1,
+    };
     // `--tls CHAIN KEY`: over TLS.
     let tls = args.iter().position(|a| a == "--tls").map(|at| {
         let files: Vec<String> = args.drain(at..(at + 3).min(args.len())).skip(1).collect();
@@ -65,12 +74,12 @@ fn main() -> std::io::Result<()> {
     let server = match tls {
         Some(files) if files.len() == 2 => {
             let certs = ratchet::tls::TlsCertificates::from_pem_files(&files[0], &files[1])?;
-            return serve(server.tls(certs), addr);
+            return serve(server.tls(certs).workers(workers), addr);
         }
         Some(_) => return Err(std::io::Error::other("--tls CHAIN KEY")),
         None => server,
     };
-    serve(server, addr)
+    serve(server.workers(workers), addr)
 }
 
 fn serve<P: ratchet::Protocol>(server: Server<P>, addr: String) -> std::io::Result<()> {

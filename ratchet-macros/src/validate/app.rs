@@ -1,6 +1,6 @@
 //! `#[ratchet::app(...)]`: the protocols and keys it takes, and the model it yields.
 
-use super::keys::{ProtocolChoice, DEFAULT_BIND, KEYS, PROTOCOLS, SESSION_FORMATS};
+use super::keys::{ProtocolChoice, DEFAULT_BIND, KEYS, MAX_WORKERS, PROTOCOLS, SESSION_FORMATS};
 use super::values::{origin_problem, path_problem, resolve_dir, valid_bind, valid_token};
 use super::{list, string_list, string_value, suggest, Errors};
 use crate::parse::{AppArgs, Entry};
@@ -33,6 +33,8 @@ pub struct AppModel {
     pub blacklist: Vec<String>,
     /// The Redis URL: topics bridged across processes.
     pub redis: Option<String>,
+    /// Worker threads; 0 for one per core.
+    pub workers: Option<usize>,
     /// The topics that keep a history.
     pub history: Vec<super::HistoryRule>,
     /// The session format's variant name in `ratchet::session::Format`.
@@ -106,6 +108,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut metrics: Option<(String, Span)> = None;
     let (mut origins, mut subprotocols, mut blacklist) = (Vec::new(), Vec::new(), Vec::new());
     let mut redis: Option<String> = None;
+    let mut workers: Option<usize> = None;
     let mut history = Vec::new();
     let mut session: Option<(&'static str, Span)> = None;
     let mut conn_state: Option<Type> = None;
@@ -250,6 +253,19 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                     }
                 }
                 None => errors.at(value, "`blacklist` takes a list of IP addresses, e.g. `blacklist = [\"192.0.2.7\"]`"),
+            },
+            "workers" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(n), ..
+                }) => match n.base10_parse::<usize>() {
+                    Ok(n @ 1..=MAX_WORKERS) => workers = Some(n),
+                    _ => errors.at(n, format!("`workers` takes 1 to {MAX_WORKERS}, or \"auto\" for one per core")),
+                },
+                _ => match string_value(value) {
+                    Some((text, _)) if text == "auto" => workers = Some(0),
+                    Some((text, span)) => errors.at(span, format!("\"{text}\" is not a number of workers: a number, or \"auto\" for one per core")),
+                    None => errors.at(value, "`workers` takes a number, e.g. `workers = 4`, or \"auto\" for one per core"),
+                },
             },
             "redis" => match string_value(value) {
                 Some((url, _)) if ["redis://", "rediss://", "redis+unix://", "unix://"].iter().any(|s| url.starts_with(s)) => redis = Some(url),
@@ -420,6 +436,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             subprotocols,
             blacklist,
             redis,
+            workers,
             history,
             session: session.map(|(s, _)| s),
             conn_state,

@@ -150,6 +150,12 @@ pub const KEYS: &[Key] = &[
         http: false,
     },
     Key {
+        name: "workers",
+        takes: "a number of worker threads, or \"auto\" (one per core)",
+        example: r#"workers = 4"#,
+        http: false,
+    },
+    Key {
         name: "session",
         takes: "a session format",
         example: r#"session = "php""#,
@@ -164,3 +170,5 @@ pub const SESSION_FORMATS: &[(&str, &str)] = &[
     ("json", "Json"),
 ];
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The most worker threads `workers` takes.
+pub const MAX_WORKERS: usize = 256;

@@ -455,6 +455,15 @@ impl Protocol for Static {
     }
 }
 
+/// Several workers: each serves the same folder.
+impl crate::workers::Split for Static {
+    type Worker = Static;
+
+    fn split(self, _: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        Box::new(move |_| self.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,6 +119,21 @@ impl<P: Protocol> Protocol for OriginCheck<P> {
     crate::delegate_protocol!(inner; except limits, data);
 }
 
+/// Several workers: each gets the same check around its copy of the stack.
+impl<P: crate::workers::Split> crate::workers::Split for OriginCheck<P> {
+    type Worker = OriginCheck<P::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let inner = self.inner.split(apps);
+        let (allowed, max_head_size) = (self.allowed, self.max_head_size);
+        Box::new(move |uplink| OriginCheck {
+            inner: inner(uplink),
+            allowed: allowed.clone(),
+            max_head_size,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -141,6 +141,15 @@ impl Protocol for Metrics {
     fn metrics(&self, _metrics: &mut Exposition) {}
 }
 
+/// Several workers: each answers with the numbers of its own loop.
+impl crate::workers::Split for Metrics {
+    type Worker = Metrics;
+
+    fn split(self, _: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        Box::new(move |_| self.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

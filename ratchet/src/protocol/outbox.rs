@@ -46,6 +46,11 @@ pub(crate) struct Control {
     pub resume: bool,
     /// Render the server's metrics for the protocol's next call on this connection.
     pub scrape: bool,
+    /// The protocol holds input until something outside the loop is done: read no more
+    /// from the connection until it is woken.
+    pub paused: bool,
+    /// The socket was readable while paused: read it when woken.
+    pub missed: bool,
 }
 
 /// One connection's share of the server-wide budget for messages in progress.
@@ -230,6 +235,13 @@ impl<'a> Outbox<'a> {
     /// it from [`Protocol::wake`](super::Protocol::wake).
     pub fn yield_turn(&mut self) {
         self.control.resume = true;
+    }
+
+    /// Reads no more from this connection until it is woken (its input offered again):
+    /// the protocol waits for something outside the loop before it takes more (and,
+    /// until then, neither more input nor the peer's end of it should be read).
+    pub(crate) fn pause_input(&mut self) {
+        self.control.paused = true;
     }
 
     /// Whether the protocol inside yielded this turn ([`yield_turn`](Outbox::yield_turn)):

@@ -362,3 +362,23 @@ impl<P: Protocol, S: Source> Protocol for Behind<P, S> {
         }
     }
 }
+
+/// Several workers: each trusts the same proxies, around its copy of the stack.
+impl<P: crate::workers::Split, S: Source + Send + 'static> crate::workers::Split for Behind<P, S>
+where
+    Behind<P, S>: Protocol,
+    Behind<P::Worker, S>: Protocol,
+{
+    type Worker = Behind<P::Worker, S>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let inner = self.inner.split(apps);
+        let (trusted, timeout) = (self.trusted, self.timeout);
+        Box::new(move |uplink| Behind {
+            inner: inner(uplink),
+            trusted: trusted.clone(),
+            timeout,
+            source: S::default(),
+        })
+    }
+}

@@ -229,6 +229,7 @@ impl Config {
         Ok(Valid {
             config: self,
             max_connections,
+            max_message: limits.max_message,
         })
     }
 }
@@ -238,9 +239,23 @@ impl Config {
 pub(crate) struct Valid {
     config: Config,
     max_connections: usize,
+    max_message: usize,
 }
 
 impl Valid {
+    /// One worker's share of the server's limits, of `workers`: the connection cap stays
+    /// the server's (the workers count their connections together) within the slots a
+    /// worker's ids can name, and the inbound budget is split (each part at least the
+    /// largest message).
+    pub fn share(&self, workers: usize) -> Valid {
+        let mut share = self.clone();
+        let slots = ((1usize << SLOT_BITS) / workers).saturating_sub(BUSY_RESERVE + 1);
+        share.max_connections = self.max_connections.min(slots).max(1);
+        share.config.max_connections = Some(share.max_connections);
+        share.config.max_inbound = (self.config.max_inbound / workers).max(self.max_message);
+        share
+    }
+
     pub fn read_buffer_size(&self) -> usize {
         self.config.read_buffer_size
     }

@@ -13,14 +13,15 @@ use super::timers::{AppTimers, SlotDeadlines};
 use super::transport::Transport;
 use crate::command::Command;
 use crate::conn::ConnId;
-use crate::handle::{Handle, Request};
+use crate::handle::{Down, Handle, Request};
 use crate::outbound::{ConnectFailure, DialOutcome};
 use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
 use crate::topics::Topics;
 use crate::CloseCode;
 use slab::Slab;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The server's state, without the poller.
@@ -30,6 +31,8 @@ pub(crate) struct Core<P: Protocol, T> {
     pub(super) conns: Slab<Connection<P::ConnState, T>>,
     /// How many connections were ever opened: the next id's sequence.
     sequence: u64,
+    /// Which worker this core is, of how many.
+    pub(super) place: Place,
     /// The one read buffer shared by every connection.
     pub(super) read_buf: Vec<u8>,
     /// Commands waiting to be carried out, and a spare queue to swap in.
@@ -85,6 +88,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             config,
             conns: Slab::new(),
             sequence: 0,
+            place: Place::default(),
             commands: Vec::new(),
             spare_commands: Vec::new(),
             flush_list: Vec::new(),
@@ -147,7 +151,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// Whether a new connection would pass the cap.
     pub fn at_capacity(&self) -> bool {
-        self.conns.len() - self.refusing >= self.config.max_connections()
+        let held = match &self.place.held {
+            Some(every) => every.load(Ordering::Relaxed),
+            None => self.conns.len() - self.refusing,
+        };
+        held >= self.config.max_connections()
     }
 
     /// The slot the next connection takes (its poll token).
@@ -165,7 +173,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             self.refused_in_burst = 0;
         }
         let id = self.next_id();
-        let slot = id.slot();
+        let slot = self.place.local(id);
         self.metrics.accepted += 1;
         self.conns
             .insert(Connection::new(id, stream, Phase::Lingering));
@@ -179,8 +187,20 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// The id of the next connection, in the vacant slot.
     pub(super) fn next_id(&mut self) -> ConnId {
-        self.sequence += 1;
-        ConnId::new(self.conns.vacant_key(), self.sequence)
+        let sequence = match &self.place.sequence {
+            Some(shared) => shared.fetch_add(1, Ordering::Relaxed) + 1,
+            None => {
+                self.sequence += 1;
+                self.sequence
+            }
+        };
+        self.place.id(self.conns.vacant_key(), sequence)
+    }
+
+    /// Serves as worker `place.index` of `place.count`.
+    pub fn with_place(mut self, place: Place) -> Self {
+        self.place = place;
+        self
     }
 
     /// Refuses a new connection at the cap: the protocol's answer (`503`) is written, then
@@ -201,7 +221,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         self.refusing += 1;
         let slot = self.conns.vacant_key();
         // Sequence 0, which no accepted connection has, marks a refusal.
-        let mut c = Connection::new(ConnId::new(slot, 0), stream, Phase::Refused);
+        let mut c = Connection::new(self.place.id(slot, 0), stream, Phase::Refused);
         self.protocol.busy(c.output.tail(&mut self.pool));
         c.control.deadline = Some(deadline_after(self.now, self.config.linger()));
         self.conns.insert(c);
@@ -211,7 +231,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// The connection in `id`'s slot, if it is still `id`.
     pub(super) fn get_mut(&mut self, id: ConnId) -> Option<&mut Connection<P::ConnState, T>> {
-        lookup(&mut self.conns, id)
+        lookup(&mut self.conns, self.place.count, id)
     }
 
     /// The one place the protocol is called for a connection: builds the connection's
@@ -262,7 +282,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// holds the input itself offers it).
     fn wake_conn(&mut self, conn: ConnId) {
         if self.get_mut(conn).is_some() {
-            self.wake_slot(conn.slot());
+            self.wake_slot(self.place.local(conn));
         }
     }
 
@@ -416,11 +436,20 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         Some(c)
     }
 
-    pub(super) fn count_connections(&self) {
+    pub(super) fn count_connections(&mut self) {
         self.handle
             .counters()
             .connections
             .store(self.conns.len(), Ordering::Relaxed);
+        if let Some(every) = &self.place.held {
+            let held = self.conns.len() - self.refusing;
+            if held > self.place.counted {
+                every.fetch_add(held - self.place.counted, Ordering::Relaxed);
+            } else {
+                every.fetch_sub(self.place.counted - held, Ordering::Relaxed);
+            }
+            self.place.counted = held;
+        }
     }
 
     /// A request from a [`Handle`].
@@ -434,13 +463,24 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             Request::Recovered(conn, topic, found, complete) => {
                 self.recovered(conn, &topic, found, complete);
             }
-            Request::Answer(conn, door) => {
-                let protocol = &mut self.protocol;
-                if let Some(c) = lookup(&mut self.conns, conn) {
-                    let extensions = c.phase.state_mut().and_then(|s| protocol.extensions(s));
-                    if let Some(extensions) = extensions {
-                        extensions.insert(crate::door::Answer(door));
-                        self.wake_conn(conn);
+            Request::Answer(conn, door) => self.answer(conn, door),
+            Request::Down(batch) => {
+                for down in batch {
+                    match down {
+                        Down::Command(cmd) => self.commands.push(cmd),
+                        // In order: the commands before it are carried out first.
+                        Down::Answer(conn, door) => {
+                            self.execute();
+                            self.answer(conn, door);
+                        }
+                        Down::Wake(conn) => {
+                            self.execute();
+                            self.wake_conn(conn);
+                        }
+                        Down::Acked(conn) => {
+                            self.execute();
+                            self.acked(conn);
+                        }
                     }
                 }
             }
@@ -448,8 +488,56 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             Request::Reload => self.protocol.reload(),
             // The loop's own: it resolves and connects.
             Request::Shutdown | Request::Resolved(..) => {}
+            // The app thread's.
+            Request::Events(_) | Request::Stopped => {}
         }
         self.execute();
+    }
+
+    /// The door's answer for `conn`: its protocol finds it among the connection's
+    /// extensions, and the connection's input is offered again.
+    fn answer(&mut self, conn: ConnId, door: crate::door::Door) {
+        if self.attach(conn, crate::door::Answer(door)) {
+            self.wake_conn(conn);
+        }
+    }
+
+    /// The app thread handled `conn`'s last message: its input goes on (what the server
+    /// holds of it is offered again, a decorator holding input itself is woken, and the
+    /// socket is read if it was readable meanwhile).
+    fn acked(&mut self, conn: ConnId) {
+        if !self.attach(conn, crate::workers::Acked) {
+            return;
+        }
+        let slot = self.place.local(conn);
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        c.control.paused = false;
+        if !c.input.is_empty() {
+            self.wake_slot(slot);
+            return;
+        }
+        let missed = std::mem::take(&mut c.control.missed);
+        self.call(slot, |protocol, state, out| protocol.wake(state, out));
+        if missed {
+            self.readable(slot);
+        }
+    }
+
+    /// Attaches `value` to `conn`'s extensions; whether it is there to take it.
+    fn attach<V: std::any::Any + Send + Sync>(&mut self, conn: ConnId, value: V) -> bool {
+        let protocol = &mut self.protocol;
+        let Some(c) = lookup(&mut self.conns, self.place.count, conn) else {
+            return false;
+        };
+        match c.phase.state_mut().and_then(|s| protocol.extensions(s)) {
+            Some(extensions) => {
+                extensions.insert(value);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Asks the protocol to close every connection it has (1001 for WebSocket).
@@ -479,10 +567,60 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 }
 
 /// The connection in `id`'s slot, if it is still `id` (a function of the slab alone, so
-/// the caller may borrow the core's other fields meanwhile).
+/// the caller may borrow the core's other fields meanwhile); `workers` as in [`Place`].
 pub(super) fn lookup<S, T>(
     conns: &mut Slab<Connection<S, T>>,
+    workers: usize,
     id: ConnId,
 ) -> Option<&mut Connection<S, T>> {
-    conns.get_mut(id.slot()).filter(|c| c.id == id)
+    conns
+        .get_mut(Place::local_of(id, workers))
+        .filter(|c| c.id == id)
+}
+
+/// Which worker a core is, of how many: worker `index` of `count` numbers its
+/// connections' slots `local * count + index`, so that a [`ConnId`] names its worker
+/// (`slot % count`). Their sequence is shared, so ids stay unique and in order, and so is
+/// the count of connections they hold, which the connection cap is for.
+#[derive(Debug, Clone)]
+pub(crate) struct Place {
+    pub index: usize,
+    pub count: usize,
+    pub sequence: Option<Arc<AtomicU64>>,
+    /// Connections every worker holds, refusals left out.
+    pub held: Option<Arc<AtomicUsize>>,
+    /// This core's part of `held`.
+    pub counted: usize,
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Place {
+            index: 0,
+            count: 1,
+            sequence: None,
+            held: None,
+            counted: 0,
+        }
+    }
+}
+
+impl Place {
+    /// The id of connection `sequence` in this core's slot `local`.
+    pub fn id(&self, local: usize, sequence: u64) -> ConnId {
+        ConnId::new(local * self.count + self.index, sequence)
+    }
+
+    /// This core's slot for `id` (one of its own).
+    pub fn local(&self, id: ConnId) -> usize {
+        Self::local_of(id, self.count)
+    }
+
+    pub fn local_of(id: ConnId, count: usize) -> usize {
+        if count == 1 {
+            id.slot()
+        } else {
+            id.slot() / count
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 use super::config::Valid;
 use super::connection::{Backlog, Connection};
-use super::core::{lookup, Core};
+use super::core::{lookup, Core, Place};
 use super::output::SHARE_MIN;
 use super::transport::Transport;
 use crate::command::{Command, To, Topic};
@@ -49,13 +49,18 @@ fn admission(config: &Valid, pending: usize, len: usize) -> Admit {
 /// Bytes were queued for `c`. Framing touches neither its deadline nor its life: only
 /// its budget and its place in the write list may change. Schedules its write; returns
 /// whether it just went over its budget (then it must be settled).
-fn queued<S, T>(c: &mut Connection<S, T>, budget: usize, flush_list: &mut Vec<usize>) -> bool {
+fn queued<S, T>(
+    c: &mut Connection<S, T>,
+    slot: usize,
+    budget: usize,
+    flush_list: &mut Vec<usize>,
+) -> bool {
     if c.output.len() > budget && !c.backlog.is_over() {
         return true;
     }
     if !c.scheduled && c.writable {
         c.scheduled = true;
-        flush_list.push(c.id.slot());
+        flush_list.push(slot);
     }
     false
 }
@@ -119,7 +124,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             Command::CancelConnect { key, scope } => self.dials.cancel((scope, key)),
             Command::Close { conn, code, reason } => {
                 if self.get_mut(conn).is_some() {
-                    self.call(conn.slot(), |protocol, state, out| {
+                    self.call(self.place.local(conn), |protocol, state, out| {
                         protocol.close(state, code, &reason, out);
                     });
                 }
@@ -129,7 +134,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// Frames `msg` for one connection, straight into its output.
     pub(super) fn send_one(&mut self, id: ConnId, msg: &Payload) {
-        let Some(c) = lookup(&mut self.conns, id).filter(|c| c.phase.takes_messages()) else {
+        let Some(c) =
+            lookup(&mut self.conns, self.place.count, id).filter(|c| c.phase.takes_messages())
+        else {
             self.undelivered();
             return;
         };
@@ -144,8 +151,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         match admission(&self.config, pending, len) {
             Admit::Yes => {
                 self.metrics.messages_sent += 1;
-                if queued(c, self.config.output_budget(), &mut self.flush_list) {
-                    self.settle(id.slot());
+                let slot = self.place.local(id);
+                if queued(c, slot, self.config.output_budget(), &mut self.flush_list) {
+                    self.settle(slot);
                 }
             }
             refused => {
@@ -167,7 +175,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         frames.cache.clear();
         frames.scratch.clear();
         for &id in ids {
-            let Some(c) = lookup(&mut self.conns, id) else {
+            let Some(c) = lookup(&mut self.conns, self.place.count, id) else {
                 self.undelivered();
                 continue;
             };
@@ -209,8 +217,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                         Frame::Shared(bytes) => c.output.push_shared(bytes, &mut self.pool),
                     }
                     self.metrics.messages_sent += 1;
-                    if queued(c, self.config.output_budget(), &mut self.flush_list) {
-                        self.settle(id.slot());
+                    let slot = Place::local_of(id, self.place.count);
+                    if queued(c, slot, self.config.output_budget(), &mut self.flush_list) {
+                        self.settle(slot);
                     }
                 }
                 refused => self.refuse_message(id, refused),
@@ -229,7 +238,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let policy = match how {
             Admit::Drop => {
                 counters.dropped_messages.fetch_add(1, Ordering::Relaxed);
-                let Some(c) = lookup(&mut self.conns, id) else {
+                let Some(c) = lookup(&mut self.conns, self.place.count, id) else {
                     return;
                 };
                 if c.backlog == Backlog::Dropping {
@@ -241,13 +250,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             _ => {
                 counters.slow_closed.fetch_add(1, Ordering::Relaxed);
                 log::debug!("connection {id} is too far behind; closing it");
-                if let Some(c) = lookup(&mut self.conns, id) {
+                if let Some(c) = lookup(&mut self.conns, self.place.count, id) {
                     c.output.drop_unsent(&mut self.pool);
                 }
                 Overflow::Close
             }
         };
-        self.call(id.slot(), |protocol, state, out| {
+        self.call(self.place.local(id), |protocol, state, out| {
             protocol.overflow(state, policy, out);
         });
     }

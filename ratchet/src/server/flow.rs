@@ -18,6 +18,10 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let Some(c) = self.conns.get_mut(slot) else {
                 return;
             };
+            if c.control.paused {
+                c.control.missed = true; // read when woken
+                return;
+            }
             if c.control.resume {
                 return; // it yielded: its input is offered again next turn
             }
@@ -139,6 +143,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
+        c.control.paused = false;
+        c.control.missed = false;
         let total = c.input.len();
         if c.phase.is_open() && !c.backlog.is_over() {
             if total == 0 {

@@ -14,17 +14,20 @@ mod connection;
 mod core;
 mod dials;
 mod due;
+mod event_loop;
 mod execute;
 mod flow;
 #[cfg(feature = "main")]
 mod handoff;
 mod history;
+mod hub;
 mod metrics;
 mod outbound;
 mod output;
 mod presence;
 #[cfg(feature = "main")]
 mod signals;
+mod threads;
 mod timers;
 mod transport;
 
@@ -37,15 +40,13 @@ pub use crate::protocol::Overflow;
 
 pub(crate) use self::core::Core;
 pub(crate) use self::transport::Transport;
-use crate::handle::{Request, Wake};
 use crate::protocol::Protocol;
+use crate::workers::Split;
+use event_loop::Loop;
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token};
-use std::collections::VecDeque;
+use mio::Token;
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX - 1);
 #[cfg(feature = "main")]
@@ -65,6 +66,20 @@ pub struct Server<P> {
     history: Option<crate::history::History>,
     /// The addresses of listeners after the first, in order.
     more: Vec<Vec<SocketAddr>>,
+    /// How many workers serve the connections.
+    workers: usize,
+    /// How the stack is split for them (set by [`workers`](Server::workers)).
+    split: Option<SplitFn<P>>,
+}
+
+/// Makes a split server's threads (see [`Server::workers`]).
+type SplitFn<P> = fn(Server<P>, config::Valid, Vec<TcpListener>) -> io::Result<threads::Threads>;
+
+/// What one loop takes of the server.
+pub(crate) struct Parts<P> {
+    pub protocol: P,
+    pub bridge: Option<Box<dyn Bridge>>,
+    pub history: Option<crate::history::History>,
 }
 
 impl<P: Protocol> Server<P> {
@@ -76,6 +91,8 @@ impl<P: Protocol> Server<P> {
             bridge: None,
             history: None,
             more: Vec::new(),
+            workers: 1,
+            split: None,
         }
     }
 
@@ -105,6 +122,8 @@ impl<P: Protocol> Server<P> {
             bridge: self.bridge,
             history: self.history,
             more,
+            workers: self.workers,
+            split: None,
         })
     }
 
@@ -133,6 +152,8 @@ impl<P: Protocol> Server<P> {
             bridge: self.bridge,
             history: self.history,
             more: self.more,
+            workers: self.workers,
+            split: None,
         }
     }
 
@@ -147,6 +168,8 @@ impl<P: Protocol> Server<P> {
             bridge: self.bridge,
             history: self.history,
             more: self.more,
+            workers: self.workers,
+            split: None,
         }
     }
 
@@ -210,6 +233,12 @@ impl<P: Protocol> Server<P> {
     /// The configuration, checked against the protocol's limits, and the number of
     /// addresses against the listeners the protocol serves.
     fn checked(&self) -> io::Result<config::Valid> {
+        if self.workers > 1 && self.split.is_none() {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                "`workers` must come after `listen`, `tls` and `outbound_tls`",
+            ));
+        }
         let config = self.config.clone().validate(self.protocol.limits()?)?;
         let wanted = self.protocol.listeners();
         if wanted != 1 + self.more.len() || wanted > MAX_LISTENERS {
@@ -234,7 +263,96 @@ impl<P: Protocol> Server<P> {
         for addrs in std::mem::take(&mut self.more) {
             listeners.push(bind_first(&addrs)?);
         }
-        Listening::new(self, config, listeners)
+        match self.split {
+            Some(split) if self.workers > 1 => Ok(Listening {
+                inner: Inner::Many(split(self, config, listeners)?),
+            }),
+            _ => {
+                let parts = Parts {
+                    protocol: self.protocol,
+                    bridge: self.bridge,
+                    history: self.history,
+                };
+                let one = Loop::new(parts, config, listeners, None)?;
+                Ok(Listening {
+                    inner: Inner::One(one),
+                })
+            }
+        }
+    }
+}
+
+impl<P: Split> Server<P>
+where
+    <P::Worker as Protocol>::ConnState: Send,
+{
+    /// Serves the connections from `n` worker threads (at least 1; 1, the default, is one
+    /// event loop that does everything). Call it last, after [`listen`](Server::listen)
+    /// and [`tls`](Server::tls).
+    ///
+    /// The application stays one instance whose handlers run one at a time, as with one
+    /// loop: a chat whose [`ConnSet`](crate::ConnSet) holds every client still sees every
+    /// client, and every client sees the messages in the same order. What runs on the
+    /// workers is the rest: accepting, reading, writing, TLS, handshakes, framing, UTF-8
+    /// checks, inflating and compressing.
+    ///
+    /// - **Who owns a connection**: the worker that accepted it (every worker accepts on a
+    ///   copy of each listening socket), for its whole life. Its [`ConnId`](crate::ConnId)
+    ///   names that worker, so anything addressed to it goes straight there.
+    /// - **Where a command executes**: the applications run on an *app thread* of their
+    ///   own (see [`workers`](crate::workers)). A worker sends up what happened on its
+    ///   connections (opened, a message, closed) in one batch per loop turn; the app thread
+    ///   calls the handlers in the order the batches came, keeps the topics, the
+    ///   application's timers and the [`Bridge`], and sends each worker the commands for
+    ///   its connections in one batch per turn of its own. A message to many is split by
+    ///   worker, each worker framing (and compressing) it once for its recipients.
+    /// - **Backpressure across threads**: the app thread's queue is the
+    ///   [`handle_queue`](Config::handle_queue) bound; a worker whose batch does not fit
+    ///   waits for room and reads nothing meanwhile, so its clients are slowed by TCP, not
+    ///   buffered. What goes down to a worker is bounded by what came up; each connection's
+    ///   output is bounded by its budget and [`Overflow`] policy on its worker, as with one
+    ///   loop.
+    /// - **When the app thread is the bottleneck**: handlers run on one core, so a server
+    ///   whose handlers cost more than the workers' I/O saturates that core first; more
+    ///   workers then add nothing.
+    ///
+    /// Not yet with several workers: a [`history`](Server::history) (refused at `bind`),
+    /// presence snapshots, and recovery (a recovering connection is subscribed, without its
+    /// history).
+    ///
+    /// ```no_run
+    /// use ratchet::{Commands, Component, Conn, ConnSet, Message, Server, WebSocket};
+    ///
+    /// #[derive(Default)]
+    /// struct Chat {
+    ///     clients: ConnSet,
+    /// }
+    ///
+    /// impl Component for Chat {
+    ///     fn on_open(&mut self, conn: &Conn) -> Commands {
+    ///         self.clients.insert(conn);
+    ///         Commands::none()
+    ///     }
+    ///     fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> Commands {
+    ///         self.clients.send(msg).into()
+    ///     }
+    ///     fn on_close(&mut self, conn: &Conn) -> Commands {
+    ///         self.clients.remove(conn);
+    ///         Commands::none()
+    ///     }
+    /// }
+    ///
+    /// Server::new(WebSocket::new(Chat::default()))
+    ///     .workers(2)
+    ///     .bind("127.0.0.1:8080")?
+    ///     .run()
+    /// # ; Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use]
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self.split = Some(threads::Threads::split);
+        self
     }
 }
 
@@ -252,82 +370,45 @@ fn bind_first(addrs: &[SocketAddr]) -> io::Result<TcpListener> {
 
 /// A bound server, ready to [`run`](Listening::run).
 pub struct Listening<P: Protocol> {
-    poll: Poll,
-    listeners: Vec<TcpListener>,
-    local_addrs: Vec<SocketAddr>,
-    handle: Handle,
-    #[cfg(feature = "main")]
-    signals: Option<signals::Signals>,
-    #[cfg(feature = "main")]
-    handoff: handoff::Handoff,
-    /// Set once shutting down: the instant the grace period ends.
-    stopping: Option<Instant>,
-    /// When accepting failed for want of descriptors: when to try again.
-    accept_retry: Option<Instant>,
-    /// Outbound attempts whose host is being resolved, by key and attempt.
-    resolving: std::collections::HashMap<(crate::command::DialKey, u64), dials::Attempt>,
-    /// Outbound attempts whose host waits to be resolved.
-    to_resolve: VecDeque<dials::Attempt>,
-    core: Core<P, mio::net::TcpStream>,
+    inner: Inner<P>,
+}
+
+// One per server, made once: the size of the loop inline costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Inner<P: Protocol> {
+    One(Loop<P>),
+    Many(threads::Threads),
 }
 
 impl<P: Protocol> std::fmt::Debug for Listening<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listening")
-            .field("local_addrs", &self.local_addrs)
+            .field("local_addrs", &self.local_addrs())
             .finish_non_exhaustive()
     }
 }
 
 impl<P: Protocol> Listening<P> {
-    fn new(
-        server: Server<P>,
-        config: config::Valid,
-        mut listeners: Vec<TcpListener>,
-    ) -> io::Result<Self> {
-        let poll = Poll::new()?;
-        let mut local_addrs = Vec::with_capacity(listeners.len());
-        for (i, listener) in listeners.iter_mut().enumerate() {
-            poll.registry()
-                .register(listener, Token(FIRST_LISTENER - i), Interest::READABLE)?;
-            local_addrs.push(listener.local_addr()?);
-        }
-        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
-        let wake: Wake = Box::new(move || waker.wake());
-        let (requests, bytes) = config.handle_queue();
-        let handle = Handle::new(wake, requests, bytes);
-        Ok(Listening {
-            poll,
-            listeners,
-            local_addrs,
-            handle: handle.clone(),
-            #[cfg(feature = "main")]
-            signals: None,
-            #[cfg(feature = "main")]
-            handoff: handoff::Handoff::default(),
-            stopping: None,
-            accept_retry: None,
-            resolving: std::collections::HashMap::new(),
-            to_resolve: VecDeque::new(),
-            core: Core::new(server.protocol, config, server.bridge, handle)
-                .with_history(server.history),
-        })
-    }
-
     /// The address the server listens on (with the real port when bound to port 0); the
     /// first listener's, with [`Server::listen`].
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addrs[0]
+        self.local_addrs()[0]
     }
 
     /// The addresses of every listener, in the order they were given.
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.local_addrs
+        match &self.inner {
+            Inner::One(one) => one.local_addrs(),
+            Inner::Many(many) => many.local_addrs(),
+        }
     }
 
     /// A handle for other threads.
     pub fn handle(&self) -> Handle {
-        self.handle.clone()
+        match &self.inner {
+            Inner::One(one) => one.handle(),
+            Inner::Many(many) => many.handle(),
+        }
     }
 
     /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once),
@@ -335,153 +416,20 @@ impl<P: Protocol> Listening<P> {
     /// SIGUSR2 starts its successor on the same sockets, then shuts down once the successor
     /// serves (see the crate's "Deploying" section). (The `main` feature, on by default.)
     #[cfg(feature = "main")]
-    pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
-        self.signals = Some(signals::Signals::register(self.poll.registry(), SIGNALS)?);
-        Ok(self)
+    pub fn shutdown_on_signals(self) -> io::Result<Self> {
+        let inner = match self.inner {
+            Inner::One(one) => Inner::One(one.shutdown_on_signals()?),
+            Inner::Many(many) => Inner::Many(many.shutdown_on_signals()?),
+        };
+        Ok(Listening { inner })
     }
 
     /// Serves until shut down (through a [`Handle`] or a signal), or until the event loop
     /// fails.
-    pub fn run(mut self) -> io::Result<()> {
-        let result = self.serve();
-        self.handle.stop();
-        result
-    }
-
-    fn serve(&mut self) -> io::Result<()> {
-        self.core.start();
-        self.dial_due();
-        let mut events = Events::with_capacity(1024);
-        let mut requests = VecDeque::new();
-        loop {
-            if let Some(grace_end) = self.stopping {
-                if self.core.len() == 0 || Instant::now() >= grace_end {
-                    log::info!("server stopped");
-                    return Ok(());
-                }
-            }
-            let now = Instant::now();
-            let mut timeout = self.core.next_timeout(now);
-            for until in [self.stopping, self.accept_retry].into_iter().flatten() {
-                let left = until.saturating_duration_since(now);
-                timeout = Some(timeout.map_or(left, |t| t.min(left)));
-            }
-            match self.poll.poll(&mut events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-            let woke = Instant::now();
-            self.core.set_now(woke);
-            for event in events.iter() {
-                match event.token() {
-                    WAKER => {
-                        self.handle.take(&mut requests);
-                        for request in requests.drain(..) {
-                            match request {
-                                Request::Shutdown => self.begin_shutdown(),
-                                Request::Resolved(key, generation, addrs) => {
-                                    self.resolved(key, generation, addrs);
-                                }
-                                request => self.core.request(request),
-                            }
-                        }
-                    }
-                    #[cfg(feature = "main")]
-                    SIGNALS => {
-                        let what = self.signals.as_mut().map(signals::Signals::pending);
-                        match what.unwrap_or(signals::Signalled::Nothing) {
-                            signals::Signalled::Reload => self.core.protocol_mut().reload(),
-                            signals::Signalled::Handoff if self.stopping.is_none() => {
-                                self.handoff.start(&self.listeners);
-                            }
-                            signals::Signalled::Stop if self.stopping.is_some() => {
-                                log::warn!("second signal: stopping now");
-                                return Ok(());
-                            }
-                            signals::Signalled::Stop => self.begin_shutdown(),
-                            signals::Signalled::Handoff | signals::Signalled::Nothing => {}
-                        }
-                    }
-                    Token(t) if t > FIRST_LISTENER - MAX_LISTENERS => {
-                        self.accept(FIRST_LISTENER - t);
-                    }
-                    Token(slot) => {
-                        if event.is_writable() {
-                            self.core.writable(slot);
-                        }
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.core.readable(slot);
-                        }
-                    }
-                }
-            }
-            if self.accept_retry.is_some_and(|at| at <= Instant::now()) {
-                self.accept_retry = None;
-                for index in 0..self.listeners.len() {
-                    self.accept(index);
-                }
-            }
-            self.core.turn();
-            self.dial_due();
-            self.core.metrics.turn(woke.elapsed());
-        }
-    }
-
-    /// Stops accepting and asks the protocol to close every connection.
-    fn begin_shutdown(&mut self) {
-        if self.stopping.is_some() {
-            return;
-        }
-        log::info!("shutting down: closing {} connection(s)", self.core.len());
-        self.stopping = Some(Instant::now() + self.core.shutdown_grace());
-        // Closed, not only left alone: a connection attempt from now on is refused at
-        // once, or, when the socket is shared with a successor, queued for it.
-        for mut listener in self.listeners.drain(..) {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
-        self.accept_retry = None;
-        self.core.close_all();
-    }
-
-    /// Accepts what waits on listener `index`.
-    fn accept(&mut self, index: usize) {
-        if self.stopping.is_some() || index >= self.listeners.len() {
-            return;
-        }
-        loop {
-            let (mut stream, peer) = match self.listeners[index].accept() {
-                Ok(accepted) => accepted,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // Out of descriptors or memory: try again shortly rather than spin.
-                    log::warn!("accept failed: {e}");
-                    self.accept_retry = Some(Instant::now() + Duration::from_millis(50));
-                    return;
-                }
-            };
-            self.core.protocol_mut().enter(index);
-            if !self.core.protocol_mut().accept(peer) {
-                log::debug!("connection from {peer} refused at accept");
-                continue;
-            }
-            let slot = self.core.vacant_slot();
-            if let Err(e) = stream.set_nodelay(true).and_then(|()| {
-                self.poll.registry().register(
-                    &mut stream,
-                    Token(slot),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-            }) {
-                log::warn!("could not register a connection from {peer}: {e}");
-                continue;
-            }
-            if self.core.at_capacity() {
-                self.core.refuse(stream, peer);
-            } else {
-                self.core.open(stream, peer);
-            }
+    pub fn run(self) -> io::Result<()> {
+        match self.inner {
+            Inner::One(one) => one.run(),
+            Inner::Many(many) => many.run(),
         }
     }
 }

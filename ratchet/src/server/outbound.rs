@@ -7,8 +7,8 @@
 use super::connection::{Connection, Phase};
 use super::core::Core;
 use super::dials::Attempt;
+use super::event_loop::Loop;
 use super::transport::Transport;
-use super::Listening;
 use crate::command::DialKey;
 use crate::outbound::{tunnel, ConnectFailure, DialOutcome};
 use crate::protocol::{deadline_after, Protocol};
@@ -46,7 +46,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// for first; then the protocol makes its client state.
     pub fn open_outbound(&mut self, stream: T, peer: SocketAddr, attempt: Attempt) {
         let id = self.next_id();
-        let slot = id.slot();
+        let slot = self.place.local(id);
         let mut c = Connection::new(id, stream, Phase::Lingering);
         c.writable = false; // until the poller says it is connected
         self.dials.attach(attempt.key, id);
@@ -141,7 +141,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     }
 }
 
-impl<P: Protocol> Listening<P> {
+impl<P: Protocol> Loop<P> {
     /// Starts the attempts that are due: an address is connected at once; a name is
     /// resolved on a thread of its own (at most [`MAX_RESOLVING`] at a time), and
     /// connected when its answer comes back.

@@ -433,6 +433,43 @@ impl<P: Protocol> Protocol for Session<P> {
             metrics);
 }
 
+/// Several workers: each gets the same settings around its copy of the stack, and looks
+/// sessions up with its own store (started with the worker).
+impl<P: crate::workers::Split> crate::workers::Split for Session<P> {
+    type Worker = Session<P::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let inner = self.inner.split(apps);
+        let Session {
+            url,
+            cookie,
+            prefix,
+            format,
+            missing,
+            max_size,
+            max_head_size,
+            lookup_timeout,
+            workers,
+            ..
+        } = self;
+        Box::new(move |uplink| Session {
+            inner: inner(uplink),
+            url: url.clone(),
+            cookie: cookie.clone(),
+            prefix: prefix.clone(),
+            format,
+            missing,
+            max_size,
+            max_head_size,
+            lookup_timeout,
+            workers,
+            store: None,
+            handle: None,
+            counts: counts::Counts::default(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

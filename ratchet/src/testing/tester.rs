@@ -374,6 +374,9 @@ impl<C: StatefulComponent> Tester<C> {
                 | handle::Request::Wake(_)
                 | handle::Request::Reload
                 | handle::Request::Shutdown
+                | handle::Request::Events(_)
+                | handle::Request::Down(_)
+                | handle::Request::Stopped
                 | handle::Request::Resolved(..) => {}
             }
         }

@@ -432,3 +432,23 @@ impl<P: Protocol> Protocol for Tls<P> {
     crate::delegate_protocol!(inner, state.inner; except limits, busy, connect, dial, data,
         wake, drained, timeout, disconnect, encoding, encode, overflow, reload, close);
 }
+
+/// Several workers: each serves the same certificates (reloaded for all of them at
+/// once) around its copy of the stack.
+impl<P: crate::workers::Split> crate::workers::Split for Tls<P>
+where
+    P::Worker: Protocol,
+{
+    type Worker = Tls<P::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let inner = self.inner.split(apps);
+        let (certs, handshake_timeout) = (self.certs, self.handshake_timeout);
+        Box::new(move |uplink| Tls {
+            inner: inner(uplink),
+            certs: certs.clone(),
+            handshake_timeout,
+            scratch: Vec::new(),
+        })
+    }
+}

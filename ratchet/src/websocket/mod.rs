@@ -475,6 +475,25 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
     }
 }
 
+/// Several workers: the application goes to the app thread, each worker gets the
+/// decorator with the same configuration around a [`Remote`](crate::workers::Remote).
+impl<C> crate::workers::Split for WebSocket<C>
+where
+    C: StatefulComponent + Send + 'static,
+    C::State: Send,
+{
+    type Worker = WebSocket<crate::workers::Remote>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let app = apps.add(self.app);
+        let config = self.config;
+        Box::new(move |uplink| {
+            let remote = crate::workers::Remote::new(app, uplink);
+            WebSocket::with_config(remote, config.clone())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

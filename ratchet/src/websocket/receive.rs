@@ -129,8 +129,12 @@ impl<C: StatefulComponent> WebSocket<C> {
                 *state.conn.extensions_mut() = extensions;
                 match self.door(state) {
                     Admission::Open => {}
-                    // The request stays unconsumed, held by the server, until the answer.
-                    Admission::Wait => return 0,
+                    // The request stays unconsumed, held by the server, until the answer;
+                    // nothing more is read meanwhile (not even the client's end).
+                    Admission::Wait => {
+                        out.pause_input();
+                        return 0;
+                    }
                     Admission::Refuse(refusal) => {
                         self.counts.refused(refusal.status);
                         out.output().extend_from_slice(&refusal.response());
@@ -240,6 +244,10 @@ impl<C: StatefulComponent> WebSocket<C> {
     ) -> usize {
         let client = state.outbound.is_some();
         loop {
+            if self.app.holds(&mut state.conn, &mut state.app) {
+                out.pause_input();
+                return pos;
+            }
             let Phase::Hybi(Some(decoder)) = &mut state.phase else {
                 return data.len();
             };
@@ -309,6 +317,10 @@ impl<C: StatefulComponent> WebSocket<C> {
         out: &mut Outbox<'_>,
     ) -> usize {
         loop {
+            if self.app.holds(&mut state.conn, &mut state.app) {
+                out.pause_input();
+                return pos;
+            }
             let Phase::Hixie(decoder) = &mut state.phase else {
                 return data.len();
             };

@@ -14,6 +14,9 @@
 //!                                   # `npm ci --prefix bench/node`)
 //! cargo run --release -p ratchet-bench -- bridge    # what Redis sends each of 4 processes
 //!                                   # (needs redis-server)
+//! cargo run --release -p ratchet-bench -- workers [--baseline PATH]
+//!                                   # server CPU per message, 1 worker beside 2 (beside
+//!                                   # another server-ratchet), and fan-out to 10,000
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
@@ -22,6 +25,7 @@ mod bridge;
 mod client;
 mod runner;
 mod side;
+mod workers;
 
 use runner::{bin_dir, build_the_others, load, median, number, Running};
 use std::collections::BTreeMap;
@@ -77,6 +81,17 @@ fn main() {
         build_the_others();
         let conns = std::env::args().nth(2).unwrap_or_else(|| "10000".into());
         return side::tls_idle(&conns);
+    }
+    if mode == "workers" {
+        build_the_others();
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        let baseline = match args.as_slice() {
+            [flag, path] if flag == "--baseline" => Some(PathBuf::from(path)),
+            _ => None,
+        };
+        workers::cpu_per_message(3, "5", baseline);
+        workers::fanout("10000", "5");
+        return;
     }
     if mode == "all" || mode == "rate" {
         build_the_others(); // (`cargo test` builds them for the smoke run)

@@ -38,11 +38,20 @@ impl Running {
         Self::start_script(program, &[], extra)
     }
 
+    /// `program` on the cores `cores` (`"0,1"`), with `--bind` and `extra`.
+    pub(crate) fn start_on(cores: &str, program: &Path, extra: &[&str]) -> Running {
+        Self::spawn(pinned(cores, program), program, &[], extra)
+    }
+
     /// `program` with `leading` arguments first (a script for an interpreter), then
     /// `--bind` and `extra`.
     pub(crate) fn start_script(program: &Path, leading: &[&str], extra: &[&str]) -> Running {
+        Self::spawn(pinned("0", program), program, leading, extra)
+    }
+
+    fn spawn(mut command: Command, program: &Path, leading: &[&str], extra: &[&str]) -> Running {
         let server = program.display();
-        let mut child = pinned("0", program)
+        let mut child = command
             .args(leading)
             .args(["--bind", "127.0.0.1:0"])
             .args(extra)

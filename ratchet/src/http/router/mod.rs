@@ -3,7 +3,7 @@
 mod pattern;
 mod routes;
 
-pub use routes::{NoRoute, Route, RouteState, Routes};
+pub use routes::{NoRoute, Route, RouteState, Routes, SplitRoutes};
 
 use super::{persist, refuse, request, target_path, write_busy, write_error, Head};
 use crate::command::{Commands, TimerScope};
@@ -332,6 +332,22 @@ impl<R: Routes> Protocol for Router<R> {
             .route
             .as_ref()
             .map_or(DialOutcome::Failed, |r| self.routes.dial_outcome(r))
+    }
+}
+
+/// Several workers: each gets a router with the same routes, each around its copy of its
+/// stack.
+impl<R: SplitRoutes> crate::workers::Split for Router<R> {
+    type Worker = Router<R::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let routes = self.routes.split(apps);
+        let (max_head_size, idle_timeout) = (self.max_head_size, self.idle_timeout);
+        Box::new(move |uplink| Router {
+            routes: routes(uplink),
+            max_head_size,
+            idle_timeout,
+        })
     }
 }
 

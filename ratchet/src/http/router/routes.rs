@@ -449,3 +449,40 @@ impl<P: Protocol, R: Routes> Routes for Route<P, R> {
         }
     }
 }
+/// A list of routes that several workers can serve (see [`Split`](crate::workers::Split)).
+pub trait SplitRoutes: Routes + Sized {
+    /// The list a worker's router holds.
+    type Worker: Routes + Send + 'static;
+
+    /// Moves the routes' applications into `apps`; what makes a worker's list.
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker>;
+}
+
+impl SplitRoutes for NoRoute {
+    type Worker = NoRoute;
+
+    fn split(self, _: &mut crate::workers::Apps) -> crate::workers::Replica<NoRoute> {
+        Box::new(|_| NoRoute)
+    }
+}
+
+impl<P: crate::workers::Split, R: SplitRoutes> SplitRoutes for Route<P, R> {
+    type Worker = Route<P::Worker, R::Worker>;
+
+    fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
+        let rest = self.rest.split(apps);
+        let protocol = self.protocol.split(apps);
+        let pattern = self.pattern;
+        Box::new(move |uplink| {
+            let mut protocol = protocol(uplink);
+            if let Pattern::Prefix(prefix) = &pattern {
+                protocol.mount(prefix);
+            }
+            Route {
+                pattern: pattern.clone(),
+                protocol,
+                rest: rest(uplink),
+            }
+        })
+    }
+}

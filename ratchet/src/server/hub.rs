@@ -1,0 +1,351 @@
+//! The app thread of a server with several workers: the applications, the topics, the
+//! application's timers and the bridge live here; the workers send up what happened on
+//! their connections, and get down the commands for the connections they own.
+
+use super::bridge::Bridge;
+use super::timers::AppTimers;
+use crate::command::{Command, Commands, TimerScope, To, Topic};
+use crate::conn::ConnId;
+use crate::handle::{Down, Handle, Request};
+use crate::message::Payload;
+use crate::topics::Topics;
+use crate::workers::{Apps, Event};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+/// How the app thread is woken: a flag and a condition variable.
+#[derive(Default)]
+pub(crate) struct Bell {
+    rung: Mutex<bool>,
+    ring: Condvar,
+}
+
+impl Bell {
+    pub fn ring(&self) {
+        *self.rung.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.ring.notify_one();
+    }
+
+    /// Waits until rung, or until `until`.
+    fn wait(&self, until: Option<Instant>) {
+        let mut rung = self.rung.lock().unwrap_or_else(|e| e.into_inner());
+        while !*rung {
+            let Some(left) = until.map(|u| u.saturating_duration_since(Instant::now())) else {
+                rung = self.ring.wait(rung).unwrap_or_else(|e| e.into_inner());
+                continue;
+            };
+            if left.is_zero() {
+                break;
+            }
+            rung = self
+                .ring
+                .wait_timeout(rung, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *rung = false;
+    }
+}
+
+pub(crate) struct Hub {
+    apps: Apps,
+    /// The application's handle: what workers and other threads send the app thread.
+    inbox: Handle,
+    bell: Arc<Bell>,
+    /// Each worker's handle, by index; what goes down to each this turn.
+    workers: Vec<Handle>,
+    lanes: Vec<Vec<Down>>,
+    topics: Topics,
+    /// The connections that knocked and are not gone, with their topics.
+    conns: HashMap<ConnId, Vec<Topic>>,
+    timers: AppTimers,
+    bridge: Option<Box<dyn Bridge>>,
+    /// Workers whose loop still runs.
+    running: usize,
+    stopping: bool,
+    recipients: Vec<ConnId>,
+}
+
+/// The worker that owns `id`, of `workers`.
+pub(crate) fn owner(id: ConnId, workers: usize) -> usize {
+    id.slot() % workers
+}
+
+impl Hub {
+    pub fn new(
+        apps: Apps,
+        inbox: Handle,
+        bell: Arc<Bell>,
+        workers: Vec<Handle>,
+        bridge: Option<Box<dyn Bridge>>,
+    ) -> Self {
+        inbox.set_workers(workers.clone());
+        Hub {
+            apps,
+            topics: inbox.topics(),
+            inbox,
+            bell,
+            lanes: workers.iter().map(|_| Vec::new()).collect(),
+            running: workers.len(),
+            workers,
+            conns: HashMap::new(),
+            timers: AppTimers::default(),
+            bridge,
+            stopping: false,
+            recipients: Vec::new(),
+        }
+    }
+
+    /// Runs the app thread until every worker has stopped.
+    pub fn run(mut self) {
+        if let Some(bridge) = &mut self.bridge {
+            bridge.start(&self.inbox);
+        }
+        for app in 0..self.apps.len() {
+            let inbox = self.inbox.clone();
+            if let Some(hosted) = self.apps.get(app) {
+                let cmds = hosted.start(&inbox);
+                self.route(app, cmds);
+            }
+        }
+        let mut requests = VecDeque::new();
+        while self.running > 0 {
+            self.inbox.take(&mut requests);
+            for request in requests.drain(..) {
+                self.request(request);
+            }
+            self.fire_timers();
+            self.flush();
+            if self.running > 0 && self.inbox.is_idle() {
+                self.bell.wait(self.timers.next());
+            }
+        }
+        self.inbox.stop();
+    }
+
+    fn request(&mut self, request: Request) {
+        match request {
+            Request::Events(events) => {
+                for event in events {
+                    self.event(event);
+                }
+            }
+            Request::Commands(cmds) => self.route(0, cmds),
+            Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
+            Request::Answer(conn, door) => self.down(conn, Down::Answer(conn, door)),
+            Request::Wake(conn) => self.down(conn, Down::Wake(conn)),
+            Request::Reload => {
+                for worker in &self.workers {
+                    worker.pass_down(Request::Reload);
+                }
+            }
+            Request::Shutdown => self.shutdown(),
+            Request::Stopped => {
+                self.running -= 1;
+                // One worker gone (its loop failed, or a second signal): the rest follow.
+                self.shutdown();
+            }
+            // A worker's, never sent here.
+            Request::Down(_) => {}
+            Request::Numbered(..) | Request::Recovered(..) | Request::Resolved(..) => {
+                log::warn!("history and name resolution are not served by the app thread");
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        if std::mem::replace(&mut self.stopping, true) {
+            return;
+        }
+        for worker in &self.workers {
+            worker.pass_down(Request::Shutdown);
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        let (app, cmds) = match event {
+            Event::Request(app, conn) => {
+                let id = conn.id();
+                self.conns.insert(id, Vec::new());
+                if let Some(hosted) = self.apps.get(app) {
+                    let door = hosted.request(conn);
+                    self.down(id, Down::Answer(id, door));
+                }
+                return;
+            }
+            Event::Open(app, conn) => {
+                self.conns.entry(conn.id()).or_default();
+                (app, self.hosted(app, |h| h.open(conn)))
+            }
+            Event::Message(app, id, msg) => {
+                let cmds = self.hosted(app, |h| h.message(id, &msg));
+                self.route(app, cmds);
+                // After its commands: the worker reads on.
+                self.down(id, Down::Acked(id));
+                return;
+            }
+            Event::Close(app, id) => {
+                self.forget(id);
+                (app, self.hosted(app, |h| h.close(id)))
+            }
+            Event::Error(app, conn, err) => (app, self.hosted(app, |h| h.error(conn, err))),
+            Event::Gone(app, id) => {
+                self.forget(id);
+                if let Some(hosted) = self.apps.get(app) {
+                    hosted.forget(id);
+                }
+                return;
+            }
+        };
+        self.route(app, cmds);
+    }
+
+    /// `id` is gone: it leaves its topics.
+    fn forget(&mut self, id: ConnId) {
+        if let Some(topics) = self.conns.remove(&id) {
+            for topic in topics {
+                self.leave(id, &topic);
+            }
+        }
+    }
+
+    fn hosted(
+        &mut self,
+        app: usize,
+        f: impl FnOnce(&mut (dyn crate::workers::Hosted + 'static)) -> Commands,
+    ) -> Commands {
+        self.apps.get(app).map_or_else(Commands::none, f)
+    }
+
+    /// Carries out what application `app` asked for: here (topics, timers, the bridge),
+    /// or on the workers that own the connections.
+    fn route(&mut self, app: usize, cmds: Commands) {
+        for cmd in cmds {
+            match cmd {
+                Command::Send {
+                    to: To::Many(ids),
+                    msg,
+                } => self.send_many(&ids, &msg),
+                Command::Send {
+                    to: To::One(id), ..
+                }
+                | Command::Close { conn: id, .. } => {
+                    self.down(id, Down::Command(cmd));
+                }
+                Command::Subscribe { conn, topic }
+                | Command::Recover { conn, topic, .. }
+                | Command::Present { conn, topic, .. } => self.subscribe(conn, topic),
+                Command::Presence { conn, topic } => {
+                    log::warn!("presence in {topic} is not kept with several workers");
+                    let _ = conn;
+                }
+                Command::Unsubscribe { conn, topic } => {
+                    let Some(topics) = self.conns.get_mut(&conn) else {
+                        continue;
+                    };
+                    let Some(at) = topics.iter().position(|t| *t == topic) else {
+                        continue;
+                    };
+                    topics.swap_remove(at);
+                    self.leave(conn, &topic);
+                }
+                Command::Publish { topic, msg, except } => {
+                    if let Some(bridge) = &mut self.bridge {
+                        bridge.publish(&topic, &msg);
+                    }
+                    self.deliver(&topic, &msg, except);
+                }
+                Command::Timer {
+                    key, after, every, ..
+                } => self
+                    .timers
+                    .start(Instant::now(), scope(app), key, after, every),
+                Command::CancelTimer { key, .. } => self.timers.cancel(scope(app), key),
+                // Outbound connections are made by the first worker.
+                Command::Connect { .. } | Command::CancelConnect { .. } => {
+                    self.lanes[0].push(Down::Command(cmd));
+                }
+            }
+        }
+    }
+
+    fn down(&mut self, id: ConnId, what: Down) {
+        let worker = owner(id, self.workers.len());
+        self.lanes[worker].push(what);
+    }
+
+    /// One command per worker that owns some of `ids`.
+    fn send_many(&mut self, ids: &[ConnId], msg: &Payload) {
+        let n = self.workers.len();
+        let mut by_worker: Vec<Vec<ConnId>> = vec![Vec::new(); n];
+        for &id in ids {
+            by_worker[owner(id, n)].push(id);
+        }
+        for (worker, ids) in by_worker.into_iter().enumerate() {
+            if !ids.is_empty() {
+                let cmd = Command::send_to(ids, msg.clone());
+                self.lanes[worker].push(Down::Command(cmd));
+            }
+        }
+    }
+
+    fn deliver(&mut self, topic: &str, msg: &Payload, except: Option<ConnId>) {
+        let mut ids = std::mem::take(&mut self.recipients);
+        ids.clear();
+        self.topics.recipients(topic, except, &mut ids);
+        self.send_many(&ids, msg);
+        self.recipients = ids;
+    }
+
+    fn subscribe(&mut self, conn: ConnId, topic: Topic) {
+        let Some(topics) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if topics.contains(&topic) {
+            return;
+        }
+        topics.push(topic.clone());
+        if self.topics.join(conn, topic.clone()) {
+            if let Some(bridge) = &mut self.bridge {
+                bridge.joined(&topic);
+            }
+        }
+    }
+
+    fn leave(&mut self, conn: ConnId, topic: &str) {
+        if self.topics.leave(conn, topic) {
+            if let Some(bridge) = &mut self.bridge {
+                bridge.left(topic);
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        // A bounded number per turn, so that a storm of timers cannot starve the events.
+        for _ in 0..1024 {
+            let Some((scope, key)) = self.timers.pop_due(now) else {
+                return;
+            };
+            let app = scope.pop().map_or(0, |(index, _)| index);
+            let cmds = self.hosted(app, |h| h.timer(key));
+            self.route(app, cmds);
+        }
+    }
+
+    /// Sends each worker what it got this turn, in one request.
+    fn flush(&mut self) {
+        for (worker, lane) in self.lanes.iter_mut().enumerate() {
+            if !lane.is_empty() {
+                let batch = std::mem::take(lane);
+                self.workers[worker].pass_down(Request::Down(batch));
+            }
+        }
+    }
+}
+
+/// The timer scope of application `app`.
+fn scope(app: usize) -> TimerScope {
+    TimerScope::default().push(app)
+}

@@ -386,3 +386,124 @@ fn the_chat_example_runs_on_the_workers_it_is_told() {
         "{threads:?}"
     );
 }
+
+/// The Redis bridge lives on the app thread: a push from Redis reaches the topic's
+/// subscribers on both workers, and what they publish reaches Redis.
+#[test]
+fn the_redis_bridge_reaches_both_workers() {
+    let Some(redis) = suite::RedisServer::start() else {
+        return;
+    };
+    let bridge = ratchet::cluster::RedisBridge::new(redis.url());
+    let status = bridge.status();
+    let (addr, _handle) = serve(
+        Server::new(WebSocket::new(Rooms::default()))
+            .bridge(bridge)
+            .workers(2),
+    );
+    wait_until("the bridge", || status.is_subscribed());
+    let (mut zero, mut one) = on_both(addr, 1);
+    for (c, _) in zero.iter_mut().chain(one.iter_mut()) {
+        c.send_text("join news");
+        c.expect_text("in news");
+    }
+    wait_until("the push subscription", || {
+        redis.subscribers("ratchet:push:news") == Some(1)
+    });
+    let told = redis.run(&[b"PUBLISH", b"ratchet:push:news", b"from redis"]);
+    assert_eq!(told.as_deref(), Some(":1"), "one process subscribed");
+    for (c, _) in zero.iter_mut().chain(one.iter_mut()) {
+        c.expect_text("from redis");
+    }
+}
+
+/// One connection pipelines a burst of messages: each is handled on the app thread in
+/// order, its input waiting meanwhile, and every reply comes back in order.
+#[test]
+fn a_pipelined_burst_on_one_connection_is_answered_in_order() {
+    struct Echo;
+    impl Component for Echo {
+        fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+            from.send(msg)
+        }
+    }
+    let (addr, handle) = serve(Server::new(WebSocket::new(Echo)).workers(2));
+    let mut clients: Vec<RawClient> = (0..4).map(|_| RawClient::open(addr, "/")).collect();
+    const N: usize = 3000;
+    for c in &mut clients {
+        let burst: Vec<u8> = (0..N)
+            .flat_map(|i| suite::client_frame(true, 1, format!("m{i}").as_bytes()))
+            .collect();
+        c.write(&burst);
+    }
+    for c in &mut clients {
+        for i in 0..N {
+            c.expect_text(&format!("m{i}"));
+        }
+    }
+    handle.shutdown();
+}
+
+/// A client in many rooms answers, one message at a time, what it hears in each, while
+/// the answers come back to it too: every answer is carried out.
+#[test]
+fn a_busy_responder_loses_nothing() {
+    let (addr, handle) = serve(Server::new(WebSocket::new(Rooms::default())).workers(2));
+    const N: usize = 300;
+    let (mut zero, mut one) = on_both(addr, 1);
+    let (mut asker, _) = zero.remove(0);
+    let (mut responder, _) = one.remove(0);
+    for i in 0..N {
+        responder.send_text(&format!("join t{i}"));
+        responder.expect_text(&format!("in t{i}"));
+    }
+    asker.send_text("join answers");
+    asker.expect_text("in answers");
+    let answering = std::thread::spawn(move || {
+        let mut answered = 0;
+        while answered < N {
+            let frame = responder
+                .read_frame_within(Duration::from_secs(10))
+                .expect("asked");
+            let text = String::from_utf8(frame.payload).unwrap();
+            if let Some(i) = text.strip_prefix("ask:") {
+                responder.send_text(&format!("say answers reply:{i}"));
+                answered += 1;
+            }
+        }
+        responder
+    });
+    for i in 0..N {
+        asker.send_text(&format!("say t{i} ask:{i}"));
+    }
+    for i in 0..N {
+        asker.expect_text(&format!("reply:{i}"));
+    }
+    let _responder = answering.join().unwrap();
+    handle.shutdown();
+}
+
+/// A client that pipelines messages and resets its connection at once (it leaves its
+/// own echoes unread): every message it sent before the reset is still handled.
+#[test]
+fn what_a_client_sent_before_resetting_is_handled() {
+    let (addr, handle) = serve(Server::new(WebSocket::new(Rooms::default())).workers(2));
+    let (mut zero, mut one) = on_both(addr, 1);
+    let (mut listener, _) = zero.remove(0);
+    let (mut talker, _) = one.remove(0);
+    for c in [&mut listener, &mut talker] {
+        c.send_text("join room");
+        c.expect_text("in room");
+    }
+    const N: usize = 500;
+    let burst: Vec<u8> = (0..N)
+        .flat_map(|i| suite::client_frame(true, 1, format!("say room m{i}").as_bytes()))
+        .collect();
+    talker.write(&burst);
+    std::thread::sleep(Duration::from_millis(20)); // its echoes start coming back unread
+    drop(talker); // unread data: the kernel resets the connection
+    for i in 0..N {
+        listener.expect_text(&format!("m{i}"));
+    }
+    handle.shutdown();
+}

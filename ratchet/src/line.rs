@@ -233,7 +233,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         let mut pos = 0;
         // Nothing more is delivered once the application asked to close.
         while !state.closed && !out.close_requested() {
-            if self.app.holds(&mut state.conn, &mut state.app) {
+            if !out.draining() && self.app.holds(&mut state.conn, &mut state.app) {
                 out.pause_input();
                 break;
             }

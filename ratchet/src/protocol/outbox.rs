@@ -46,11 +46,17 @@ pub(crate) struct Control {
     pub resume: bool,
     /// Render the server's metrics for the protocol's next call on this connection.
     pub scrape: bool,
-    /// The protocol holds input until something outside the loop is done: read no more
-    /// from the connection until it is woken.
+    /// The protocol holds its input until something outside the loop is done (the
+    /// door's answer, the app thread's handling of a message): what is read meanwhile
+    /// waits, up to half the read buffer, and the peer's end waits behind it.
     pub paused: bool,
-    /// The socket was readable while paused: read it when woken.
+    /// The socket was readable while reading was held back: read it when woken.
     pub missed: bool,
+    /// The peer's end came while the input was held: acted on once it is taken.
+    pub eof: bool,
+    /// The connection is failing: the protocol takes every held message now (its
+    /// answers go nowhere, but what it asks of others is done).
+    pub draining: bool,
 }
 
 /// One connection's share of the server-wide budget for messages in progress.
@@ -237,11 +243,17 @@ impl<'a> Outbox<'a> {
         self.control.resume = true;
     }
 
-    /// Reads no more from this connection until it is woken (its input offered again):
-    /// the protocol waits for something outside the loop before it takes more (and,
-    /// until then, neither more input nor the peer's end of it should be read).
+    /// The protocol holds the rest of its input until it is woken (its input offered
+    /// again): it waits for something outside the loop before it takes more. The server
+    /// keeps reading, within bounds, and keeps the peer's end until the input is taken.
     pub(crate) fn pause_input(&mut self) {
         self.control.paused = true;
+    }
+
+    /// Whether the connection is failing and its held input must be taken now, nothing
+    /// waiting any more.
+    pub(crate) fn draining(&self) -> bool {
+        self.control.draining
     }
 
     /// Whether the protocol inside yielded this turn ([`yield_turn`](Outbox::yield_turn)):

@@ -392,6 +392,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// The socket failed: the protocol hears why, then it is closed.
     pub(super) fn socket_failed(&mut self, slot: usize, error: &std::io::Error) {
+        self.drain(slot);
         self.call(slot, |protocol, state, _| protocol.failed(state, error));
         self.drop_conn_because(slot, || ConnectFailure::from_io(error));
     }
@@ -513,11 +514,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
-        c.control.paused = false;
-        if !c.input.is_empty() {
+        if !c.input.is_empty() || c.control.eof {
             self.wake_slot(slot);
             return;
         }
+        c.control.paused = false;
         let missed = std::mem::take(&mut c.control.missed);
         self.call(slot, |protocol, state, out| protocol.wake(state, out));
         if missed {

@@ -18,7 +18,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let Some(c) = self.conns.get_mut(slot) else {
                 return;
             };
-            if c.control.paused {
+            // Held input waits within half the read buffer; past that, reading waits too.
+            if c.control.paused && (c.control.eof || c.input.len() >= self.read_buf.len() / 2) {
                 c.control.missed = true; // read when woken
                 return;
             }
@@ -52,6 +53,10 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     self.drop_conn_because(slot, || {
                         ConnectFailure::Proxy("closed without answering".into())
                     });
+                    return;
+                }
+                Ok(0) if c.control.paused => {
+                    c.control.eof = true; // after what is held
                     return;
                 }
                 Ok(0) => {
@@ -156,7 +161,40 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                 self.feed(slot, total);
             }
         }
-        self.readable(slot);
+        if !self.held_end(slot) {
+            self.readable(slot);
+        }
+    }
+
+    /// The peer's end, kept while its input was held, once the input is taken: whether
+    /// it came (and the connection is now ending).
+    pub(super) fn held_end(&mut self, slot: usize) -> bool {
+        match self.conns.get_mut(slot) {
+            Some(c) if c.control.eof && !c.control.paused => {
+                c.control.eof = false;
+                self.peer_closed(slot);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A failing connection's held input is taken now, nothing waiting any more: the
+    /// messages in it are handled (their answers go nowhere).
+    pub(super) fn drain(&mut self, slot: usize) {
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        let total = c.input.len();
+        if !c.control.paused || total == 0 || total > self.read_buf.len() || !c.phase.is_open() {
+            return;
+        }
+        c.control.draining = true;
+        self.read_buf[..total].copy_from_slice(&c.input);
+        self.feed(slot, total);
+        if let Some(c) = self.conns.get_mut(slot) {
+            c.control.draining = false;
+        }
     }
 
     /// The socket in `slot` can take more.

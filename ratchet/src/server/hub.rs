@@ -133,6 +133,13 @@ impl Hub {
             }
             Request::Commands(cmds) => self.route(0, cmds),
             Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
+            // A push (unnumbered), or another process's message of a topic it keeps a
+            // history of: as one loop without a history delivers them.
+            Request::Numbered(topic, None, msg, except) => self.deliver(&topic, &msg, except),
+            Request::Numbered(topic, Some(offset), msg, except) => {
+                let numbered = crate::history::wire::numbered(&topic, Some(offset), &msg);
+                self.deliver(&topic, &numbered, except);
+            }
             Request::Answer(conn, door) => self.down(conn, Down::Answer(conn, door)),
             Request::Wake(conn) => self.down(conn, Down::Wake(conn)),
             Request::Reload => {
@@ -148,9 +155,9 @@ impl Hub {
             }
             // A worker's, never sent here.
             Request::Down(_) => {}
-            Request::Numbered(..) | Request::Recovered(..) | Request::Resolved(..) => {
-                log::warn!("history and name resolution are not served by the app thread");
-            }
+            // Neither is asked for here: no history with several workers, and names are
+            // resolved by the worker that connects.
+            Request::Recovered(..) | Request::Resolved(..) => {}
         }
     }
 

@@ -244,7 +244,7 @@ impl<C: StatefulComponent> WebSocket<C> {
     ) -> usize {
         let client = state.outbound.is_some();
         loop {
-            if self.app.holds(&mut state.conn, &mut state.app) {
+            if !out.draining() && self.app.holds(&mut state.conn, &mut state.app) {
                 out.pause_input();
                 return pos;
             }
@@ -317,7 +317,7 @@ impl<C: StatefulComponent> WebSocket<C> {
         out: &mut Outbox<'_>,
     ) -> usize {
         loop {
-            if self.app.holds(&mut state.conn, &mut state.app) {
+            if !out.draining() && self.app.holds(&mut state.conn, &mut state.app) {
                 out.pause_input();
                 return pos;
             }

@@ -227,7 +227,7 @@ impl<C: StatefulComponent> Protocol for Line<C> {
         out: &mut Outbox<'_>,
     ) -> usize {
         if state.knocking && !self.answered(state, out) {
-            out.pause_input();
+            out.await_input();
             return 0;
         }
         let mut pos = 0;

@@ -5,7 +5,7 @@
 mod outbox;
 
 pub use outbox::Outbox;
-pub(crate) use outbox::{deadline_after, Control, Inbound};
+pub(crate) use outbox::{deadline_after, Control, Hold, Inbound};
 
 use crate::command::{Commands, TimerScope};
 use crate::conn::{ConnId, Extensions};

@@ -46,17 +46,48 @@ pub(crate) struct Control {
     pub resume: bool,
     /// Render the server's metrics for the protocol's next call on this connection.
     pub scrape: bool,
+    /// Whether the protocol holds its input, and what follows from it (see [`Hold`]).
+    pub hold: Hold,
+}
+
+/// How a connection's input is held, in one byte of flags.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hold(u8);
+
+impl Hold {
     /// The protocol holds its input until something outside the loop is done (the
     /// door's answer, the app thread's handling of a message): what is read meanwhile
-    /// waits, up to half the read buffer, and the peer's end waits behind it.
-    pub paused: bool,
+    /// waits, and the peer's end waits behind it.
+    pub const PAUSED: u8 = 1;
+    /// While paused, reading stops at half the read buffer (the peer is slowed by TCP)
+    /// rather than going on until the connection is dropped for flooding.
+    pub const BACKPRESSURE: u8 = 2;
     /// The socket was readable while reading was held back: read it when woken.
-    pub missed: bool,
+    pub const MISSED: u8 = 4;
     /// The peer's end came while the input was held: acted on once it is taken.
-    pub eof: bool,
+    pub const EOF: u8 = 8;
     /// The connection is failing: the protocol takes every held message now (its
     /// answers go nowhere, but what it asks of others is done).
-    pub draining: bool,
+    pub const DRAINING: u8 = 16;
+
+    pub fn has(self, flag: u8) -> bool {
+        self.0 & flag != 0
+    }
+
+    pub fn set(&mut self, flag: u8, on: bool) {
+        if on {
+            self.0 |= flag;
+        } else {
+            self.0 &= !flag;
+        }
+    }
+
+    /// Takes `flag`: whether it was set.
+    pub fn take(&mut self, flag: u8) -> bool {
+        let was = self.has(flag);
+        self.set(flag, false);
+        was
+    }
 }
 
 /// One connection's share of the server-wide budget for messages in progress.
@@ -247,13 +278,23 @@ impl<'a> Outbox<'a> {
     /// again): it waits for something outside the loop before it takes more. The server
     /// keeps reading, within bounds, and keeps the peer's end until the input is taken.
     pub(crate) fn pause_input(&mut self) {
-        self.control.paused = true;
+        self.control
+            .hold
+            .set(Hold::PAUSED | Hold::BACKPRESSURE, true);
+    }
+
+    /// The protocol waits for something outside the loop (a door's answer) before it
+    /// takes its input: the peer's end waits behind it, but what the peer sends meanwhile
+    /// is still read, up to the read buffer, past which the connection is dropped (a
+    /// client that may not send yet does not slow the server, it is cut off).
+    pub(crate) fn await_input(&mut self) {
+        self.control.hold.set(Hold::PAUSED, true);
     }
 
     /// Whether the connection is failing and its held input must be taken now, nothing
     /// waiting any more.
     pub(crate) fn draining(&self) -> bool {
-        self.control.draining
+        self.control.hold.has(Hold::DRAINING)
     }
 
     /// Whether the protocol inside yielded this turn ([`yield_turn`](Outbox::yield_turn)):

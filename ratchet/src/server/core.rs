@@ -15,7 +15,7 @@ use crate::command::Command;
 use crate::conn::ConnId;
 use crate::handle::{Down, Handle, Request};
 use crate::outbound::{ConnectFailure, DialOutcome};
-use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
+use crate::protocol::{deadline_after, Hold, Inbound, Outbox, Overflow, Protocol};
 use crate::topics::Topics;
 use crate::CloseCode;
 use slab::Slab;
@@ -514,12 +514,12 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
-        if !c.input.is_empty() || c.control.eof {
+        if !c.input.is_empty() || c.control.hold.has(Hold::EOF) {
             self.wake_slot(slot);
             return;
         }
-        c.control.paused = false;
-        let missed = std::mem::take(&mut c.control.missed);
+        let missed = c.control.hold.take(Hold::MISSED);
+        c.control.hold.set(Hold::PAUSED | Hold::BACKPRESSURE, false);
         self.call(slot, |protocol, state, out| protocol.wake(state, out));
         if missed {
             self.readable(slot);

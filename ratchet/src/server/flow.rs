@@ -5,7 +5,7 @@ use super::connection::Phase;
 use super::core::Core;
 use super::transport::Transport;
 use crate::outbound::ConnectFailure;
-use crate::protocol::{deadline_after, Protocol};
+use crate::protocol::{deadline_after, Hold, Protocol};
 use std::io::ErrorKind;
 
 /// Reads per connection per loop turn before others get theirs.
@@ -18,9 +18,11 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             let Some(c) = self.conns.get_mut(slot) else {
                 return;
             };
-            // Held input waits within half the read buffer; past that, reading waits too.
-            if c.control.paused && (c.control.eof || c.input.len() >= self.read_buf.len() / 2) {
-                c.control.missed = true; // read when woken
+            // Held input waits; with backpressure, reading stops at half the read buffer.
+            let hold = c.control.hold;
+            let full = hold.has(Hold::BACKPRESSURE) && c.input.len() >= self.read_buf.len() / 2;
+            if hold.has(Hold::PAUSED) && (hold.has(Hold::EOF) || full) {
+                c.control.hold.set(Hold::MISSED, true); // read when woken
                 return;
             }
             if c.control.resume {
@@ -55,8 +57,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                     });
                     return;
                 }
-                Ok(0) if c.control.paused => {
-                    c.control.eof = true; // after what is held
+                Ok(0) if c.control.hold.has(Hold::PAUSED) => {
+                    c.control.hold.set(Hold::EOF, true); // after what is held
                     return;
                 }
                 Ok(0) => {
@@ -148,8 +150,9 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         let Some(c) = self.conns.get_mut(slot) else {
             return;
         };
-        c.control.paused = false;
-        c.control.missed = false;
+        c.control
+            .hold
+            .set(Hold::PAUSED | Hold::BACKPRESSURE | Hold::MISSED, false);
         let total = c.input.len();
         if c.phase.is_open() && !c.backlog.is_over() {
             if total == 0 {
@@ -170,8 +173,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// it came (and the connection is now ending).
     pub(super) fn held_end(&mut self, slot: usize) -> bool {
         match self.conns.get_mut(slot) {
-            Some(c) if c.control.eof && !c.control.paused => {
-                c.control.eof = false;
+            Some(c) if c.control.hold.has(Hold::EOF) && !c.control.hold.has(Hold::PAUSED) => {
+                c.control.hold.set(Hold::EOF, false);
                 self.peer_closed(slot);
                 true
             }
@@ -186,14 +189,15 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             return;
         };
         let total = c.input.len();
-        if !c.control.paused || total == 0 || total > self.read_buf.len() || !c.phase.is_open() {
+        let held = c.control.hold.has(Hold::PAUSED);
+        if !held || total == 0 || total > self.read_buf.len() || !c.phase.is_open() {
             return;
         }
-        c.control.draining = true;
+        c.control.hold.set(Hold::DRAINING, true);
         self.read_buf[..total].copy_from_slice(&c.input);
         self.feed(slot, total);
         if let Some(c) = self.conns.get_mut(slot) {
-            c.control.draining = false;
+            c.control.hold.set(Hold::DRAINING, false);
         }
     }
 

@@ -132,7 +132,7 @@ impl<C: StatefulComponent> WebSocket<C> {
                     // The request stays unconsumed, held by the server, until the answer;
                     // nothing more is read meanwhile (not even the client's end).
                     Admission::Wait => {
-                        out.pause_input();
+                        out.await_input();
                         return 0;
                     }
                     Admission::Refuse(refusal) => {

@@ -9,19 +9,19 @@ use super::dials::Dials;
 use super::execute::Frames;
 use super::metrics::LoopCounts;
 use super::output::Pool;
+pub(crate) use super::place::Place;
 use super::timers::{AppTimers, SlotDeadlines};
 use super::transport::Transport;
 use crate::command::Command;
 use crate::conn::ConnId;
-use crate::handle::{Down, Handle, Request};
+use crate::handle::Handle;
 use crate::outbound::{ConnectFailure, DialOutcome};
-use crate::protocol::{deadline_after, Hold, Inbound, Outbox, Overflow, Protocol};
+use crate::protocol::{deadline_after, Inbound, Outbox, Overflow, Protocol};
 use crate::topics::Topics;
 use crate::CloseCode;
 use slab::Slab;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The server's state, without the poller.
@@ -280,7 +280,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// What `conn` waited for is ready: the input the server holds for it is offered
     /// again, or, holding none, the protocol is told ([`Protocol::wake`]: a decorator that
     /// holds the input itself offers it).
-    fn wake_conn(&mut self, conn: ConnId) {
+    pub(super) fn wake_conn(&mut self, conn: ConnId) {
         if self.get_mut(conn).is_some() {
             self.wake_slot(self.place.local(conn));
         }
@@ -453,94 +453,6 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
     }
 
-    /// A request from a [`Handle`].
-    pub fn request(&mut self, request: Request) {
-        match request {
-            Request::Commands(cmds) => self.commands.extend(cmds),
-            Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
-            Request::Numbered(topic, offset, msg, except) => {
-                self.deliver_numbered(&topic, offset, &msg, except);
-            }
-            Request::Recovered(conn, topic, found, complete) => {
-                self.recovered(conn, &topic, found, complete);
-            }
-            Request::Answer(conn, door) => self.answer(conn, door),
-            Request::Down(batch) => {
-                for down in batch {
-                    match down {
-                        Down::Command(cmd) => self.commands.push(cmd),
-                        // In order: the commands before it are carried out first.
-                        Down::Answer(conn, door) => {
-                            self.execute();
-                            self.answer(conn, door);
-                        }
-                        Down::Wake(conn) => {
-                            self.execute();
-                            self.wake_conn(conn);
-                        }
-                        Down::Acked(conn) => {
-                            self.execute();
-                            self.acked(conn);
-                        }
-                    }
-                }
-            }
-            Request::Wake(conn) => self.wake_conn(conn),
-            Request::Reload => self.protocol.reload(),
-            // The loop's own: it resolves and connects.
-            Request::Shutdown | Request::Resolved(..) => {}
-            // The app thread's.
-            Request::Events(_) | Request::Stopped => {}
-        }
-        self.execute();
-    }
-
-    /// The door's answer for `conn`: its protocol finds it among the connection's
-    /// extensions, and the connection's input is offered again.
-    fn answer(&mut self, conn: ConnId, door: crate::door::Door) {
-        if self.attach(conn, crate::door::Answer(door)) {
-            self.wake_conn(conn);
-        }
-    }
-
-    /// The app thread handled `conn`'s last message: its input goes on (what the server
-    /// holds of it is offered again, a decorator holding input itself is woken, and the
-    /// socket is read if it was readable meanwhile).
-    fn acked(&mut self, conn: ConnId) {
-        if !self.attach(conn, crate::workers::Acked) {
-            return;
-        }
-        let slot = self.place.local(conn);
-        let Some(c) = self.conns.get_mut(slot) else {
-            return;
-        };
-        if !c.input.is_empty() || c.control.hold.has(Hold::EOF) {
-            self.wake_slot(slot);
-            return;
-        }
-        let missed = c.control.hold.take(Hold::MISSED);
-        c.control.hold.set(Hold::PAUSED | Hold::BACKPRESSURE, false);
-        self.call(slot, |protocol, state, out| protocol.wake(state, out));
-        if missed {
-            self.readable(slot);
-        }
-    }
-
-    /// Attaches `value` to `conn`'s extensions; whether it is there to take it.
-    fn attach<V: std::any::Any + Send + Sync>(&mut self, conn: ConnId, value: V) -> bool {
-        let protocol = &mut self.protocol;
-        let Some(c) = lookup(&mut self.conns, self.place.count, conn) else {
-            return false;
-        };
-        match c.phase.state_mut().and_then(|s| protocol.extensions(s)) {
-            Some(extensions) => {
-                extensions.insert(value);
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Asks the protocol to close every connection it has (1001 for WebSocket).
     pub fn close_all(&mut self) {
         self.dials.clear();
@@ -577,51 +489,4 @@ pub(super) fn lookup<S, T>(
     conns
         .get_mut(Place::local_of(id, workers))
         .filter(|c| c.id == id)
-}
-
-/// Which worker a core is, of how many: worker `index` of `count` numbers its
-/// connections' slots `local * count + index`, so that a [`ConnId`] names its worker
-/// (`slot % count`). Their sequence is shared, so ids stay unique and in order, and so is
-/// the count of connections they hold, which the connection cap is for.
-#[derive(Debug, Clone)]
-pub(crate) struct Place {
-    pub index: usize,
-    pub count: usize,
-    pub sequence: Option<Arc<AtomicU64>>,
-    /// Connections every worker holds, refusals left out.
-    pub held: Option<Arc<AtomicUsize>>,
-    /// This core's part of `held`.
-    pub counted: usize,
-}
-
-impl Default for Place {
-    fn default() -> Self {
-        Place {
-            index: 0,
-            count: 1,
-            sequence: None,
-            held: None,
-            counted: 0,
-        }
-    }
-}
-
-impl Place {
-    /// The id of connection `sequence` in this core's slot `local`.
-    pub fn id(&self, local: usize, sequence: u64) -> ConnId {
-        ConnId::new(local * self.count + self.index, sequence)
-    }
-
-    /// This core's slot for `id` (one of its own).
-    pub fn local(&self, id: ConnId) -> usize {
-        Self::local_of(id, self.count)
-    }
-
-    pub fn local_of(id: ConnId, count: usize) -> usize {
-        if count == 1 {
-            id.slot()
-        } else {
-            id.slot() / count
-        }
-    }
 }

@@ -2,9 +2,9 @@
 //! workers), and hands what is ready to the core.
 
 use super::core::{Core, Place};
-use super::{config, dials, Parts, FIRST_LISTENER, MAX_LISTENERS, SIGNALS, WAKER};
+use super::{config, dials, Parts, FIRST_LISTENER, MAX_LISTENERS, WAKER};
 #[cfg(feature = "main")]
-use super::{handoff, signals};
+use super::{handoff, signals, SIGNALS};
 use crate::handle::{Handle, Request, Wake};
 use crate::protocol::Protocol;
 use crate::workers::{Event, Uplink};
@@ -151,6 +151,7 @@ impl<P: Protocol> Loop<P> {
     }
 
     /// Shuts the server down: this loop, or, as a worker, every one.
+    #[cfg(feature = "main")]
     fn stop_all(&mut self) {
         match &self.up {
             Some(up) => {

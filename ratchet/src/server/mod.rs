@@ -24,7 +24,9 @@ mod hub;
 mod metrics;
 mod outbound;
 mod output;
+mod place;
 mod presence;
+mod requests;
 #[cfg(feature = "main")]
 mod signals;
 mod threads;

@@ -5,7 +5,7 @@
 //! each worker gets a copy of the rest of the stack, with a [`Remote`] where an
 //! application was. A worker owns the connections it accepted: it reads, writes, does the
 //! handshakes, framing, UTF-8 checks, inflation and compression, and tells the app thread
-//! what happened ([`Event`]s, one batch per loop turn). The app thread runs the handlers,
+//! what happened (events: opened, a message, closed; one batch per loop turn). The app thread runs the handlers,
 //! one at a time as with one loop, and sends the commands they return down to the workers
 //! that own their connections (one batch per worker per turn of its own). The design, and
 //! what it costs, is told in [`Server::workers`](crate::Server::workers).

@@ -1,0 +1,98 @@
+//! What the core is asked through its [`Handle`](crate::Handle): commands, deliveries from the bridge,
+//! doors' answers, wakes, and what the app thread sends a worker.
+
+use super::core::{lookup, Core};
+use super::transport::Transport;
+use crate::conn::ConnId;
+use crate::handle::{Down, Request};
+use crate::protocol::{Hold, Protocol};
+
+impl<P: Protocol, T: Transport> Core<P, T> {
+    /// A request from a [`Handle`](crate::Handle).
+    pub fn request(&mut self, request: Request) {
+        match request {
+            Request::Commands(cmds) => self.commands.extend(cmds),
+            Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
+            Request::Numbered(topic, offset, msg, except) => {
+                self.deliver_numbered(&topic, offset, &msg, except);
+            }
+            Request::Recovered(conn, topic, found, complete) => {
+                self.recovered(conn, &topic, found, complete);
+            }
+            Request::Answer(conn, door) => self.answer(conn, door),
+            Request::Down(batch) => {
+                for down in batch {
+                    match down {
+                        Down::Command(cmd) => self.commands.push(cmd),
+                        // In order: the commands before it are carried out first.
+                        Down::Answer(conn, door) => {
+                            self.execute();
+                            self.answer(conn, door);
+                        }
+                        Down::Wake(conn) => {
+                            self.execute();
+                            self.wake_conn(conn);
+                        }
+                        Down::Acked(conn) => {
+                            self.execute();
+                            self.acked(conn);
+                        }
+                    }
+                }
+            }
+            Request::Wake(conn) => self.wake_conn(conn),
+            Request::Reload => self.protocol.reload(),
+            // The loop's own: it resolves and connects.
+            Request::Shutdown | Request::Resolved(..) => {}
+            // The app thread's.
+            Request::Events(_) | Request::Stopped => {}
+        }
+        self.execute();
+    }
+
+    /// The door's answer for `conn`: its protocol finds it among the connection's
+    /// extensions, and the connection's input is offered again.
+    fn answer(&mut self, conn: ConnId, door: crate::door::Door) {
+        if self.attach(conn, crate::door::Answer(door)) {
+            self.wake_conn(conn);
+        }
+    }
+
+    /// The app thread handled `conn`'s last message: its input goes on (what the server
+    /// holds of it is offered again, a decorator holding input itself is woken, and the
+    /// socket is read if it was readable meanwhile).
+    fn acked(&mut self, conn: ConnId) {
+        if !self.attach(conn, crate::workers::Acked) {
+            return;
+        }
+        let slot = self.place.local(conn);
+        let Some(c) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if !c.input.is_empty() || c.control.hold.has(Hold::EOF) {
+            self.wake_slot(slot);
+            return;
+        }
+        let missed = c.control.hold.take(Hold::MISSED);
+        c.control.hold.set(Hold::PAUSED | Hold::BACKPRESSURE, false);
+        self.call(slot, |protocol, state, out| protocol.wake(state, out));
+        if missed {
+            self.readable(slot);
+        }
+    }
+
+    /// Attaches `value` to `conn`'s extensions; whether it is there to take it.
+    fn attach<V: std::any::Any + Send + Sync>(&mut self, conn: ConnId, value: V) -> bool {
+        let protocol = &mut self.protocol;
+        let Some(c) = lookup(&mut self.conns, self.place.count, conn) else {
+            return false;
+        };
+        match c.phase.state_mut().and_then(|s| protocol.extensions(s)) {
+            Some(extensions) => {
+                extensions.insert(value);
+                true
+            }
+            None => false,
+        }
+    }
+}

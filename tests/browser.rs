@@ -7,6 +7,7 @@
 //! permessage-deflate with the chat.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,7 +54,10 @@ fn chat_in_three_engines(url: &str, shots: &str, tls: Option<(&TestCa, &Leaf)>) 
     if let Some((ca, leaf)) = tls {
         command.arg(&ca.cert).arg(&leaf.chain);
     }
+    // A group of its own: on a timeout, node and the browsers go with xvfb-run (they
+    // hold the output pipes, so reading them would otherwise wait for ever).
     let mut node = command
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -64,7 +68,8 @@ fn chat_in_three_engines(url: &str, shots: &str, tls: Option<(&TestCa, &Leaf)>) 
             break status;
         }
         if Instant::now() > deadline {
-            let _ = node.kill();
+            let group = format!("-{}", node.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
             let _ = node.wait();
             let (mut out, mut err) = (String::new(), String::new());
             let _ = node.stdout.take().unwrap().read_to_string(&mut out);

@@ -127,14 +127,7 @@ pub fn deflate_echo(
         poll.poll(&mut events, Some(Duration::from_millis(50)))?;
         for event in events.iter() {
             let (s, buf) = &mut clients[event.token().0];
-            loop {
-                match s.read(&mut chunk) {
-                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            }
+            read_available(s, buf, &mut chunk)?;
             while let Some(len) = whole_frame(buf) {
                 buf.drain(..len);
                 let now = Instant::now();
@@ -223,14 +216,7 @@ pub fn deflate_paced(
         poll.poll(&mut events, Some(wait))?;
         for event in events.iter() {
             let (s, buf) = &mut clients[event.token().0];
-            loop {
-                match s.read(&mut chunk) {
-                    Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            }
+            read_available(s, buf, &mut chunk)?;
             while let Some(len) = whole_frame(buf) {
                 buf.drain(..len);
                 echoed += 1;
@@ -238,4 +224,20 @@ pub fn deflate_paced(
         }
     }
     Ok(echoed)
+}
+
+/// Reads what `s` has now into `buf`, through `chunk`; an error if the server closed it.
+fn read_available(
+    s: &mut mio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+) -> std::io::Result<()> {
+    loop {
+        match s.read(chunk) {
+            Ok(0) => return Err(std::io::Error::other("the server closed a connection")),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
 }

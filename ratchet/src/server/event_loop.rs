@@ -118,18 +118,15 @@ impl<P: Protocol> Loop<P> {
         self.handle.clone()
     }
 
-    /// Shuts down gracefully on SIGINT or SIGTERM (a second signal stops at once),
-    /// reloads what the protocols load from files (TLS certificates) on SIGHUP, and on
-    /// SIGUSR2 starts its successor on the same sockets, then shuts down once the successor
-    /// serves (see the crate's "Deploying" section). (The `main` feature, on by default.)
+    /// Hears the signals [`Listening::shutdown_on_signals`](super::Listening::shutdown_on_signals)
+    /// lists.
     #[cfg(feature = "main")]
     pub fn shutdown_on_signals(mut self) -> io::Result<Self> {
         self.signals = Some(signals::Signals::register(self.poll.registry(), SIGNALS)?);
         Ok(self)
     }
 
-    /// Serves until shut down (through a [`Handle`] or a signal), or until the event loop
-    /// fails.
+    /// Serves until shut down; as a worker, tells the app thread it stopped.
     pub fn run(mut self) -> io::Result<()> {
         let result = self.serve();
         self.handle.stop();

@@ -48,6 +48,7 @@ impl Bell {
     }
 }
 
+/// The app thread's state: the applications and what they share across workers.
 pub(crate) struct Hub {
     apps: Apps,
     /// The application's handle: what workers and other threads send the app thread.
@@ -67,8 +68,8 @@ pub(crate) struct Hub {
     recipients: Vec<ConnId>,
 }
 
-/// The worker that owns `id`, of `workers`.
-pub(crate) fn owner(id: ConnId, workers: usize) -> usize {
+/// The worker that owns `id`, of `workers` (see [`Place`](super::core::Place)).
+fn owner(id: ConnId, workers: usize) -> usize {
     id.slot() % workers
 }
 
@@ -103,11 +104,8 @@ impl Hub {
             bridge.start(&self.inbox);
         }
         for app in 0..self.apps.len() {
-            let inbox = self.inbox.clone();
-            if let Some(hosted) = self.apps.get(app) {
-                let cmds = hosted.start(&inbox);
-                self.route(app, cmds);
-            }
+            let started = self.apps.get(app).map(|hosted| hosted.start(&self.inbox));
+            self.route(app, started.unwrap_or_default());
         }
         let mut requests = VecDeque::new();
         while self.running > 0 {

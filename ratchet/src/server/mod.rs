@@ -314,13 +314,23 @@ where
     ///   buffered. What goes down to a worker is bounded by what came up; each connection's
     ///   output is bounded by its budget and [`Overflow`] policy on its worker, as with one
     ///   loop.
+    /// - **Order**: a connection's next message is decoded only once the app thread has
+    ///   handled its last one (an acknowledgement follows that message's commands down),
+    ///   so what the worker answers by itself (a pong, a close, a protocol error's close)
+    ///   never overtakes a reply, as on one loop. What arrives meanwhile waits, within half
+    ///   the read buffer, and the peer's end waits behind it; a connection that fails still
+    ///   has its waiting messages handled. Every knock goes to the app thread's door too.
     /// - **When the app thread is the bottleneck**: handlers run on one core, so a server
     ///   whose handlers cost more than the workers' I/O saturates that core first; more
     ///   workers then add nothing.
+    /// - **Limits**: the connection cap is the server's (the workers count together); the
+    ///   inbound budget is split between them; timers, topics and the [`Bridge`] are the app
+    ///   thread's; outbound connections are made by the first worker.
     ///
     /// Not yet with several workers: a [`history`](Server::history) (refused at `bind`),
-    /// presence snapshots, and recovery (a recovering connection is subscribed, without its
-    /// history).
+    /// presence snapshots, recovery (a recovering connection is subscribed, without its
+    /// history), and one metrics page for all workers (each answers with its own loop's
+    /// numbers).
     ///
     /// ```no_run
     /// use ratchet::{Commands, Component, Conn, ConnSet, Message, Server, WebSocket};

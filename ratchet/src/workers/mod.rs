@@ -5,10 +5,15 @@
 //! each worker gets a copy of the rest of the stack, with a [`Remote`] where an
 //! application was. A worker owns the connections it accepted: it reads, writes, does the
 //! handshakes, framing, UTF-8 checks, inflation and compression, and tells the app thread
-//! what happened (events: opened, a message, closed; one batch per loop turn). The app thread runs the handlers,
-//! one at a time as with one loop, and sends the commands they return down to the workers
-//! that own their connections (one batch per worker per turn of its own). The design, and
-//! what it costs, is told in [`Server::workers`](crate::Server::workers).
+//! what happened (a knock, an opening, a message, a close; one batch per loop turn). The
+//! app thread runs the handlers, one at a time as with one loop, and sends the commands
+//! they return down to the workers that own their connections (one batch per worker per
+//! turn of its own). The design, and what it costs, is told in
+//! [`Server::workers`](crate::Server::workers).
+//!
+//! A decorator of one's own serves several workers by implementing [`Split`]: split the
+//! stack inside it, and return a [`Replica`] that wraps each worker's copy of it in a copy
+//! of the decorator's settings.
 
 mod host;
 

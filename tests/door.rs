@@ -236,3 +236,55 @@ fn the_tester_knocks_and_answers() {
     );
     assert!(!t.is_waiting(&bob) && !t.is_open(&bob));
 }
+
+/// A line protocol's door may answer later too: `#1` (odd) is let in after a moment, `#2`
+/// (even) refused.
+struct LineCheckpoint {
+    handle: Option<Handle>,
+}
+
+impl Component for LineCheckpoint {
+    fn on_start(&mut self, handle: &Handle) -> impl IntoCommands {
+        self.handle = Some(handle.clone());
+    }
+
+    fn on_request(&mut self, conn: &Conn) -> Door {
+        let (handle, id) = (self.handle.clone().unwrap(), conn.id());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            let door = match id.number() % 2 {
+                1 => Door::Open,
+                _ => Door::Refuse(Refuse::forbidden("even numbers wait outside")),
+            };
+            handle.answer(id, door).unwrap();
+        });
+        Door::Later
+    }
+
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(format!("echo {}\n", msg.as_text().unwrap_or("")))
+    }
+}
+
+#[test]
+fn a_line_door_may_answer_later_too() {
+    let addr = serve(Line::new(LineCheckpoint { handle: None }));
+    // A line sent before the answer waits for it, and is answered after.
+    let mut first = TcpStream::connect(addr).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    first.write_all(b"sent early\n").unwrap();
+    let mut reader = BufReader::new(first.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "echo sent early\n");
+
+    let mut second = TcpStream::connect(addr).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut said = String::new();
+    second.read_to_string(&mut said).unwrap();
+    assert_eq!(said, "refused: even numbers wait outside\n");
+}

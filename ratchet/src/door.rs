@@ -27,9 +27,10 @@ pub enum Door {
     Refuse(Refuse),
     /// The answer comes later, from any thread, through
     /// [`Handle::answer`](crate::Handle::answer) (for a check that calls out: a token
-    /// service, a database). The connection waits, unanswered; its handshake deadline still
-    /// runs, and one that passes closes it. Only a protocol with a request (WebSocket)
-    /// waits; a line connection is refused.
+    /// service, a database). The connection waits, unanswered: a WebSocket handshake's
+    /// deadline still runs, and one that passes closes it; a line connection's input waits
+    /// for the answer (it has no deadline of its own). Behind several workers, every
+    /// knock is answered this way, by the app thread.
     Later,
 }
 

@@ -4,8 +4,8 @@
 
 use ratchet::server::Config;
 use ratchet::{
-    Command, Commands, Component, Conn, ConnId, ConnSet, Door, Handle, IntoCommands, Message,
-    Overflow, Refuse, Server, WebSocket,
+    Command, Commands, Component, Conn, ConnId, ConnSet, Door, IntoCommands, Message, Overflow,
+    Refuse, Server, WebSocket,
 };
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -39,17 +39,6 @@ impl Component for Chat {
     }
 }
 
-fn serve<P>(server: Server<P>) -> (SocketAddr, Handle)
-where
-    P: ratchet::Protocol + Send + 'static,
-    P::ConnState: Send,
-{
-    let listening = server.bind("127.0.0.1:0").expect("bind");
-    let (addr, handle) = (listening.local_addr(), listening.handle());
-    std::thread::spawn(move || listening.run());
-    (addr, handle)
-}
-
 /// Opens a client and reads its welcome: its connection's raw id.
 fn join(addr: SocketAddr) -> (RawClient, u64) {
     let mut c = RawClient::open(addr, "/");
@@ -61,7 +50,7 @@ fn join(addr: SocketAddr) -> (RawClient, u64) {
 
 #[test]
 fn a_chat_on_two_workers_sees_everyone_in_one_order() {
-    let (addr, handle) = serve(Server::new(WebSocket::new(Chat::default())).workers(2));
+    let (addr, handle) = suite::run(Server::new(WebSocket::new(Chat::default())).workers(2));
     let mut clients: Clients = Vec::new();
     // Connections are spread by whichever worker accepts first; open until both hold some.
     while clients.len() < 20
@@ -171,7 +160,7 @@ impl Component for Rooms {
 
 #[test]
 fn topics_timers_the_handle_and_the_door_reach_across_workers() {
-    let (addr, handle) = serve(Server::new(WebSocket::new(Rooms::default())).workers(2));
+    let (addr, handle) = suite::run(Server::new(WebSocket::new(Rooms::default())).workers(2));
     let (mut zero, mut one) = on_both(addr, 2);
     // A room with members on both workers.
     for (c, _) in zero.iter_mut().chain(one.iter_mut()) {
@@ -228,7 +217,7 @@ fn topics_timers_the_handle_and_the_door_reach_across_workers() {
 
 #[test]
 fn a_panic_closes_its_connection_only() {
-    let (addr, handle) = serve(Server::new(WebSocket::new(Rooms::default())).workers(2));
+    let (addr, handle) = suite::run(Server::new(WebSocket::new(Rooms::default())).workers(2));
     let (mut zero, mut one) = on_both(addr, 1);
     one[0].0.send_text("boom");
     let frame = one[0].0.read_frame();
@@ -294,7 +283,7 @@ fn overflow_policies_hold_on_each_worker() {
             let server = Server::new(WebSocket::new(Relay::default()))
                 .config(config)
                 .workers(2);
-            let (addr, handle) = serve(server);
+            let (addr, handle) = suite::run(server);
             let (zero, one) = on_both(addr, 2);
             let (mut mine, mut other) = if stalled_on == 0 {
                 (zero, one)
@@ -396,7 +385,7 @@ fn the_redis_bridge_reaches_both_workers() {
     };
     let bridge = ratchet::cluster::RedisBridge::new(redis.url());
     let status = bridge.status();
-    let (addr, _handle) = serve(
+    let (addr, _handle) = suite::run(
         Server::new(WebSocket::new(Rooms::default()))
             .bridge(bridge)
             .workers(2),
@@ -427,7 +416,7 @@ fn a_pipelined_burst_on_one_connection_is_answered_in_order() {
             from.send(msg)
         }
     }
-    let (addr, handle) = serve(Server::new(WebSocket::new(Echo)).workers(2));
+    let (addr, handle) = suite::run(Server::new(WebSocket::new(Echo)).workers(2));
     let mut clients: Vec<RawClient> = (0..4).map(|_| RawClient::open(addr, "/")).collect();
     const N: usize = 3000;
     for c in &mut clients {
@@ -448,7 +437,7 @@ fn a_pipelined_burst_on_one_connection_is_answered_in_order() {
 /// the answers come back to it too: every answer is carried out.
 #[test]
 fn a_busy_responder_loses_nothing() {
-    let (addr, handle) = serve(Server::new(WebSocket::new(Rooms::default())).workers(2));
+    let (addr, handle) = suite::run(Server::new(WebSocket::new(Rooms::default())).workers(2));
     const N: usize = 300;
     let (mut zero, mut one) = on_both(addr, 1);
     let (mut asker, _) = zero.remove(0);
@@ -487,7 +476,7 @@ fn a_busy_responder_loses_nothing() {
 /// own echoes unread): every message it sent before the reset is still handled.
 #[test]
 fn what_a_client_sent_before_resetting_is_handled() {
-    let (addr, handle) = serve(Server::new(WebSocket::new(Rooms::default())).workers(2));
+    let (addr, handle) = suite::run(Server::new(WebSocket::new(Rooms::default())).workers(2));
     let (mut zero, mut one) = on_both(addr, 1);
     let (mut listener, _) = zero.remove(0);
     let (mut talker, _) = one.remove(0);

@@ -401,13 +401,14 @@ impl Handle {
         let shared = &*self.shared;
         let size = request.size();
         // Wakes and shutdowns are never refused: they are small, and bounded by the
-        // connections (a wake each) or idempotent.
+        // connections (a wake each) or idempotent; nor is what the app thread passes down.
         let bounded = !matches!(
             request,
             Request::Wake(_)
                 | Request::Reload
                 | Request::Shutdown
                 | Request::Stopped
+                | Request::Down(_)
                 | Request::Resolved(..)
         );
         let deadline = wait.map(|w| Instant::now() + w);
@@ -447,31 +448,18 @@ impl Handle {
     /// what the app thread sends a worker is bounded by what the workers sent it, which
     /// its own queue bounds (see [`Server::workers`](crate::Server::workers)).
     pub(crate) fn pass_down(&self, request: Request) {
-        let shared = &*self.shared;
-        let size = request.size();
-        let mut queue = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.stopped {
-            return;
-        }
-        queue.requests.push_back(request);
-        queue.bytes += size;
-        drop(queue);
-        if !shared.woken.swap(true, Ordering::AcqRel) {
-            let _ = (shared.wake)();
-        }
+        let _ = self.enqueue(request, None);
     }
 
     /// Sends a worker's events of one turn up to the app thread, waiting for room as long
-    /// as it takes (the worker reads nothing meanwhile: backpressure to its clients).
-    /// `false` once the app thread has stopped.
-    pub(crate) fn pass_up(&self, events: Vec<crate::uplink::Event>) -> bool {
+    /// as it takes (the worker reads nothing meanwhile: backpressure to its clients), or
+    /// until the app thread has stopped (the events go nowhere then).
+    pub(crate) fn pass_up(&self, events: Vec<crate::uplink::Event>) {
         let mut request = Request::Events(events);
-        loop {
-            match self.enqueue(request, Some(Duration::from_millis(100))) {
-                Ok(()) => return true,
-                Err((SendError::Stopped, _)) => return false,
-                Err((SendError::Full, back)) => request = back,
-            }
+        while let Err((SendError::Full, back)) =
+            self.enqueue(request, Some(Duration::from_millis(100)))
+        {
+            request = back;
         }
     }
 

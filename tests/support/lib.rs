@@ -69,10 +69,17 @@ where
     <P::Worker as Protocol>::ConnState: Send,
     P::ConnState: Send,
 {
-    let server = Server::new(protocol)
-        .workers(test_workers())
-        .bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0");
+    run(Server::new(protocol).workers(test_workers()))
+}
+
+/// Binds `server` to 127.0.0.1 port 0 and runs it on a thread of its own; its address
+/// and a handle into it.
+pub fn run<P>(server: Server<P>) -> (SocketAddr, ratchet::Handle)
+where
+    P: Protocol + Send + 'static,
+    P::ConnState: Send,
+{
+    let server = server.bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let (addr, handle) = (server.local_addr(), server.handle());
     std::thread::spawn(move || server.run());
     (addr, handle)
@@ -85,14 +92,7 @@ where
     <P::Worker as Protocol>::ConnState: Send,
     P::ConnState: Send,
 {
-    let server = Server::new(protocol)
-        .config(config)
-        .workers(test_workers())
-        .bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0");
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
-    addr
+    run(Server::new(protocol).config(config).workers(test_workers())).0
 }
 
 /// Serves a protocol that only one loop can serve (a decorator of the test's own) on
@@ -102,13 +102,7 @@ where
     P: Protocol + Send + 'static,
     P::ConnState: Send,
 {
-    let server = Server::new(protocol)
-        .config(config)
-        .bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0");
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
-    addr
+    run(Server::new(protocol).config(config)).0
 }
 
 /// Waits (at most 10 s) until `done` says so; panics saying what it waited for.

@@ -30,11 +30,8 @@ pub fn bridged(url: &str) -> (SocketAddr, BridgeStatus) {
     let status = bridge.status();
     let server = Server::new(WebSocket::new(Storm))
         .bridge(bridge)
-        .workers(crate::test_workers())
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
+        .workers(crate::test_workers());
+    let (addr, _) = crate::run(server);
     crate::wait_until("the bridge to connect", || status.is_subscribed());
     (addr, status)
 }

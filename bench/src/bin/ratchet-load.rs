@@ -93,7 +93,7 @@ fn main() -> std::io::Result<()> {
             println!("rtt_p99_us {}", bench::percentile(&mut rtts, 99.0));
             println!("rtt_p999_us {}", bench::percentile(&mut rtts, 99.9));
         }
-        "latency" => {
+        "latency" | "paced" => {
             let addr = arg(&args, 1, "ADDR");
             let (conns, size, rate, secs): (usize, usize, u64, u64) = (
                 arg(&args, 2, "CONNS"),
@@ -101,49 +101,27 @@ fn main() -> std::io::Result<()> {
                 arg(&args, 4, "RATE"),
                 arg(&args, 5, "SECONDS"),
             );
-            let mut rtts = bench::latency(
-                addr,
-                None,
-                conns,
-                size,
-                rate,
-                Duration::from_secs(1),
-                Duration::from_secs(secs),
-            )?;
-            println!("samples {}", rtts.len());
-            println!("p50_us {}", bench::percentile(&mut rtts, 50.0));
-            println!("p99_us {}", bench::percentile(&mut rtts, 99.0));
-            println!("p999_us {}", bench::percentile(&mut rtts, 99.9));
-        }
-        "paced" => {
-            let addr = arg(&args, 1, "ADDR");
-            let (conns, size, rate, secs): (usize, usize, u64, u64) = (
-                arg(&args, 2, "CONNS"),
-                arg(&args, 3, "SIZE"),
-                arg(&args, 4, "RATE"),
-                arg(&args, 5, "SECONDS"),
-            );
+            let secs = Duration::from_secs(secs);
+            if mode == "latency" {
+                let mut rtts =
+                    bench::latency(addr, None, conns, size, rate, Duration::from_secs(1), secs)?;
+                println!("samples {}", rtts.len());
+                println!("p50_us {}", bench::percentile(&mut rtts, 50.0));
+                println!("p99_us {}", bench::percentile(&mut rtts, 99.0));
+                println!("p999_us {}", bench::percentile(&mut rtts, 99.9));
+                return Ok(());
+            }
             let kind: String = arg(&args, 6, "plain|tls|deflate");
+            let tls = match kind.as_str() {
+                "tls" => Some(bench::client_config(std::path::Path::new(&arg::<String>(
+                    &args, 7, "CA",
+                )))?),
+                _ => None,
+            };
             let echoed = match kind.as_str() {
-                "deflate" => bench::deflate_paced(addr, conns, size, rate, secs)?,
-                _ => {
-                    let tls = match kind.as_str() {
-                        "tls" => Some(bench::client_config(std::path::Path::new(&arg::<String>(
-                            &args, 7, "CA",
-                        )))?),
-                        _ => None,
-                    };
-                    let rtts = bench::latency(
-                        addr,
-                        tls.as_ref(),
-                        conns,
-                        size,
-                        rate,
-                        Duration::ZERO,
-                        Duration::from_secs(secs),
-                    )?;
-                    rtts.len() as u64
-                }
+                "deflate" => bench::deflate_paced(addr, conns, size, rate, secs.as_secs())?,
+                _ => bench::latency(addr, tls.as_ref(), conns, size, rate, Duration::ZERO, secs)?
+                    .len() as u64,
             };
             println!("echoed {echoed}");
         }

@@ -65,7 +65,9 @@ pub(crate) struct Hub {
     /// Workers whose loop still runs.
     running: usize,
     stopping: bool,
+    /// Scratch: a message's recipients, then split by worker.
     recipients: Vec<ConnId>,
+    by_worker: Vec<Vec<ConnId>>,
 }
 
 /// The worker that owns `id`, of `workers` (see [`Place`](super::core::Place)).
@@ -88,6 +90,7 @@ impl Hub {
             inbox,
             bell,
             lanes: workers.iter().map(|_| Vec::new()).collect(),
+            by_worker: workers.iter().map(|_| Vec::new()).collect(),
             running: workers.len(),
             workers,
             conns: HashMap::new(),
@@ -283,15 +286,18 @@ impl Hub {
     /// One command per worker that owns some of `ids`.
     fn send_many(&mut self, ids: &[ConnId], msg: &Payload) {
         let n = self.workers.len();
-        let mut by_worker: Vec<Vec<ConnId>> = vec![Vec::new(); n];
         for &id in ids {
-            by_worker[owner(id, n)].push(id);
+            self.by_worker[owner(id, n)].push(id);
         }
-        for (worker, ids) in by_worker.into_iter().enumerate() {
-            if !ids.is_empty() {
-                let cmd = Command::send_to(ids, msg.clone());
-                self.lanes[worker].push(Down::Command(cmd));
-            }
+        for (lane, ids) in self.lanes.iter_mut().zip(&mut self.by_worker) {
+            let to = match ids.as_slice() {
+                [] => continue,
+                &[one] => To::One(one),
+                many => To::Many(many.into()),
+            };
+            ids.clear();
+            let msg = msg.clone();
+            lane.push(Down::Command(Command::Send { to, msg }));
         }
     }
 

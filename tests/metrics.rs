@@ -42,6 +42,14 @@ fn samples(body: &str) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// The sum of every series of `name`, whatever its labels (a worker's, say).
+fn sum(m: &BTreeMap<String, f64>, name: &str) -> f64 {
+    m.iter()
+        .filter(|(series, _)| series.split('{').next() == Some(name))
+        .map(|(_, v)| v)
+        .sum()
+}
+
 fn scrape(addr: SocketAddr) -> (String, BTreeMap<String, f64>) {
     let response = get(addr, "/metrics");
     let (head, body) = response.split_once("\r\n\r\n").expect("a response");
@@ -120,11 +128,15 @@ fn a_scrape_counts_connections_handshakes_and_messages_and_passes_promtool() {
     assert_eq!(at("ratchet_connections_accepted_total"), 4.0);
     assert!(at("ratchet_bytes_read_total") > 0.0);
     assert!(at("ratchet_bytes_written_total") > 0.0);
-    assert!(at("ratchet_loop_turn_seconds_count") > 0.0);
-    assert_eq!(
-        at(r#"ratchet_loop_turn_seconds_bucket{le="+Inf"}"#),
-        at("ratchet_loop_turn_seconds_count")
-    );
+    let turns = sum(&m, "ratchet_loop_turn_seconds_count");
+    assert!(turns > 0.0);
+    // The +Inf buckets (one per worker) count every turn.
+    let inf: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("ratchet_loop_turn_seconds_bucket{") && k.contains("+Inf"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(inf, turns);
 
     // A client leaves: the gauge follows, and its socket is not counted as http while
     // it is let go.
@@ -213,13 +225,15 @@ fn api(addr: SocketAddr, path: &str) -> Option<String> {
 }
 
 /// A real Prometheus scrapes the chat example's `/metrics` and answers a query for
-/// `ratchet_connections` with the one client connected.
+/// `ratchet_connections` with the one client connected (on the test's workers: its
+/// `RATCHET_WORKERS`).
 #[test]
 fn prometheus_scrapes_the_chat_example() {
     if !have_prometheus() {
         return;
     }
-    let chat = suite::Example::start("chat");
+    let workers = suite::test_workers().to_string();
+    let chat = suite::Example::start_with("chat", &[("RATCHET_WORKERS", &workers)]);
     let addr = chat.addr();
     let mut client = RawClient::open(addr, "/chat?name=ann");
     let welcome = client.read_frame();
@@ -304,10 +318,8 @@ fn a_scrape_reads_the_redis_bridge_and_the_session_lookups() {
         .route("/metrics", Metrics::new());
     let server = ratchet::Server::new(router)
         .bridge(ratchet::cluster::RedisBridge::new(redis.url()))
-        .bind("127.0.0.1:0")
-        .unwrap();
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
+        .workers(suite::test_workers());
+    let (addr, _handle) = suite::run(server);
     let at = |series: &str| -> f64 {
         let (body, m) = scrape(addr);
         *m.get(series)
@@ -354,4 +366,73 @@ fn a_scrape_reads_the_redis_bridge_and_the_session_lookups() {
     assert_eq!(at("ratchet_subscriptions"), 2.0);
     assert_eq!(at(r#"ratchet_connections{protocol="rfc6455"}"#), 2.0);
     promtool_check(&body);
+}
+
+/// Joins every connection to `room` and tells it its id; keeps one timer armed.
+struct Joiner;
+
+impl Component for Joiner {
+    fn on_start(&mut self, _: &ratchet::Handle) -> impl IntoCommands {
+        ratchet::Command::after(Duration::from_secs(3600), 1)
+    }
+    fn on_open(&mut self, conn: &Conn) -> impl IntoCommands {
+        ratchet::Commands::from(conn.subscribe("room"))
+            .and(conn.send(format!("{}", conn.id().to_raw())))
+    }
+    fn on_message(&mut self, from: &Conn, msg: Message<'_>) -> impl IntoCommands {
+        from.send(msg)
+    }
+}
+
+/// With two workers, a scrape is one page whichever worker the scraper reaches: every
+/// worker's connections, messages and loop turns (each worker's turns labelled), and the
+/// app thread's topics and timers.
+#[test]
+fn with_two_workers_a_scrape_adds_up_every_worker_and_the_app_thread() {
+    let router = Router::new()
+        .route("/chat", WebSocket::new(Joiner))
+        .route("/metrics", Metrics::new());
+    let (addr, handle) = suite::run(ratchet::Server::new(router).workers(2));
+    let mut clients = Vec::new();
+    let mut workers = std::collections::HashSet::new();
+    while workers.len() < 2 || clients.len() < 4 {
+        assert!(clients.len() < 400, "one worker took every connection");
+        let mut c = RawClient::open(addr, "/chat");
+        let id: u64 = String::from_utf8(c.read_frame().payload)
+            .unwrap()
+            .parse()
+            .unwrap();
+        workers.insert((id & ((1 << 20) - 1)) % 2);
+        c.send_text("ping");
+        c.expect_text("ping");
+        clients.push(c);
+    }
+    let n = clients.len() as f64;
+    // Several scrapes, each on a connection of its own: whichever worker takes it, the
+    // page is the same sum.
+    let mut bodies = Vec::new();
+    for _ in 0..6 {
+        let (body, m) = scrape(addr);
+        let at = |series: &str| {
+            *m.get(series)
+                .unwrap_or_else(|| panic!("{series} in\n{body}"))
+        };
+        assert_eq!(at(r#"ratchet_connections{protocol="rfc6455"}"#), n);
+        assert_eq!(at(r#"ratchet_handshakes_total{version="rfc6455"}"#), n);
+        assert_eq!(at("ratchet_messages_received_total"), n);
+        assert_eq!(at("ratchet_topics"), 1.0, "the app thread's topics");
+        assert_eq!(at("ratchet_subscriptions"), n);
+        assert_eq!(at("ratchet_timers"), 1.0, "the app thread's timer");
+        for worker in ["0", "1"] {
+            let series = format!("ratchet_loop_turn_seconds_count{{worker=\"{worker}\"}}");
+            assert!(at(&series) > 0.0, "{series}");
+        }
+        bodies.push(body);
+    }
+    assert!(
+        sum(&samples(&bodies[5]), "ratchet_connections_accepted_total") >= n + 6.0,
+        "every worker's accepts"
+    );
+    promtool_check(&bodies[0]);
+    handle.shutdown();
 }

@@ -82,6 +82,24 @@ impl Exposition {
             .map_or(0.0, |f| f.samples.values().sum())
     }
 
+    /// Adds `other`'s samples and observations to these (another worker's, say).
+    pub(crate) fn merge(&mut self, other: Exposition) {
+        for (name, theirs) in other.families {
+            let ours = self.family(name, theirs.help, theirs.kind);
+            for (labels, value) in theirs.samples {
+                *ours.samples.entry(labels).or_insert(0.0) += value;
+            }
+            for (labels, h) in theirs.histograms {
+                match ours.histograms.entry(labels) {
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(h);
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().merge(&h),
+                }
+            }
+        }
+    }
+
     fn family(
         &mut self,
         name: &'static str,
@@ -262,5 +280,25 @@ mod tests {
         assert!(text.contains("t_seconds_bucket{le=\"+Inf\"} 6\n"), "{text}");
         assert!(text.contains("t_seconds_count 6\n"), "{text}");
         assert_eq!(e.total("g"), 3.5);
+    }
+
+    #[test]
+    fn two_expositions_merge_into_the_sums() {
+        let mut h = Histogram::new(&[0.001]);
+        h.observe(Duration::from_micros(100));
+        let mut a = Exposition::default();
+        a.counter("c_total", "C.", &[("k", "x")], 2);
+        a.histogram("t_seconds", "T.", &[], &h);
+        let mut b = Exposition::default();
+        b.counter("c_total", "C.", &[("k", "x")], 3);
+        b.counter("c_total", "C.", &[("k", "y")], 1);
+        b.gauge("g", "G.", &[], 4.0);
+        b.histogram("t_seconds", "T.", &[], &h);
+        a.merge(b);
+        let text = a.render();
+        assert!(text.contains("c_total{k=\"x\"} 5\n"), "{text}");
+        assert!(text.contains("c_total{k=\"y\"} 1\n"), "{text}");
+        assert!(text.contains("# TYPE g gauge\ng 4\n"), "{text}");
+        assert!(text.contains("t_seconds_count 2\n"), "{text}");
     }
 }

@@ -132,6 +132,10 @@ pub(crate) enum Down {
     /// The app thread handled the connection's last message (its commands are before
     /// this): its input goes on.
     Acked(ConnId),
+    /// The app thread gathers the server's metrics (gathering `id`): the worker's own.
+    Render(u64),
+    /// The server's metrics, gathered, for the connection that asked.
+    Scraped(ConnId, String),
 }
 
 impl Request {
@@ -163,6 +167,7 @@ impl Request {
                 .iter()
                 .map(|down| match down {
                     Down::Command(Command::Send { to, msg }) => 64 + msg.len() + 8 * to.ids().len(),
+                    Down::Scraped(_, text) => 64 + text.len(),
                     _ => 64,
                 })
                 .sum(),

@@ -19,6 +19,10 @@ pub(crate) enum Event {
     /// A connection that knocked is gone without having opened (refused, or it left
     /// before the door answered): its state is dropped, no handler runs.
     Gone(usize, ConnId),
+    /// A connection asks for the server's metrics: the app thread gathers every worker's.
+    Scrape(ConnId),
+    /// A worker's numbers for the app thread's gathering `id`.
+    Rendered(u64, Box<crate::exposition::Exposition>),
 }
 
 impl Event {
@@ -26,6 +30,7 @@ impl Event {
     pub(crate) fn size(&self) -> usize {
         match self {
             Event::Message(_, _, msg) => 32 + msg.len(),
+            Event::Rendered(..) => 4096,
             _ => 64,
         }
     }

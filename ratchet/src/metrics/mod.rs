@@ -20,6 +20,11 @@
 //! | `ratchet_session_lookups_total{result}` (`found`, `missing`, `unavailable`), `ratchet_session_lookup_seconds` (histogram) | [`Session`](crate::session::Session) |
 //! | `ratchet_bridge_up`, `ratchet_bridge_published_total`, `ratchet_bridge_received_total`, `ratchet_bridge_dropped_total`, `ratchet_bridge_subscriptions_lost_total`, `ratchet_bridge_queued_bytes` | [`RedisBridge`](crate::cluster::RedisBridge) |
 //!
+//! With [several workers](crate::Server::workers), the worker a scrape reaches asks the
+//! app thread, which asks every worker for its numbers and adds them to its own (topics,
+//! application timers, the bridge): one page, summed; `ratchet_loop_turn_seconds` has a
+//! `worker` label, one histogram per worker.
+//!
 //! A decorator of one's own adds its numbers the same way, by implementing
 //! [`Protocol::metrics`](crate::Protocol::metrics); a [`Bridge`](crate::server::Bridge) by
 //! its own `metrics`.

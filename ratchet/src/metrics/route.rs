@@ -141,7 +141,8 @@ impl Protocol for Metrics {
     fn metrics(&self, _metrics: &mut Exposition) {}
 }
 
-/// Several workers: each answers with the numbers of its own loop.
+/// Several workers: each serves the route; the page it answers with is every worker's
+/// numbers and the app thread's, added up (see [`Server::workers`](crate::Server::workers)).
 impl crate::workers::Split for Metrics {
     type Worker = Metrics;
 

@@ -7,7 +7,7 @@ use super::config::{Valid, BUSY_RESERVE};
 use super::connection::{Backlog, Connection, Phase};
 use super::dials::Dials;
 use super::execute::Frames;
-use super::metrics::LoopCounts;
+use super::metrics::{LoopCounts, Scrapes};
 use super::output::Pool;
 pub(crate) use super::place::Place;
 use super::timers::{AppTimers, SlotDeadlines};
@@ -73,6 +73,8 @@ pub(crate) struct Core<P: Protocol, T> {
     refused_in_burst: u64,
     /// What the loop counts for a scrape.
     pub(super) metrics: LoopCounts,
+    /// Scrapes being gathered by the app thread (on a worker of several).
+    pub(super) scrapes: Scrapes,
 }
 
 impl<P: Protocol, T: Transport> Core<P, T> {
@@ -111,6 +113,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             refusing: 0,
             refused_in_burst: 0,
             metrics: LoopCounts::default(),
+            scrapes: Scrapes::default(),
         }
     }
 
@@ -244,7 +247,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     ) -> Option<R> {
         // Metrics the protocol asked for are rendered before its call: every layer counts.
         let scrape = match self.conns.get(slot) {
-            Some(c) if c.control.scrape => Some(self.render_metrics()),
+            Some(c) if c.control.scrape => self.scrape_for(c.id),
             _ => None,
         };
         let c = self.conns.get_mut(slot)?;
@@ -269,11 +272,19 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         drop(out);
         self.inbound_total = self.inbound_total - c.inbound_held + inbound.held;
         c.inbound_held = inbound.held;
+        // On a worker, a scrape waits for the app thread's numbers, not for the next turn.
+        let gather = (c.control.scrape && self.place.count > 1).then_some(c.id);
+        if gather.is_some() {
+            c.control.resume = false;
+        }
         self.handle
             .counters()
             .inbound_bytes
             .store(self.inbound_total, Ordering::Relaxed);
         self.settle(slot);
+        if let Some(conn) = gather {
+            self.gather(conn);
+        }
         Some(result)
     }
 

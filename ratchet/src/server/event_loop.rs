@@ -142,6 +142,7 @@ impl<P: Protocol> Loop<P> {
             return;
         };
         up.uplink.take(&mut up.events);
+        up.events.append(&mut self.core.scrapes.up);
         if !up.events.is_empty() {
             up.hub.pass_up(std::mem::take(&mut up.events));
         }

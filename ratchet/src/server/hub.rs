@@ -3,6 +3,8 @@
 //! their connections, and get down the commands for the connections they own.
 
 use super::bridge::Bridge;
+use super::gather::Gathers;
+use super::metrics::{queue_and_timers, server_metrics};
 use super::timers::AppTimers;
 use crate::command::{Command, Commands, TimerScope, To, Topic};
 use crate::conn::ConnId;
@@ -68,6 +70,8 @@ pub(crate) struct Hub {
     /// Scratch: a message's recipients, then split by worker.
     recipients: Vec<ConnId>,
     by_worker: Vec<Vec<ConnId>>,
+    /// Scrapes waiting for the workers' numbers.
+    gathers: Gathers,
 }
 
 /// The worker that owns `id`, of `workers` (see [`Place`](super::core::Place)).
@@ -98,6 +102,7 @@ impl Hub {
             bridge,
             stopping: false,
             recipients: Vec::new(),
+            gathers: Gathers::default(),
         }
     }
 
@@ -205,8 +210,27 @@ impl Hub {
                 }
                 return;
             }
+            Event::Scrape(conn) => return self.scrape(conn),
+            Event::Rendered(id, numbers) => {
+                if let Some((conn, page)) = self.gathers.add(id, *numbers) {
+                    self.down(conn, Down::Scraped(conn, page));
+                }
+                return;
+            }
         };
         self.route(app, cmds);
+    }
+
+    /// `conn` asked for the server's metrics: the app thread's numbers (topics, timers,
+    /// the bridge, and the counts every worker shares), then every worker's own.
+    fn scrape(&mut self, conn: ConnId) {
+        let mut own = crate::exposition::Exposition::default();
+        server_metrics(&mut own, &self.inbox.stats(), self.bridge.as_deref());
+        queue_and_timers(&mut own, self.inbox.queued(), self.timers.len());
+        let id = self.gathers.start(conn, self.workers.len(), own);
+        for lane in &mut self.lanes {
+            lane.push(Down::Render(id));
+        }
     }
 
     /// `id` is gone: it leaves its topics.

@@ -17,6 +17,7 @@ mod due;
 mod event_loop;
 mod execute;
 mod flow;
+mod gather;
 #[cfg(feature = "main")]
 mod handoff;
 mod history;
@@ -326,11 +327,14 @@ where
     /// - **Limits**: the connection cap is the server's (the workers count together); the
     ///   inbound budget is split between them; timers, topics and the [`Bridge`] are the app
     ///   thread's; outbound connections are made by the first worker.
+    /// - **Metrics**: a scrape is one page whichever worker takes it: that worker asks the
+    ///   app thread, which gathers every worker's numbers (asked for, not shared: nothing
+    ///   on the message path is synchronised) and its own, and adds them up; each worker's
+    ///   loop turns keep a `worker` label.
     ///
     /// Not yet with several workers: a [`history`](Server::history) (refused at `bind`),
-    /// presence snapshots, recovery (a recovering connection is subscribed, without its
-    /// history), and one metrics page for all workers (each answers with its own loop's
-    /// numbers).
+    /// presence snapshots, and recovery (a recovering connection is subscribed, without
+    /// its history).
     ///
     /// ```no_run
     /// use ratchet::{Commands, Component, Conn, ConnSet, Message, Server, WebSocket};

@@ -37,6 +37,8 @@ impl<P: Protocol, T: Transport> Core<P, T> {
                             self.execute();
                             self.acked(conn);
                         }
+                        Down::Render(id) => self.render_for(id),
+                        Down::Scraped(conn, text) => self.scraped(conn, text),
                     }
                 }
             }

@@ -166,7 +166,7 @@ fn an_application_behind_a_router_or_a_second_listener_connects_out_too() {
     );
     let server = ratchet::Server::new(WebSocket::new(echo::Echo))
         .listen("127.0.0.1:0", ratchet::Line::new(probe))
-        .and_then(|s| s.bind("127.0.0.1:0"))
+        .and_then(|s| s.workers(suite::test_workers()).bind("127.0.0.1:0"))
         .expect("two listeners");
     std::thread::spawn(move || server.run());
     // Line has no client role: the attempt is refused, and said so, to the right app.
@@ -180,7 +180,7 @@ fn an_application_behind_a_router_or_a_second_listener_connects_out_too() {
     );
     let server = ratchet::Server::new(ratchet::Line::new(echo::Echo))
         .listen("127.0.0.1:0", WebSocket::new(probe))
-        .and_then(|s| s.bind("127.0.0.1:0"))
+        .and_then(|s| s.workers(suite::test_workers()).bind("127.0.0.1:0"))
         .expect("two listeners");
     std::thread::spawn(move || server.run());
     assert_eq!(next(&rx), Heard::Open(11, None));

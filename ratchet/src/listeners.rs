@@ -298,8 +298,8 @@ impl<A: crate::workers::Split, B: crate::workers::Split> crate::workers::Split f
     type Worker = Listeners<A::Worker, B::Worker>;
 
     fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
-        let first = self.first.split(apps);
-        let second = self.second.split(apps);
+        let first = apps.within(0, |apps| self.first.split(apps));
+        let second = apps.within(1, |apps| self.second.split(apps));
         Box::new(move |uplink| Listeners::new(first(uplink), second(uplink)))
     }
 }

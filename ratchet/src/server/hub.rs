@@ -294,8 +294,24 @@ impl Hub {
                     .timers
                     .start(Instant::now(), scope(app), key, after, every),
                 Command::CancelTimer { key, .. } => self.timers.cancel(scope(app), key),
-                // Outbound connections are made by the first worker.
-                Command::Connect { .. } | Command::CancelConnect { .. } => {
+                // Outbound connections are made by the first worker, scoped to the
+                // application's place in the worker's stack (behind its routes).
+                Command::Connect {
+                    key,
+                    connect,
+                    scope,
+                } => {
+                    let scope = self.apps.scope(app, scope);
+                    let cmd = Command::Connect {
+                        key,
+                        connect,
+                        scope,
+                    };
+                    self.lanes[0].push(Down::Command(cmd));
+                }
+                Command::CancelConnect { key, scope } => {
+                    let scope = self.apps.scope(app, scope);
+                    let cmd = Command::CancelConnect { key, scope };
                     self.lanes[0].push(Down::Command(cmd));
                 }
             }

@@ -326,7 +326,8 @@ where
     ///   workers then add nothing.
     /// - **Limits**: the connection cap is the server's (the workers count together); the
     ///   inbound budget is split between them; timers, topics and the [`Bridge`] are the app
-    ///   thread's; outbound connections are made by the first worker.
+    ///   thread's; outbound connections are made by the first worker (for an application
+    ///   behind routes or a second listener too: the app thread knows where it sits).
     /// - **Metrics**: a scrape is one page whichever worker takes it: that worker asks the
     ///   app thread, which gathers every worker's numbers (asked for, not shared: nothing
     ///   on the message path is synchronised) and its own, and adds them up; each worker's

@@ -21,7 +21,7 @@ pub(crate) use crate::uplink::Event;
 pub use crate::uplink::Uplink;
 pub(crate) use host::Hosted;
 
-use crate::command::IntoCommands;
+use crate::command::{IntoCommands, TimerScope};
 use crate::conn::{Conn, ConnId};
 use crate::door::Door;
 use crate::error::Error;
@@ -52,6 +52,11 @@ pub type Replica<W> = Box<dyn Fn(&Uplink) -> W + Send>;
 #[derive(Default)]
 pub struct Apps {
     hosted: Vec<Box<dyn Hosted>>,
+    /// Where each application sits behind routers and listeners: route indices,
+    /// outermost first (what a command of it is scoped to on a worker).
+    paths: Vec<Vec<usize>>,
+    /// The route being split.
+    path: Vec<usize>,
 }
 
 impl std::fmt::Debug for Apps {
@@ -68,7 +73,26 @@ impl Apps {
         C::State: Send,
     {
         self.hosted.push(Box::new(Host::new(app)));
+        self.paths.push(self.path.clone());
         self.hosted.len() - 1
+    }
+
+    /// Runs `split` for the stack behind route `index` of a router (or side `index` of
+    /// two listeners): the applications it adds are scoped to that route, as the router
+    /// scopes their commands on one loop (see [`TimerScope`]).
+    pub fn within<T>(&mut self, index: usize, split: impl FnOnce(&mut Apps) -> T) -> T {
+        self.path.push(index);
+        let split = split(self);
+        self.path.pop();
+        split
+    }
+
+    /// `scope`, of application `app`, as seen from the top of a worker's stack.
+    pub(crate) fn scope(&self, app: usize, scope: TimerScope) -> TimerScope {
+        let path = self.paths.get(app).map_or(&[][..], Vec::as_slice);
+        path.iter()
+            .rev()
+            .fold(scope, |scope, &index| scope.push(index))
     }
 
     /// How many applications there are.

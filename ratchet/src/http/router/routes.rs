@@ -471,7 +471,7 @@ impl<P: crate::workers::Split, R: SplitRoutes> SplitRoutes for Route<P, R> {
 
     fn split(self, apps: &mut crate::workers::Apps) -> crate::workers::Replica<Self::Worker> {
         let rest = self.rest.split(apps);
-        let protocol = self.protocol.split(apps);
+        let protocol = apps.within(R::LEN, |apps| self.protocol.split(apps));
         let pattern = self.pattern;
         Box::new(move |uplink| {
             let mut protocol = protocol(uplink);

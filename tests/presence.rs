@@ -36,9 +36,7 @@ fn serve(redis: Option<&str>) -> SocketAddr {
         status = Some(bridge.status());
         server = server.bridge(bridge);
     }
-    let server = server.bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
+    let (addr, _handle) = suite::run(server.workers(suite::test_workers()));
     if let Some(status) = status {
         suite::wait_until("the bridge", || status.is_subscribed());
     }

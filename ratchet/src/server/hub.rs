@@ -5,6 +5,7 @@
 use super::bridge::Bridge;
 use super::gather::Gathers;
 use super::metrics::{queue_and_timers, server_metrics};
+use super::presence::Presence;
 use super::timers::AppTimers;
 use crate::command::{Command, Commands, TimerScope, To, Topic};
 use crate::conn::ConnId;
@@ -72,6 +73,8 @@ pub(crate) struct Hub {
     by_worker: Vec<Vec<ConnId>>,
     /// Scrapes waiting for the workers' numbers.
     gathers: Gathers,
+    /// Who of this process is present in which topic.
+    members: crate::presence::Members,
 }
 
 /// The worker that owns `id`, of `workers` (see [`Place`](super::core::Place)).
@@ -103,6 +106,7 @@ impl Hub {
             stopping: false,
             recipients: Vec::new(),
             gathers: Gathers::default(),
+            members: crate::presence::Members::default(),
         }
     }
 
@@ -265,13 +269,15 @@ impl Hub {
                 | Command::Close { conn: id, .. } => {
                     self.down(id, Down::Command(cmd));
                 }
-                Command::Subscribe { conn, topic }
-                | Command::Recover { conn, topic, .. }
-                | Command::Present { conn, topic, .. } => self.subscribe(conn, topic),
-                Command::Presence { conn, topic } => {
-                    log::warn!("presence in {topic} is not kept with several workers");
-                    let _ = conn;
+                Command::Subscribe { conn, topic } | Command::Recover { conn, topic, .. } => {
+                    self.subscribe(conn, topic);
                 }
+                Command::Present { conn, topic, info } => {
+                    if self.subscribe(conn, topic.clone()) {
+                        self.presence(|p| p.present(conn, &topic, info));
+                    }
+                }
+                Command::Presence { conn, topic } => self.presence(|p| p.snapshot(conn, &topic)),
                 Command::Unsubscribe { conn, topic } => {
                     let Some(topics) = self.conns.get_mut(&conn) else {
                         continue;
@@ -349,12 +355,13 @@ impl Hub {
         self.recipients = ids;
     }
 
-    fn subscribe(&mut self, conn: ConnId, topic: Topic) {
+    /// Subscribes `conn` to `topic`; whether `conn` is there to be.
+    fn subscribe(&mut self, conn: ConnId, topic: Topic) -> bool {
         let Some(topics) = self.conns.get_mut(&conn) else {
-            return;
+            return false;
         };
         if topics.contains(&topic) {
-            return;
+            return true;
         }
         topics.push(topic.clone());
         if self.topics.join(conn, topic.clone()) {
@@ -362,13 +369,32 @@ impl Hub {
                 bridge.joined(&topic);
             }
         }
+        true
     }
 
+    /// `conn` leaves `topic`: if it was present there, the others hear it; the bridge
+    /// hears of it if it was the last subscriber.
     fn leave(&mut self, conn: ConnId, topic: &str) {
-        if self.topics.leave(conn, topic) {
+        let emptied = self.topics.leave(conn, topic);
+        self.presence(|p| p.absent(conn, topic));
+        if emptied {
             if let Some(bridge) = &mut self.bridge {
                 bridge.left(topic);
             }
+        }
+    }
+
+    /// Presence, kept here as one loop keeps it; what it sends goes down at once.
+    fn presence(&mut self, f: impl FnOnce(&mut Presence<'_>)) {
+        let mut out = Vec::new();
+        f(&mut Presence {
+            members: &mut self.members,
+            bridge: self.bridge.as_deref_mut(),
+            topics: &self.topics,
+            out: &mut out,
+        });
+        if !out.is_empty() {
+            self.route(0, out.into_iter().collect());
         }
     }
 

@@ -57,6 +57,78 @@ fn run_kosoku(
     Some(read_results(name, &reports, expected_cases))
 }
 
+/// kosoku as a fuzzing server, on a port it chose: what it says on stderr is kept, for
+/// a failure's message; it is killed if still running when dropped.
+struct Fuzzer {
+    child: std::process::Child,
+    port: u16,
+    said: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Fuzzer {
+    /// Starts kosoku's fuzzing server for the cases selected by `args`, writing its
+    /// reports to `reports`, and waits for the port it listens on.
+    fn start(args: &[&str], reports: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("kosoku")
+            .args(["-m", "fuzzingserver"])
+            .args(args)
+            .arg("-o")
+            .arg(reports)
+            .arg("127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start kosoku's fuzzing server");
+        let stderr = child.stderr.take().expect("kosoku's stderr");
+        let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let keep = std::sync::Arc::clone(&said);
+        // Read to the end, so kosoku never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let port = line
+                    .strip_prefix("fuzzingserver listening on ws://")
+                    .and_then(|at| at.rsplit_once(':'))
+                    .and_then(|(_, port)| port.trim().parse::<u16>().ok());
+                if let Some(port) = port {
+                    let _ = port_tx.send(port);
+                }
+                keep.lock().unwrap().push(line);
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("kosoku did not say where it listens: {:?}", said));
+        Fuzzer { child, port, said }
+    }
+
+    /// Waits up to `within` for kosoku to end (it does once the reports are written).
+    fn wait(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.child.try_wait().expect("kosoku's status").is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "kosoku did not end {within:?} after the reports were asked for; it said: {:?}",
+            self.said.lock().unwrap()
+        );
+    }
+}
+
+impl Drop for Fuzzer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs kosoku as the fuzzing server for the cases selected by `args`, and
 /// `examples/autobahn_client` against it, two cases at a time, offering `deflate`; returns
 /// each case's (behavior, close behavior), after checking the number of cases run.
@@ -69,21 +141,9 @@ fn run_as_client(
     if !have_kosoku() {
         return None;
     }
-    let port = suite::free_port();
     let reports = reports_dir(name);
-    let mut fuzzer = Command::new("kosoku")
-        .args(["-m", "fuzzingserver"])
-        .args(args)
-        .arg("-o")
-        .arg(&reports)
-        .arg(format!("127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start kosoku's fuzzing server");
-    suite::wait_until("kosoku's fuzzing server", || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    let base = format!("ws://127.0.0.1:{port}");
+    let mut fuzzer = Fuzzer::start(args, &reports);
+    let base = format!("ws://127.0.0.1:{}", fuzzer.port);
     let driver = ratchet::Server::new(autobahn_client::protocol(&base, name, 2, deflate))
         .bind("127.0.0.1:0")
         .expect("bind");
@@ -96,11 +156,13 @@ fn run_as_client(
     }
     if !run.is_finished() {
         handle.shutdown();
-        let _ = fuzzer.kill();
-        panic!("the client run did not finish in 20 minutes");
+        panic!(
+            "the client run did not finish in 20 minutes; kosoku said: {:?}",
+            fuzzer.said.lock().unwrap()
+        );
     }
     run.join().expect("driver thread").expect("driver ran");
-    let _ = fuzzer.wait(); // it exits once the reports are written
+    fuzzer.wait(Duration::from_secs(120));
     Some(read_results(name, &reports, expected_cases))
 }
 

@@ -25,21 +25,19 @@ impl Component for Historian {
     }
 }
 
+/// Serves the historian on the test's workers, bridged to `redis` if given.
 fn serve(history: History, redis: Option<&str>) -> SocketAddr {
     let mut server = Server::new(WebSocket::new(Historian)).history(history);
+    let mut status = None;
     if let Some(url) = redis {
         let bridge = RedisBridge::new(url);
-        let status = bridge.status();
+        status = Some(bridge.status());
         server = server.bridge(bridge);
-        let server = server.bind("127.0.0.1:0").unwrap();
-        let addr = server.local_addr();
-        std::thread::spawn(move || server.run());
-        suite::wait_until("the bridge", || status.is_subscribed());
-        return addr;
     }
-    let server = server.bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr();
-    std::thread::spawn(move || server.run());
+    let (addr, _handle) = suite::run(server.workers(suite::test_workers()));
+    if let Some(status) = status {
+        suite::wait_until("the bridge", || status.is_subscribed());
+    }
     addr
 }
 
@@ -152,11 +150,13 @@ fn in_one_process_a_client_recovers_exactly_what_it_missed() {
 fn in_one_process_a_gap_longer_than_the_history_is_told() {
     let addr = serve(keep(10), None);
     let (mut listener, _) = join(addr, None);
+    let mut watcher = join(addr, None).0;
     let mut speaker = join(addr, None).0;
     say(&mut speaker, 0..1);
     let (first, _) = said(&mut listener);
     drop(listener);
     say(&mut speaker, 1..51);
+    until_heard(&mut watcher, "m50"); // every one is in the history now
     let mut witness = RawClient::open(addr, "/");
     // A latecomer gets the ten kept.
     let kept = hears(&mut witness, 41..51);

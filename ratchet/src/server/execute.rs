@@ -87,7 +87,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
     }
 
-    fn run(&mut self, cmd: Command) {
+    pub(super) fn run(&mut self, cmd: Command) {
         match cmd {
             Command::Send { to, msg } => match to {
                 To::One(id) => self.send_one(id, &msg),
@@ -108,7 +108,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             Command::Presence { conn, topic } => self.presence(conn, &topic),
             Command::Unsubscribe { conn, topic } => self.unsubscribe(conn, &topic),
             Command::Publish { topic, msg, except } => match self.retention(&topic) {
-                Some(keep) => self.publish_numbered(topic, msg, except, keep),
+                Some(keep) => self.keeping(|k| k.publish(topic, msg, except, keep)),
                 None => {
                     if let Some(bridge) = &mut self.bridge {
                         bridge.publish(&topic, &msg);
@@ -303,7 +303,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// `conn` leaves `topic`; the bridge hears of it if it was the last one here.
     pub(super) fn left(&mut self, conn: ConnId, topic: &str) {
-        self.forget_seam(conn, topic);
+        self.keeping(|k| k.forget(conn, topic));
         let emptied = self.topics.leave(conn, topic);
         self.absent(conn, topic);
         if emptied {

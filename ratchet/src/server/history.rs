@@ -1,16 +1,20 @@
-//! History topics in the event loop: publishes numbered (by the bridge's store, or by the
-//! rings of this process), delivered with their offsets, and recoveries sewn to the live
-//! messages (see [`crate::history`]).
+//! History topics where the topics are kept (the event loop, or the app thread of
+//! several workers): publishes numbered (by the bridge's store, or by the rings of this
+//! process), delivered with their offsets, and recoveries sewn to the live messages (see
+//! [`crate::history`]).
 
+use super::bridge::Bridge;
 use super::core::Core;
 use super::transport::Transport;
-use crate::command::Topic;
+use crate::command::{Command, Topic};
 use crate::conn::ConnId;
 use crate::history::{wire, History, Live, Offset, Retention, Rings, Seams};
 use crate::message::Payload;
 use crate::protocol::Protocol;
+use crate::topics::Topics;
+use std::time::Instant;
 
-/// The loop's history: which topics keep one, where, and the recoveries under way.
+/// The history: which topics keep one, where, and the recoveries under way.
 pub(crate) struct Timeline {
     rules: History,
     /// The history of this process, when no bridge keeps it.
@@ -18,50 +22,57 @@ pub(crate) struct Timeline {
     seams: Seams,
 }
 
-impl<P: Protocol, T: Transport> Core<P, T> {
-    /// Keeps the history of the topics `history` names.
-    pub fn with_history(mut self, history: Option<History>) -> Self {
-        self.timeline = history.map(|rules| {
-            let bridged = self.bridge.as_ref().is_some_and(|b| b.keeps_history());
-            Timeline {
-                rings: (!bridged).then(|| Rings::new(rules.memory_limit())),
-                rules,
-                seams: Seams::default(),
-            }
-        });
-        self
+impl Timeline {
+    /// The history `rules` name, kept in this process unless the bridge keeps it.
+    pub fn new(rules: History, bridge: Option<&dyn Bridge>) -> Self {
+        let bridged = bridge.is_some_and(|b| b.keeps_history());
+        Timeline {
+            rings: (!bridged).then(|| Rings::new(rules.memory_limit())),
+            rules,
+            seams: Seams::default(),
+        }
     }
 
     /// How much of `topic`'s history is kept, if it has one.
-    pub(super) fn retention(&self, topic: &str) -> Option<Retention> {
-        self.timeline.as_ref()?.rules.retention(topic)
+    pub fn retention(&self, topic: &str) -> Option<Retention> {
+        self.rules.retention(topic)
+    }
+}
+
+/// What history works with: the timeline (if topics keep one), the topics' subscribers,
+/// the bridge, and where the messages it sends go (carried out at once by the caller).
+pub(super) struct Keeping<'a> {
+    pub timeline: Option<&'a mut Timeline>,
+    pub topics: &'a Topics,
+    pub bridge: Option<&'a mut (dyn Bridge + 'static)>,
+    pub now: Instant,
+    pub out: &'a mut Vec<Command>,
+}
+
+impl Keeping<'_> {
+    /// How much of `topic`'s history is kept, if it has one.
+    pub fn retention(&self, topic: &str) -> Option<Retention> {
+        self.timeline.as_ref()?.retention(topic)
     }
 
     /// A publish on a history topic: numbered here and delivered, or handed to the
     /// bridge, which delivers it once numbered.
-    pub(super) fn publish_numbered(
-        &mut self,
-        topic: Topic,
-        msg: Payload,
-        except: Option<ConnId>,
-        keep: Retention,
-    ) {
-        let now = self.now;
-        let Some(timeline) = &mut self.timeline else {
+    pub fn publish(&mut self, topic: Topic, msg: Payload, except: Option<ConnId>, keep: Retention) {
+        let Some(timeline) = self.timeline.as_deref_mut() else {
             return;
         };
-        match (&mut timeline.rings, &mut self.bridge) {
+        match (&mut timeline.rings, self.bridge.as_deref_mut()) {
             (Some(rings), bridge) => {
-                let offset = rings.append(&topic, &msg, keep, now);
+                let offset = rings.append(&topic, &msg, keep, self.now);
                 if let Some(bridge) = bridge {
                     bridge.publish(&topic, &msg);
                 }
-                self.deliver_numbered(&topic, Some(offset), &msg, except);
+                self.deliver(&topic, Some(offset), &msg, except);
             }
             (None, Some(bridge)) => {
                 // Refused (the bridge's queue full): heard here, unnumbered.
                 if !bridge.publish_numbered(&topic, &msg, except, keep) {
-                    self.deliver_numbered(&topic, None, &msg, except);
+                    self.deliver(&topic, None, &msg, except);
                 }
             }
             (None, None) => {}
@@ -71,46 +82,45 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// Sends a numbered message to `topic`'s subscribers here but `except`, each once:
     /// a subscriber recovering gets it after its history. A message that could not be
     /// numbered (no offset: the store was unreachable) is in no history, and goes out
-    /// at once.
-    pub(super) fn deliver_numbered(
+    /// at once; one unnumbered on a topic without history (a push) goes out as it is.
+    pub fn deliver(
         &mut self,
         topic: &Topic,
         offset: Option<Offset>,
         msg: &Payload,
         except: Option<ConnId>,
     ) {
-        // Unnumbered on a topic without history (a push): as it is.
+        let mut ids = Vec::new();
+        self.topics.recipients(topic, except, &mut ids);
         if offset.is_none() && self.retention(topic).is_none() {
-            self.deliver(topic, msg, except);
+            if !ids.is_empty() {
+                self.out.push(Command::send_to(ids, msg.clone()));
+            }
             return;
         }
-        let mut ids = std::mem::take(&mut self.recipients);
-        self.topics.recipients(topic, except, &mut ids);
-        if let (Some(timeline), Some(offset)) = (&mut self.timeline, offset) {
+        if let (Some(timeline), Some(offset)) = (self.timeline.as_deref_mut(), offset) {
             if !timeline.seams.is_empty() {
                 ids.retain(|&id| timeline.seams.live(id, topic, offset, msg) == Live::Send);
             }
         }
         if !ids.is_empty() {
-            self.send_many(&ids, &wire::numbered(topic, offset, msg));
+            let numbered = wire::numbered(topic, offset, msg);
+            self.out.push(Command::send_to(ids, numbered));
         }
-        self.recipients = ids;
     }
 
-    /// `conn` joins `topic` and recovers what it missed since `since`.
-    pub(super) fn recover(&mut self, conn: ConnId, topic: Topic, since: Option<Offset>) {
-        let joined = self.subscribe(conn, topic.clone());
-        let Some(keep) = self.retention(&topic).filter(|_| joined) else {
+    /// `conn`, just subscribed to `topic`, recovers what it missed since `since`.
+    pub fn recover(&mut self, conn: ConnId, topic: Topic, since: Option<Offset>) {
+        let Some(keep) = self.retention(&topic) else {
             return;
         };
-        let now = self.now;
-        let Some(timeline) = &mut self.timeline else {
+        let Some(timeline) = self.timeline.as_deref_mut() else {
             return;
         };
         timeline.seams.reading(conn, topic.clone(), since, keep.len);
-        match (&mut timeline.rings, &mut self.bridge) {
+        match (&mut timeline.rings, self.bridge.as_deref_mut()) {
             (Some(rings), _) => {
-                let (found, complete) = rings.after(&topic, since, keep, now);
+                let (found, complete) = rings.after(&topic, since, keep, self.now);
                 self.recovered(conn, &topic, found, complete);
             }
             (None, Some(bridge)) => {
@@ -125,25 +135,61 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// The history `conn` asked for was read: it goes out, then the seam, then the live
     /// messages that waited.
-    pub(super) fn recovered(
+    pub fn recovered(
         &mut self,
         conn: ConnId,
         topic: &Topic,
         found: Vec<(Offset, Payload)>,
         complete: bool,
     ) {
-        let Some(timeline) = &mut self.timeline else {
+        let Some(timeline) = self.timeline.as_deref_mut() else {
             return;
         };
         for msg in timeline.seams.read(conn, topic, found, complete) {
-            self.send_one(conn, &msg);
+            self.out.push(Command::send(conn, msg));
         }
     }
 
     /// `conn` is no longer in `topic`: its recovery, if any, is over.
-    pub(super) fn forget_seam(&mut self, conn: ConnId, topic: &str) {
-        if let Some(timeline) = &mut self.timeline {
+    pub fn forget(&mut self, conn: ConnId, topic: &str) {
+        if let Some(timeline) = self.timeline.as_deref_mut() {
             timeline.seams.forget(conn, topic);
+        }
+    }
+}
+
+impl<P: Protocol, T: Transport> Core<P, T> {
+    /// Keeps the history of the topics `history` names.
+    pub fn with_history(mut self, history: Option<History>) -> Self {
+        self.timeline = history.map(|rules| Timeline::new(rules, self.bridge.as_deref()));
+        self
+    }
+
+    /// Runs `f` on this loop's history; what it sends is carried out at once.
+    pub(super) fn keeping<R>(&mut self, f: impl FnOnce(&mut Keeping<'_>) -> R) -> R {
+        let mut out = Vec::new();
+        let result = f(&mut Keeping {
+            timeline: self.timeline.as_mut(),
+            topics: &self.topics,
+            bridge: self.bridge.as_deref_mut(),
+            now: self.now,
+            out: &mut out,
+        });
+        for cmd in out {
+            self.run(cmd);
+        }
+        result
+    }
+
+    /// How much of `topic`'s history is kept, if it has one.
+    pub(super) fn retention(&self, topic: &str) -> Option<Retention> {
+        self.timeline.as_ref()?.retention(topic)
+    }
+
+    /// `conn` joins `topic` and recovers what it missed since `since`.
+    pub(super) fn recover(&mut self, conn: ConnId, topic: Topic, since: Option<Offset>) {
+        if self.subscribe(conn, topic.clone()) {
+            self.keeping(|k| k.recover(conn, topic, since));
         }
     }
 }

@@ -1,9 +1,10 @@
-//! The app thread of a server with several workers: the applications, the topics, the
-//! application's timers and the bridge live here; the workers send up what happened on
+//! The app thread of a server with several workers: the applications, the topics (with
+//! their presence and history), the application's timers and the bridge live here; the workers send up what happened on
 //! their connections, and get down the commands for the connections they own.
 
 use super::bridge::Bridge;
 use super::gather::Gathers;
+use super::history::{Keeping, Timeline};
 use super::metrics::{queue_and_timers, server_metrics};
 use super::presence::Presence;
 use super::timers::AppTimers;
@@ -75,6 +76,8 @@ pub(crate) struct Hub {
     gathers: Gathers,
     /// Who of this process is present in which topic.
     members: crate::presence::Members,
+    /// The topics that keep a history, and the recoveries under way.
+    timeline: Option<Timeline>,
 }
 
 /// The worker that owns `id`, of `workers` (see [`Place`](super::core::Place)).
@@ -89,8 +92,10 @@ impl Hub {
         bell: Arc<Bell>,
         workers: Vec<Handle>,
         bridge: Option<Box<dyn Bridge>>,
+        history: Option<crate::history::History>,
     ) -> Self {
         inbox.set_workers(workers.clone());
+        let timeline = history.map(|rules| Timeline::new(rules, bridge.as_deref()));
         Hub {
             apps,
             topics: inbox.topics(),
@@ -107,6 +112,7 @@ impl Hub {
             recipients: Vec::new(),
             gathers: Gathers::default(),
             members: crate::presence::Members::default(),
+            timeline,
         }
     }
 
@@ -143,12 +149,11 @@ impl Hub {
             }
             Request::Commands(cmds) => self.route(0, cmds),
             Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
-            // A push (unnumbered), or another process's message of a topic it keeps a
-            // history of: as one loop without a history delivers them.
-            Request::Numbered(topic, None, msg, except) => self.deliver(&topic, &msg, except),
-            Request::Numbered(topic, Some(offset), msg, except) => {
-                let numbered = crate::history::wire::numbered(&topic, Some(offset), &msg);
-                self.deliver(&topic, &numbered, except);
+            Request::Numbered(topic, offset, msg, except) => {
+                self.keeping(|k| k.deliver(&topic, offset, &msg, except));
+            }
+            Request::Recovered(conn, topic, found, complete) => {
+                self.keeping(|k| k.recovered(conn, &topic, found, complete));
             }
             Request::Answer(conn, door) => self.down(conn, Down::Answer(conn, door)),
             Request::Wake(conn) => self.down(conn, Down::Wake(conn)),
@@ -165,9 +170,8 @@ impl Hub {
             }
             // A worker's, never sent here.
             Request::Down(_) => {}
-            // Neither is asked for here: no history with several workers, and names are
-            // resolved by the worker that connects.
-            Request::Recovered(..) | Request::Resolved(..) => {}
+            // Names are resolved by the worker that connects.
+            Request::Resolved(..) => {}
         }
     }
 
@@ -269,8 +273,13 @@ impl Hub {
                 | Command::Close { conn: id, .. } => {
                     self.down(id, Down::Command(cmd));
                 }
-                Command::Subscribe { conn, topic } | Command::Recover { conn, topic, .. } => {
+                Command::Subscribe { conn, topic } => {
                     self.subscribe(conn, topic);
+                }
+                Command::Recover { conn, topic, since } => {
+                    if self.subscribe(conn, topic.clone()) {
+                        self.keeping(|k| k.recover(conn, topic, since));
+                    }
                 }
                 Command::Present { conn, topic, info } => {
                     if self.subscribe(conn, topic.clone()) {
@@ -289,6 +298,11 @@ impl Hub {
                     self.leave(conn, &topic);
                 }
                 Command::Publish { topic, msg, except } => {
+                    let keep = self.timeline.as_ref().and_then(|t| t.retention(&topic));
+                    if let Some(keep) = keep {
+                        self.keeping(|k| k.publish(topic, msg, except, keep));
+                        continue;
+                    }
                     if let Some(bridge) = &mut self.bridge {
                         bridge.publish(&topic, &msg);
                     }
@@ -375,12 +389,28 @@ impl Hub {
     /// `conn` leaves `topic`: if it was present there, the others hear it; the bridge
     /// hears of it if it was the last subscriber.
     fn leave(&mut self, conn: ConnId, topic: &str) {
+        self.keeping(|k| k.forget(conn, topic));
         let emptied = self.topics.leave(conn, topic);
         self.presence(|p| p.absent(conn, topic));
         if emptied {
             if let Some(bridge) = &mut self.bridge {
                 bridge.left(topic);
             }
+        }
+    }
+
+    /// History, kept here as one loop keeps it; what it sends goes down at once.
+    fn keeping(&mut self, f: impl FnOnce(&mut Keeping<'_>)) {
+        let mut out = Vec::new();
+        f(&mut Keeping {
+            timeline: self.timeline.as_mut(),
+            topics: &self.topics,
+            bridge: self.bridge.as_deref_mut(),
+            now: Instant::now(),
+            out: &mut out,
+        });
+        if !out.is_empty() {
+            self.route(0, out.into_iter().collect());
         }
     }
 

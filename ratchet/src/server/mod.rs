@@ -332,11 +332,10 @@ where
     ///   app thread, which gathers every worker's numbers (asked for, not shared: nothing
     ///   on the message path is synchronised) and its own, and adds them up; each worker's
     ///   loop turns keep a `worker` label.
-    /// - **Presence** is kept on the app thread with the topics, as one loop keeps it (and
-    ///   through the bridge for every process).
-    ///
-    /// Not yet with several workers: a [`history`](Server::history) (refused at `bind`),
-    /// and recovery (a recovering connection is subscribed, without its history).
+    /// - **Presence and history** are kept on the app thread with the topics, as one loop
+    ///   keeps them (and through the bridge for every process): a publish on a
+    ///   [`history`](Server::history) topic is numbered there, and a recovery is sewn to
+    ///   the live messages there.
     ///
     /// ```no_run
     /// use ratchet::{Commands, Component, Conn, ConnSet, Message, Server, WebSocket};

@@ -14,10 +14,10 @@ impl<P: Protocol, T: Transport> Core<P, T> {
             Request::Commands(cmds) => self.commands.extend(cmds),
             Request::Deliver(topic, msg) => self.deliver(&topic, &msg, None),
             Request::Numbered(topic, offset, msg, except) => {
-                self.deliver_numbered(&topic, offset, &msg, except);
+                self.keeping(|k| k.deliver(&topic, offset, &msg, except));
             }
             Request::Recovered(conn, topic, found, complete) => {
-                self.recovered(conn, &topic, found, complete);
+                self.keeping(|k| k.recovered(conn, &topic, found, complete));
             }
             Request::Answer(conn, door) => self.answer(conn, door),
             Request::Down(batch) => {

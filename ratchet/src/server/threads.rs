@@ -10,7 +10,7 @@ use crate::handle::Handle;
 use crate::protocol::Protocol;
 use crate::workers::{Apps, Split, Uplink};
 use mio::net::TcpListener;
-use std::io::{self, ErrorKind};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
@@ -56,12 +56,6 @@ impl Threads {
     where
         <P::Worker as Protocol>::ConnState: Send,
     {
-        if server.history.is_some() {
-            return Err(io::Error::new(
-                ErrorKind::InvalidInput,
-                "history is not kept with several workers yet: serve it with one",
-            ));
-        }
         let count = server.workers;
         let mut apps = Apps::default();
         let replica = server.protocol.split(&mut apps);
@@ -108,7 +102,14 @@ impl Threads {
             handles.push(worker.handle());
             workers.push(Box::new(worker));
         }
-        let hub = Hub::new(apps, inbox.clone(), bell, handles, server.bridge);
+        let hub = Hub::new(
+            apps,
+            inbox.clone(),
+            bell,
+            handles,
+            server.bridge,
+            server.history,
+        );
         Ok(Threads {
             workers,
             hub,

@@ -1,17 +1,18 @@
 //! The app thread of a server with several workers: the applications, the topics (with
-//! their presence and history), the application's timers and the bridge live here; the workers send up what happened on
-//! their connections, and get down the commands for the connections they own.
+//! their presence and history), the application's timers and the bridge live here; the
+//! workers send up what happened on their connections, and get down the commands for the
+//! connections they own ([`route`]).
+
+mod route;
 
 use super::bridge::Bridge;
 use super::gather::Gathers;
-use super::history::{Keeping, Timeline};
+use super::history::Timeline;
 use super::metrics::{queue_and_timers, server_metrics};
-use super::presence::Presence;
 use super::timers::AppTimers;
-use crate::command::{Command, Commands, TimerScope, To, Topic};
+use crate::command::{Commands, TimerScope, Topic};
 use crate::conn::ConnId;
 use crate::handle::{Down, Handle, Request};
-use crate::message::Payload;
 use crate::topics::Topics;
 use crate::workers::{Apps, Event};
 use std::collections::{HashMap, VecDeque};
@@ -256,176 +257,6 @@ impl Hub {
         f: impl FnOnce(&mut (dyn crate::workers::Hosted + 'static)) -> Commands,
     ) -> Commands {
         self.apps.get(app).map_or_else(Commands::none, f)
-    }
-
-    /// Carries out what application `app` asked for: here (topics, timers, the bridge),
-    /// or on the workers that own the connections.
-    fn route(&mut self, app: usize, cmds: Commands) {
-        for cmd in cmds {
-            match cmd {
-                Command::Send {
-                    to: To::Many(ids),
-                    msg,
-                } => self.send_many(&ids, &msg),
-                Command::Send {
-                    to: To::One(id), ..
-                }
-                | Command::Close { conn: id, .. } => {
-                    self.down(id, Down::Command(cmd));
-                }
-                Command::Subscribe { conn, topic } => {
-                    self.subscribe(conn, topic);
-                }
-                Command::Recover { conn, topic, since } => {
-                    if self.subscribe(conn, topic.clone()) {
-                        self.keeping(|k| k.recover(conn, topic, since));
-                    }
-                }
-                Command::Present { conn, topic, info } => {
-                    if self.subscribe(conn, topic.clone()) {
-                        self.presence(|p| p.present(conn, &topic, info));
-                    }
-                }
-                Command::Presence { conn, topic } => self.presence(|p| p.snapshot(conn, &topic)),
-                Command::Unsubscribe { conn, topic } => {
-                    let Some(topics) = self.conns.get_mut(&conn) else {
-                        continue;
-                    };
-                    let Some(at) = topics.iter().position(|t| *t == topic) else {
-                        continue;
-                    };
-                    topics.swap_remove(at);
-                    self.leave(conn, &topic);
-                }
-                Command::Publish { topic, msg, except } => {
-                    let keep = self.timeline.as_ref().and_then(|t| t.retention(&topic));
-                    if let Some(keep) = keep {
-                        self.keeping(|k| k.publish(topic, msg, except, keep));
-                        continue;
-                    }
-                    if let Some(bridge) = &mut self.bridge {
-                        bridge.publish(&topic, &msg);
-                    }
-                    self.deliver(&topic, &msg, except);
-                }
-                Command::Timer {
-                    key, after, every, ..
-                } => self
-                    .timers
-                    .start(Instant::now(), scope(app), key, after, every),
-                Command::CancelTimer { key, .. } => self.timers.cancel(scope(app), key),
-                // Outbound connections are made by the first worker, scoped to the
-                // application's place in the worker's stack (behind its routes).
-                Command::Connect {
-                    key,
-                    connect,
-                    scope,
-                } => {
-                    let scope = self.apps.scope(app, scope);
-                    let cmd = Command::Connect {
-                        key,
-                        connect,
-                        scope,
-                    };
-                    self.lanes[0].push(Down::Command(cmd));
-                }
-                Command::CancelConnect { key, scope } => {
-                    let scope = self.apps.scope(app, scope);
-                    let cmd = Command::CancelConnect { key, scope };
-                    self.lanes[0].push(Down::Command(cmd));
-                }
-            }
-        }
-    }
-
-    fn down(&mut self, id: ConnId, what: Down) {
-        let worker = owner(id, self.workers.len());
-        self.lanes[worker].push(what);
-    }
-
-    /// One command per worker that owns some of `ids`.
-    fn send_many(&mut self, ids: &[ConnId], msg: &Payload) {
-        let n = self.workers.len();
-        for &id in ids {
-            self.by_worker[owner(id, n)].push(id);
-        }
-        for (lane, ids) in self.lanes.iter_mut().zip(&mut self.by_worker) {
-            let to = match ids.as_slice() {
-                [] => continue,
-                &[one] => To::One(one),
-                many => To::Many(many.into()),
-            };
-            ids.clear();
-            let msg = msg.clone();
-            lane.push(Down::Command(Command::Send { to, msg }));
-        }
-    }
-
-    fn deliver(&mut self, topic: &str, msg: &Payload, except: Option<ConnId>) {
-        let mut ids = std::mem::take(&mut self.recipients);
-        ids.clear();
-        self.topics.recipients(topic, except, &mut ids);
-        self.send_many(&ids, msg);
-        self.recipients = ids;
-    }
-
-    /// Subscribes `conn` to `topic`; whether `conn` is there to be.
-    fn subscribe(&mut self, conn: ConnId, topic: Topic) -> bool {
-        let Some(topics) = self.conns.get_mut(&conn) else {
-            return false;
-        };
-        if topics.contains(&topic) {
-            return true;
-        }
-        topics.push(topic.clone());
-        if self.topics.join(conn, topic.clone()) {
-            if let Some(bridge) = &mut self.bridge {
-                bridge.joined(&topic);
-            }
-        }
-        true
-    }
-
-    /// `conn` leaves `topic`: if it was present there, the others hear it; the bridge
-    /// hears of it if it was the last subscriber.
-    fn leave(&mut self, conn: ConnId, topic: &str) {
-        self.keeping(|k| k.forget(conn, topic));
-        let emptied = self.topics.leave(conn, topic);
-        self.presence(|p| p.absent(conn, topic));
-        if emptied {
-            if let Some(bridge) = &mut self.bridge {
-                bridge.left(topic);
-            }
-        }
-    }
-
-    /// History, kept here as one loop keeps it; what it sends goes down at once.
-    fn keeping(&mut self, f: impl FnOnce(&mut Keeping<'_>)) {
-        let mut out = Vec::new();
-        f(&mut Keeping {
-            timeline: self.timeline.as_mut(),
-            topics: &self.topics,
-            bridge: self.bridge.as_deref_mut(),
-            now: Instant::now(),
-            out: &mut out,
-        });
-        if !out.is_empty() {
-            self.route(0, out.into_iter().collect());
-        }
-    }
-
-    /// Presence, kept here as one loop keeps it; what it sends goes down at once.
-    fn presence(&mut self, f: impl FnOnce(&mut Presence<'_>)) {
-        let mut out = Vec::new();
-        f(&mut Presence {
-            members: &mut self.members,
-            bridge: self.bridge.as_deref_mut(),
-            topics: &self.topics,
-            out: &mut out,
-        });
-        if !out.is_empty() {
-            self.route(0, out.into_iter().collect());
-        }
     }
 
     fn fire_timers(&mut self) {

@@ -217,6 +217,8 @@ struct Queue {
     requests: VecDeque<Request>,
     bytes: usize,
     stopped: bool,
+    /// Senders waiting for room (signalled only when there are some).
+    waiting: usize,
 }
 
 impl Handle {
@@ -431,11 +433,13 @@ impl Handle {
             let left = deadline.and_then(|d| d.checked_duration_since(Instant::now()));
             match left {
                 Some(left) if !left.is_zero() => {
+                    queue.waiting += 1;
                     queue = shared
                         .room
                         .wait_timeout(queue, left)
                         .unwrap_or_else(|e| e.into_inner())
                         .0;
+                    queue.waiting -= 1;
                 }
                 _ => return Err((SendError::Full, request)),
             }
@@ -481,8 +485,11 @@ impl Handle {
         std::mem::swap(&mut queue.requests, into);
         queue.bytes = 0;
         shared.woken.store(false, Ordering::Release);
+        let waiting = queue.waiting > 0;
         drop(queue);
-        shared.room.notify_all();
+        if waiting {
+            shared.room.notify_all();
+        }
     }
 
     /// The loop is gone: later requests are refused, waiting senders released.

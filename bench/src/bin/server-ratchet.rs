@@ -2,7 +2,8 @@
 //! a chat that relays every message to every other client (for fan-out); with `--rate`,
 //! a per-connection rate limit so high it never refuses (what a rate limit costs when on);
 //! with `--deflate` or `--deflate-takeover`, permessage-deflate for clients that offer it;
-//! with `--workers N`, served by N workers (the app on a thread of its own).
+//! with `--workers N`, served by N workers (the app on a thread of its own), with
+//! `--reuse-port` each on a listening socket of its own.
 
 use ratchet::prelude::*;
 
@@ -34,6 +35,7 @@ fn main() -> std::io::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let chat = args.iter().any(|a| a == "--chat");
     let rate = args.iter().any(|a| a == "--rate");
+    let reuse_port = args.iter().any(|a| a == "--reuse-port");
     // `--deflate`: permessage-deflate with the defaults; `--deflate-takeover`: with
     // per-connection sliding windows.
     let deflate = if args.iter().any(|a| a == "--deflate-takeover") {
@@ -43,7 +45,14 @@ fn main() -> std::io::Result<()> {
     } else {
         None
     };
-    args.retain(|a| !["--chat", "--rate", "--deflate", "--deflate-takeover"].contains(&a.as_str()));
+    let flags = [
+        "--chat",
+        "--rate",
+        "--deflate",
+        "--deflate-takeover",
+        "--reuse-port",
+    ];
+    args.retain(|a| !flags.contains(&a.as_str()));
     let workers = match args.iter().position(|a| a == "--workers") {
         Some(at) => {
             let n = args.get(at + 1).and_then(|n| n.parse().ok());
@@ -74,12 +83,13 @@ fn main() -> std::io::Result<()> {
     let server = match tls {
         Some(files) if files.len() == 2 => {
             let certs = ratchet::tls::TlsCertificates::from_pem_files(&files[0], &files[1])?;
-            return serve(server.tls(certs).workers(workers), addr);
+            let server = server.tls(certs).workers(workers);
+            return serve(server.reuse_port(reuse_port), addr);
         }
         Some(_) => return Err(std::io::Error::other("--tls CHAIN KEY")),
         None => server,
     };
-    serve(server.workers(workers), addr)
+    serve(server.workers(workers).reuse_port(reuse_port), addr)
 }
 
 fn serve<P: ratchet::Protocol>(server: Server<P>, addr: String) -> std::io::Result<()> {

@@ -30,6 +30,7 @@ mod presence;
 mod requests;
 #[cfg(feature = "main")]
 mod signals;
+mod sockets;
 mod threads;
 mod timers;
 mod transport;
@@ -71,6 +72,8 @@ pub struct Server<P> {
     more: Vec<Vec<SocketAddr>>,
     /// How many workers serve the connections.
     workers: usize,
+    /// Whether each worker gets a listening socket of its own (with more than one).
+    reuse_port: bool,
     /// How the stack is split for them (set by [`workers`](Server::workers)).
     split: Option<SplitFn<P>>,
 }
@@ -95,6 +98,7 @@ impl<P: Protocol> Server<P> {
             history: None,
             more: Vec::new(),
             workers: 1,
+            reuse_port: false,
             split: None,
         }
     }
@@ -126,6 +130,7 @@ impl<P: Protocol> Server<P> {
             history: self.history,
             more,
             workers: self.workers,
+            reuse_port: self.reuse_port,
             split: None,
         })
     }
@@ -156,6 +161,7 @@ impl<P: Protocol> Server<P> {
             history: self.history,
             more: self.more,
             workers: self.workers,
+            reuse_port: self.reuse_port,
             split: None,
         }
     }
@@ -172,6 +178,7 @@ impl<P: Protocol> Server<P> {
             history: self.history,
             more: self.more,
             workers: self.workers,
+            reuse_port: self.reuse_port,
             split: None,
         }
     }
@@ -183,6 +190,11 @@ impl<P: Protocol> Server<P> {
         self
     }
 
+    /// Whether the sockets bound are shared by the workers' siblings.
+    fn shares_port(&self) -> bool {
+        self.reuse_port && self.workers > 1
+    }
+
     /// Checks the configuration (the server's limits against each other and against the
     /// protocol's: an error of kind `InvalidInput` says what contradicts what), then binds
     /// the listening socket (port 0 picks a free port; see [`Listening::local_addr`]).
@@ -192,7 +204,7 @@ impl<P: Protocol> Server<P> {
     pub fn bind(self, addr: impl ToSocketAddrs) -> io::Result<Listening<P>> {
         let config = self.checked()?;
         let first: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-        let first = bind_first(&first)?;
+        let first = sockets::bind_first(&first, self.shares_port())?;
         self.bind_rest(config, vec![first])
     }
 
@@ -264,7 +276,7 @@ impl<P: Protocol> Server<P> {
     ) -> io::Result<Listening<P>> {
         let mut listeners = bound;
         for addrs in std::mem::take(&mut self.more) {
-            listeners.push(bind_first(&addrs)?);
+            listeners.push(sockets::bind_first(&addrs, self.shares_port())?);
         }
         match self.split {
             Some(split) if self.workers > 1 => Ok(Listening {
@@ -300,7 +312,8 @@ where
     /// checks, inflating and compressing.
     ///
     /// - **Who owns a connection**: the worker that accepted it (every worker accepts on a
-    ///   copy of each listening socket), for its whole life. Its [`ConnId`](crate::ConnId)
+    ///   copy of each listening socket, or on one of its own: see
+    ///   [`reuse_port`](Server::reuse_port)), for its whole life. Its [`ConnId`](crate::ConnId)
     ///   names that worker, so anything addressed to it goes straight there.
     /// - **Where a command executes**: the applications run on an *app thread* of their
     ///   own (see [`workers`](crate::workers)). A worker sends up what happened on its
@@ -371,18 +384,33 @@ where
         self.split = Some(threads::Threads::split);
         self
     }
-}
 
-/// A listener on the first of `addrs` that can be bound.
-fn bind_first(addrs: &[SocketAddr]) -> io::Result<TcpListener> {
-    let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to bind");
-    for &addr in addrs {
-        match TcpListener::bind(addr) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last = io::Error::new(e.kind(), format!("{addr}: {e}")),
-        }
+    /// Gives each worker a listening socket of its own on every address (`SO_REUSEPORT`:
+    /// the kernel hands each new connection to one of them), rather than one socket that
+    /// all the workers poll, which is the default. It matters only with more than one
+    /// [worker](Server::workers).
+    ///
+    /// Measured with two workers (BENCHMARKS.md, "One listener or one per worker"), a
+    /// socket each took 10–19% less CPU per handshake and served 11–15% more handshakes
+    /// a second: one shared socket wakes every worker for each connection, when only one
+    /// can take it, and that waste grows with the workers. Both spread the connections
+    /// evenly, and once a connection is open the two cost the same. It is not the
+    /// default because of restarts: the sockets of the old process's other workers close
+    /// with it, and a connection the kernel had queued on one of them at that moment is
+    /// reset, where a shared socket passes to the successor whole (see
+    /// [`Server::from_listener`]). With `net.ipv4.tcp_migrate_req = 1` (Linux 5.14) the
+    /// kernel moves such connections to a socket still open, and nothing is lost.
+    ///
+    /// Either way the address stays the server's own: binding fails if anyone holds it
+    /// already, and only a process of the same user that asks to share can join the
+    /// workers' sockets. A socket [inherited](Server::from_listener) is shared unless it
+    /// was bound with `SO_REUSEPORT`. A connection waits for the worker whose socket took
+    /// it, even while another is idle.
+    #[must_use]
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
+        self
     }
-    Err(last)
 }
 
 /// A bound server, ready to [`run`](Listening::run).

@@ -64,6 +64,16 @@ impl Threads {
             .iter()
             .map(std::net::TcpListener::local_addr)
             .collect::<io::Result<Vec<_>>>()?;
+        // The first worker polls the sockets bound; the others, copies (made first).
+        let mut copies = Vec::with_capacity(count);
+        for _ in 1..count {
+            let copy = listeners.iter().map(super::sockets::copy_for_worker);
+            copies.push(copy.collect::<io::Result<Vec<_>>>()?);
+        }
+        copies.insert(
+            0,
+            listeners.into_iter().map(TcpListener::from_std).collect(),
+        );
         let bell = Arc::new(Bell::default());
         let (requests, bytes) = config.handle_queue();
         let ring = Arc::clone(&bell);
@@ -79,11 +89,7 @@ impl Threads {
         let held = Arc::new(AtomicUsize::new(0));
         let mut workers: Vec<Box<dyn Worker>> = Vec::with_capacity(count);
         let mut handles = Vec::with_capacity(count);
-        for index in 0..count {
-            let copies = listeners
-                .iter()
-                .map(|l| l.try_clone().map(TcpListener::from_std))
-                .collect::<io::Result<Vec<_>>>()?;
+        for (index, copies) in copies.into_iter().enumerate() {
             let uplink = Uplink::default();
             let parts = Parts {
                 protocol: replica(&uplink),

@@ -17,6 +17,8 @@
 //! cargo run --release -p ratchet-bench -- workers [--baseline PATH]
 //!                                   # server CPU per message, 1 worker beside 2 (beside
 //!                                   # another server-ratchet), and fan-out to 10,000
+//! cargo run --release -p ratchet-bench -- listeners
+//!                                   # two workers' handshakes on one listener / one each
 //! cargo run --release -p ratchet-bench -- rate [--baseline PATH]
 //!                                   # echo with the rate limit off / on (/ another server-ratchet)
 //! ```
@@ -93,6 +95,10 @@ fn main() {
         workers::fanout("10000", "5");
         return;
     }
+    if mode == "listeners" {
+        build_the_others();
+        return workers::listeners(7, "5");
+    }
     if mode == "all" || mode == "rate" {
         build_the_others(); // (`cargo test` builds them for the smoke run)
     }
@@ -129,7 +135,7 @@ fn main() {
             echo: vec![("echo 10 x 20 B", "10", "20")],
         },
         _ => {
-            eprintln!("usage: ratchet-bench all|smoke|tls|deflate|client|tls-idle [CONNS]|rate [--baseline PATH]");
+            eprintln!("usage: ratchet-bench all|smoke|tls|deflate|client|tls-idle [CONNS]|workers [--baseline PATH]|listeners|rate [--baseline PATH]");
             std::process::exit(2);
         }
     };

@@ -173,3 +173,65 @@ pub(crate) fn fanout(receivers: &str, seconds: &str) {
         );
     }
 }
+
+/// One listener polled by both workers, or one per worker (`--reuse-port`): handshakes per
+/// second in closed loop at `concurrency`, the server's CPU µs per handshake, and how the
+/// workers' CPU time divides (the busier worker's share), for each; medians of `rounds`,
+/// the two alternating.
+pub(crate) fn listeners(rounds: usize, seconds: &str) {
+    let program = bin_dir().join("server-ratchet");
+    let servers: [(&str, Vec<&str>); 2] = [
+        ("one shared", vec!["--workers", "2"]),
+        ("one per worker", vec!["--workers", "2", "--reuse-port"]),
+    ];
+    println!(
+        "| listener | concurrency | handshakes/s | CPU µs per handshake | busier worker's share |"
+    );
+    println!("|---|---|---|---|---|");
+    for concurrency in ["1", "50"] {
+        let mut results: BTreeMap<&str, Vec<(f64, f64, f64)>> = BTreeMap::new();
+        for round in 0..rounds {
+            for i in [round % 2, (round + 1) % 2] {
+                let (name, flags) = &servers[i];
+                let s = Running::start_on("0,1", &program, flags);
+                let pid = s.pid().parse().expect("pid");
+                let before = ratchet_bench::cpu_seconds(pid);
+                let threads_before = workers_cpu(pid);
+                let r = load(&["handshakes", &s.addr, concurrency, seconds]);
+                let cpu = ratchet_bench::cpu_seconds(pid) - before;
+                // By name: a worker spawned after the banner counts from zero.
+                let threads: Vec<f64> = workers_cpu(pid)
+                    .iter()
+                    .map(|(name, after)| after - threads_before.get(name).unwrap_or(&0.0))
+                    .collect();
+                let rate = number(&r, "handshakes_per_second");
+                let done = rate * seconds.parse::<f64>().unwrap_or(1.0);
+                let busier = threads.iter().copied().fold(0.0, f64::max)
+                    / threads.iter().sum::<f64>().max(1e-9);
+                results
+                    .entry(name)
+                    .or_default()
+                    .push((rate, cpu * 1e6 / done.max(1.0), busier));
+            }
+        }
+        for (name, _) in &servers {
+            let v = &results[name];
+            let pick = |f: fn(&(f64, f64, f64)) -> f64| median(v.iter().map(f).collect());
+            println!(
+                "| {name} | {concurrency} | {:.0} | {:.1} | {:.0}% |",
+                pick(|r| r.0),
+                pick(|r| r.1),
+                pick(|r| r.2) * 100.0
+            );
+            eprintln!("{name} at {concurrency}: {v:.2?}");
+        }
+    }
+}
+
+/// The CPU seconds of each worker thread so far, by name: every thread but the app
+/// thread's.
+fn workers_cpu(pid: u32) -> BTreeMap<String, f64> {
+    let mut threads = ratchet_bench::thread_cpu_seconds(pid);
+    threads.remove("ratchet-app");
+    threads
+}

@@ -19,37 +19,51 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-/// How the app thread is woken: a flag and a condition variable.
+/// How the app thread is woken: a flag and a condition variable, signalled only while
+/// the app thread sleeps on it (a ring while it works costs no system call).
 #[derive(Default)]
 pub(crate) struct Bell {
-    rung: Mutex<bool>,
+    state: Mutex<Rung>,
     ring: Condvar,
+}
+
+#[derive(Default)]
+struct Rung {
+    rung: bool,
+    sleeping: bool,
 }
 
 impl Bell {
     pub fn ring(&self) {
-        *self.rung.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.ring.notify_one();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.rung = true;
+        let sleeping = state.sleeping;
+        drop(state);
+        if sleeping {
+            self.ring.notify_one();
+        }
     }
 
     /// Waits until rung, or until `until`.
     fn wait(&self, until: Option<Instant>) {
-        let mut rung = self.rung.lock().unwrap_or_else(|e| e.into_inner());
-        while !*rung {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.sleeping = true;
+        while !state.rung {
             let Some(left) = until.map(|u| u.saturating_duration_since(Instant::now())) else {
-                rung = self.ring.wait(rung).unwrap_or_else(|e| e.into_inner());
+                state = self.ring.wait(state).unwrap_or_else(|e| e.into_inner());
                 continue;
             };
             if left.is_zero() {
                 break;
             }
-            rung = self
+            state = self
                 .ring
-                .wait_timeout(rung, left)
+                .wait_timeout(state, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        *rung = false;
+        state.rung = false;
+        state.sleeping = false;
     }
 }
 

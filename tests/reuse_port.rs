@@ -90,3 +90,33 @@ fn by_default_the_workers_share_one_socket_that_no_one_else_joins() {
     c.expect_text("still mine");
     handle.shutdown();
 }
+
+/// A generated `main` takes `RATCHET_REUSE_PORT` (over the attribute's `reuse_port`):
+/// `examples/chat` on two workers listens on a socket each with `1`, one with `0`, and
+/// refuses to start with anything else.
+#[test]
+fn the_chat_example_listens_as_it_is_told() {
+    for (value, sockets) in [("1", 2), ("0", 1)] {
+        let env = [("RATCHET_WORKERS", "2"), ("RATCHET_REUSE_PORT", value)];
+        let chat = suite::Example::start_with("chat", &env);
+        assert_eq!(
+            listening_on(chat.addr()),
+            sockets,
+            "RATCHET_REUSE_PORT={value}"
+        );
+        let mut c = RawClient::open(chat.addr(), "/chat?name=one");
+        let welcome = String::from_utf8(c.read_frame().payload).unwrap();
+        assert!(welcome.contains(r#""type":"welcome""#), "{welcome}");
+    }
+    let refused = std::process::Command::new(suite::example("chat"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env("RATCHET_REUSE_PORT", "yes")
+        .output()
+        .expect("examples/chat is built by cargo test");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("RATCHET_REUSE_PORT=\"yes\": 1 or 0"),
+        "{said}"
+    );
+}

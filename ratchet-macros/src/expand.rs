@@ -66,6 +66,7 @@ pub fn app(model: &AppModel) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let workers = model.workers.unwrap_or(1);
+    let reuse_port = model.reuse_port;
     let history = model.history.iter().map(|rule| {
         let (pattern, len, ttl_ms) = (&rule.pattern, rule.len, rule.ttl_ms);
         quote!((#pattern, #len, #ttl_ms))
@@ -100,6 +101,7 @@ pub fn app(model: &AppModel) -> TokenStream {
             const REDIS: ::core::option::Option<&'static str> = #redis;
             const HISTORY: &'static [(&'static str, usize, u64)] = &[#(#history),*];
             const WORKERS: usize = #workers;
+            const REUSE_PORT: bool = #reuse_port;
             const MORE: &'static [(&'static str, &'static str, &'static str)] = &[#(#more),*];
             const TLS: ::core::option::Option<(&'static str, &'static str)> = #tls;
             const OUTBOUND_TLS: bool = #outbound_tls;

@@ -41,6 +41,7 @@ use quote::ToTokens;
 /// | `redis` | a Redis URL (a cluster: any of its nodes, or several, comma-separated) | `redis = "redis://127.0.0.1:6379/"` | bridges topics across processes; `RATCHET_REDIS_URL` overrides it |
 /// | `history` | topic patterns with the messages kept and for how long | `history = [("chat*", 100, "5m")]` | keeps those topics' last messages (in Redis with `redis`, else in memory) for clients that come back to recover what they missed (`ratchet::history`) |
 /// | `workers` | a number of worker threads, or "auto" (one per core) | `workers = 4` | serves the connections from that many threads, the app staying one instance (`Server::workers`); `RATCHET_WORKERS` overrides it; default 1 |
+/// | `reuse_port` | a bool | `reuse_port = true` | a listening socket per worker rather than one they share: cheaper under connection storms, at a cost on restarts (`Server::reuse_port`); `RATCHET_REUSE_PORT` (`1` or `0`) overrides it; default `false` |
 /// | `session` | a session format | `session = "php"` | loads the web application's session by cookie from `redis` (`"php"`, `"php_serialize"`, `"json"`) |
 ///
 /// A served struct implements `Default`. Mistakes are compile errors on the offending

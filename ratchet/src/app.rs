@@ -71,6 +71,9 @@ pub trait App: Sized {
     /// How many workers serve the connections (`workers`; 0 for one per core);
     /// `RATCHET_WORKERS` overrides it. See [`Server::workers`].
     const WORKERS: usize = 1;
+    /// Whether each worker gets a listening socket of its own (`reuse_port`);
+    /// `RATCHET_REUSE_PORT` overrides it. See [`Server::reuse_port`].
+    const REUSE_PORT: bool = false;
 
     /// Wraps the app in its decorators.
     fn into_protocol(self) -> Self::Protocol;
@@ -132,6 +135,13 @@ pub fn main<A: App + Default>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let server = match reuse_port(A::REUSE_PORT) {
+        Ok(on) => server.reuse_port(on),
+        Err(problem) => {
+            eprintln!("{}: {problem}", A::NAME);
+            return ExitCode::FAILURE;
+        }
+    };
     match tls {
         #[cfg(feature = "tls")]
         None if A::OUTBOUND_TLS => {
@@ -187,6 +197,23 @@ pub fn workers(named: usize) -> Result<usize, String> {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     })
+}
+
+/// Whether a generated `main`'s workers each get a listening socket:
+/// `RATCHET_REUSE_PORT` if set (`1`/`true` or `0`/`false`), else `named` (the
+/// `reuse_port` of the attribute).
+pub fn reuse_port(named: bool) -> Result<bool, String> {
+    match std::env::var("RATCHET_REUSE_PORT")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(named),
+        Some(v) => match v.as_str() {
+            "1" | "true" => Ok(true),
+            "0" | "false" => Ok(false),
+            _ => Err(format!("RATCHET_REUSE_PORT={v:?}: 1 or 0")),
+        },
+    }
 }
 
 /// The TLS files of a generated `main`: `RATCHET_TLS_CERT` and `RATCHET_TLS_KEY` if set,

@@ -1,7 +1,7 @@
 use ratchet::app::App;
 use ratchet::prelude::*;
 
-#[ratchet::app(protocol = "websocket", workers = 2, main = false)]
+#[ratchet::app(protocol = "websocket", workers = 2, reuse_port = true, main = false)]
 #[derive(Default)]
 pub struct Chat {
     clients: ConnSet,
@@ -32,9 +32,12 @@ impl Everywhere {
 fn main() {
     assert_eq!(Chat::WORKERS, 2);
     assert_eq!(Everywhere::WORKERS, 0, "one per core");
+    assert!(Chat::REUSE_PORT);
+    assert!(!Everywhere::REUSE_PORT, "one socket they share by default");
     // The stack a generated main serves can be served by workers by hand too.
     let server = Server::new(Chat::default().into_protocol())
         .workers(Chat::WORKERS)
+        .reuse_port(Chat::REUSE_PORT)
         .bind("127.0.0.1:0")
         .unwrap();
     assert_eq!(server.handle().stats().connections, 0);

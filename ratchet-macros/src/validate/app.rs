@@ -19,6 +19,8 @@ pub struct AppModel {
     pub deflate: bool,
     /// TLS for the `wss://` connections the app makes.
     pub outbound_tls: bool,
+    /// A listening socket per worker (`reuse_port`).
+    pub reuse_port: bool,
     /// The socket's path, behind a router.
     pub path: Option<String>,
     /// The static folder, resolved to an absolute path, served at `/*`.
@@ -103,6 +105,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
     let mut main = true;
     let mut deflate: Option<(bool, Span)> = None;
     let mut outbound_tls = false;
+    let mut reuse_port = false;
     let mut path: Option<(String, Span)> = None;
     let mut static_dir: Option<(String, Span)> = None;
     let mut metrics: Option<(String, Span)> = None;
@@ -184,6 +187,12 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
                     lit: Lit::Bool(b), ..
                 }) => outbound_tls = b.value,
                 _ => errors.at(value, "`outbound_tls` takes `true` or `false`"),
+            },
+            "reuse_port" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => reuse_port = b.value,
+                _ => errors.at(value, "`reuse_port` takes `true` or `false`"),
             },
             "deflate" => match value {
                 Expr::Lit(ExprLit {
@@ -429,6 +438,7 @@ pub fn app(args: AppArgs, item: Item) -> syn::Result<AppModel> {
             main,
             deflate,
             outbound_tls,
+            reuse_port,
             path: path.map(|(p, _)| p),
             static_dir: static_dir.map(|(d, _)| d),
             metrics: metrics.map(|(m, _)| m),

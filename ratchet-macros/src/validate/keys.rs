@@ -156,6 +156,12 @@ pub const KEYS: &[Key] = &[
         http: false,
     },
     Key {
+        name: "reuse_port",
+        takes: "a bool",
+        example: "reuse_port = true",
+        http: false,
+    },
+    Key {
         name: "session",
         takes: "a session format",
         example: r#"session = "php""#,

@@ -145,8 +145,28 @@ where
     let (mut bob, mut bob_reads) = line_client(addr);
     // A line client opens when accepted: wait until both are.
     suite::wait_until("both clients open", || handle.stats().connections == 2);
-    alice.write_all(b"hello bob\r\nsecond line\n").unwrap();
+    // On workers, the application hears of bob on the app thread, maybe after what
+    // alice says first: she says she is ready until bob hears it (bounded), then where
+    // the readiness ends.
     let mut line = String::new();
+    bob.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    for attempt in 0.. {
+        assert!(attempt < 200, "bob never heard alice");
+        alice.write_all(b"ready\n").unwrap();
+        line.clear();
+        if bob_reads.read_line(&mut line).is_ok() && line == "ready\n" {
+            break;
+        }
+    }
+    bob.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    alice.write_all(b"synced\n").unwrap();
+    while line != "synced\n" {
+        line.clear();
+        bob_reads.read_line(&mut line).unwrap();
+    }
+    alice.write_all(b"hello bob\r\nsecond line\n").unwrap();
+    line.clear();
     bob_reads.read_line(&mut line).unwrap();
     assert_eq!(line, "hello bob\n");
     line.clear();

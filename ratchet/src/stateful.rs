@@ -95,11 +95,14 @@ pub trait StatefulComponent {
         let _ = (conn, state, err);
     }
 
-    /// Whether the connection's next message waits: the stand-in of an application
-    /// served by several workers ([`Remote`](crate::workers::Remote)) holds a
-    /// connection's input while the app thread handles its last message, so that what
-    /// the protocol answers by itself (a pong, a close) never overtakes the reply. The
-    /// protocols ask before each message they decode. Default: never.
+    /// Whether messages of the connection are still being handled elsewhere: the
+    /// stand-in of an application served by several workers
+    /// ([`Remote`](crate::workers::Remote)) says so while the app thread has some. The
+    /// protocols ask before each frame they decode, and meanwhile decode only the data
+    /// messages already read (RFC 6455 framing; the others none), holding the rest —
+    /// control frames, errors, the peer's end, the next read — so that what the
+    /// protocol answers by itself (a pong, a close) never overtakes a reply. Default:
+    /// never.
     #[doc(hidden)]
     fn holds(&mut self, conn: &mut Conn, state: &mut Self::State) -> bool {
         let _ = (conn, state);

@@ -328,12 +328,16 @@ where
     ///   buffered. What goes down to a worker is bounded by what came up; each connection's
     ///   output is bounded by its budget and [`Overflow`] policy on its worker, as with one
     ///   loop.
-    /// - **Order**: a connection's next message is decoded only once the app thread has
-    ///   handled its last one (an acknowledgement follows that message's commands down),
-    ///   so what the worker answers by itself (a pong, a close, a protocol error's close)
-    ///   never overtakes a reply, as on one loop. What arrives meanwhile waits, within half
-    ///   the read buffer, and the peer's end waits behind it; a connection that fails still
-    ///   has its waiting messages handled. Every knock goes to the app thread's door too.
+    /// - **Order**: the data messages of one read go up together; what comes after them
+    ///   (the next read, a control frame, a protocol error, the peer's end) is decoded
+    ///   only once the app thread has handled them (an acknowledgement follows each
+    ///   message's commands down), so what the worker answers by itself (a pong, a close,
+    ///   a protocol error's close) never overtakes a reply, as on one loop; messages that
+    ///   come up after the application asked to close their connection are not handled,
+    ///   as on one loop. (With a rate limit, or Hixie-76 framing, or lines, one message at
+    ///   a time.) What arrives meanwhile waits, within half the read buffer, and the
+    ///   peer's end waits behind it; a connection that fails still has its waiting
+    ///   messages handled. Every knock goes to the app thread's door too.
     /// - **When the app thread is the bottleneck**: handlers run on one core, so a server
     ///   whose handlers cost more than the workers' I/O saturates that core first; more
     ///   workers then add nothing.

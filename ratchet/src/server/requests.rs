@@ -6,6 +6,7 @@ use super::transport::Transport;
 use crate::conn::ConnId;
 use crate::handle::{Down, Request};
 use crate::protocol::{Hold, Protocol};
+use crate::workers::Acked;
 
 impl<P: Protocol, T: Transport> Core<P, T> {
     /// A request from a [`Handle`](crate::Handle).
@@ -60,13 +61,20 @@ impl<P: Protocol, T: Transport> Core<P, T> {
         }
     }
 
-    /// The app thread handled `conn`'s last message: its input goes on (what the server
+    /// The app thread handled a message of `conn`: its input goes on (what the server
     /// holds of it is offered again, a decorator holding input itself is woken, and the
-    /// socket is read if it was readable meanwhile).
+    /// socket is read if it was readable meanwhile). The protocol asks its application
+    /// whether others are still on the app thread.
     fn acked(&mut self, conn: ConnId) {
-        if !self.attach(conn, crate::workers::Acked) {
+        let protocol = &mut self.protocol;
+        let Some(c) = lookup(&mut self.conns, self.place.count, conn) else {
             return;
-        }
+        };
+        let Some(extensions) = c.phase.state_mut().and_then(|s| protocol.extensions(s)) else {
+            return;
+        };
+        let earlier = extensions.take::<Acked>().map_or(0, |Acked(n)| n);
+        extensions.insert(Acked(earlier + 1));
         let slot = self.place.local(conn);
         let Some(c) = self.conns.get_mut(slot) else {
             return;

@@ -322,6 +322,12 @@ impl<C: StatefulComponent> Protocol for WebSocket<C> {
         consumed
     }
 
+    /// The app thread handled the connection's messages: a protocol error that waited
+    /// for them closes it now.
+    fn wake(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
+        self.failed_behind(state, out);
+    }
+
     fn timeout(&mut self, state: &mut ConnState<C::State>, out: &mut Outbox<'_>) {
         let open = !state.close_sent && matches!(state.phase, Phase::Hybi(_) | Phase::Hixie(_));
         if !open {

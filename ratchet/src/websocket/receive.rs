@@ -17,6 +17,11 @@ use crate::rate::{judge, OverRate, Verdict};
 use crate::stateful::StatefulComponent;
 use crate::CloseCode;
 
+/// A protocol error met while messages of the connection were on the app thread: it is
+/// acted on once they are handled, so that the close never overtakes their replies.
+#[derive(Debug, Clone, Copy)]
+struct FailedBehind(ProtocolError);
+
 /// What the door said, as the handshake acts on it.
 enum Admission {
     Open,
@@ -47,6 +52,25 @@ impl<C: StatefulComponent> WebSocket<C> {
             CloseCode::Error,
             "internal error",
         ));
+    }
+
+    /// Acts on a [`FailedBehind`] once nothing of the connection is on the app thread;
+    /// whether it did (the connection is failed).
+    pub(super) fn failed_behind(
+        &mut self,
+        state: &mut ConnState<C::State>,
+        out: &mut Outbox<'_>,
+    ) -> bool {
+        if out.draining() || self.app.holds(&mut state.conn, &mut state.app) {
+            return false;
+        }
+        match state.conn.extensions_mut().take::<FailedBehind>() {
+            Some(FailedBehind(err)) => {
+                self.fail(state, err, out);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The peer broke a rule (or a limit): tell the application, close with the rule's
@@ -244,18 +268,47 @@ impl<C: StatefulComponent> WebSocket<C> {
     ) -> usize {
         let client = state.outbound.is_some();
         loop {
-            if !out.draining() && self.app.holds(&mut state.conn, &mut state.app) {
-                out.pause_input();
-                return pos;
+            let len = data.len();
+            // With messages of it on the app thread, the data frames already read go on;
+            // a control frame, an error and the next read wait for their replies.
+            let behind = !out.draining() && self.app.holds(&mut state.conn, &mut state.app);
+            if !behind && self.failed_behind(state, out) {
+                return data.len();
             }
             let Phase::Hybi(Some(decoder)) = &mut state.phase else {
                 return data.len();
             };
-            let frame = match decoder.decode(data, &mut pos, out.inbound_allowance()) {
+            // (A rate limit's close could not wait: with one, nothing goes on.)
+            let end = match behind {
+                false => data.len(),
+                true if self.config.rate.is_some() => {
+                    out.pause_input();
+                    return pos;
+                }
+                true => match decoder.data_frame_len(&data[pos..]) {
+                    Some(len) => pos + len,
+                    None => {
+                        decoder.release_all();
+                        out.pause_input();
+                        return pos;
+                    }
+                },
+            };
+            let frame = match decoder.decode(&mut data[..end], &mut pos, out.inbound_allowance()) {
                 Ok(Some(frame)) => frame,
+                // A fragment whole: the next frame is looked at first.
+                Ok(None) if behind && pos == end && end < len => continue,
                 Ok(None) => {
                     decoder.release_all();
+                    if behind {
+                        out.pause_input();
+                    }
                     return pos;
+                }
+                Err(err) if behind => {
+                    state.conn.extensions_mut().insert(FailedBehind(err));
+                    out.pause_input();
+                    return data.len();
                 }
                 Err(err) => {
                     self.fail(state, err, out);

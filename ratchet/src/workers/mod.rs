@@ -125,14 +125,14 @@ impl Remote {
     }
 }
 
-/// A connection's state on a worker, under a [`Remote`]: whether a message of it is on
-/// the app thread (its input waits meanwhile), and, once it knocked, its way up: dropping
-/// it without a close tells the app thread the connection is gone, so that nothing of it
-/// stays there whatever way it ends.
+/// A connection's state on a worker, under a [`Remote`]: how many of its messages are on
+/// the app thread (only the data messages already read go on meanwhile), and, once it
+/// knocked, its way up: dropping it without a close tells the app thread the connection
+/// is gone, so that nothing of it stays there whatever way it ends.
 #[derive(Debug, Default)]
 pub struct Knocked {
     up: Option<(Uplink, usize, ConnId)>,
-    waiting: bool,
+    unhandled: u32,
 }
 
 impl Drop for Knocked {
@@ -143,9 +143,10 @@ impl Drop for Knocked {
     }
 }
 
-/// Attached to a connection when the app thread has handled its last message.
+/// Attached to a connection when the app thread has handled messages of it: how many
+/// (acknowledgements arriving before the connection's protocol looks add up).
 #[derive(Debug, Clone)]
-pub(crate) struct Acked;
+pub(crate) struct Acked(pub u32);
 
 impl StatefulComponent for Remote {
     type State = Knocked;
@@ -164,7 +165,7 @@ impl StatefulComponent for Remote {
         knocked: &mut Knocked,
         msg: Message<'_>,
     ) -> impl IntoCommands {
-        knocked.waiting = true;
+        knocked.unhandled += 1;
         self.uplink
             .push(Event::Message(self.app, from.id(), msg.to_payload()));
     }
@@ -176,9 +177,11 @@ impl StatefulComponent for Remote {
         self.uplink.push(Event::Error(self.app, conn.clone(), err));
     }
     fn holds(&mut self, conn: &mut Conn, knocked: &mut Knocked) -> bool {
-        if knocked.waiting && conn.extensions_mut().take::<Acked>().is_some() {
-            knocked.waiting = false;
+        if knocked.unhandled > 0 {
+            if let Some(Acked(handled)) = conn.extensions_mut().take::<Acked>() {
+                knocked.unhandled = knocked.unhandled.saturating_sub(handled);
+            }
         }
-        knocked.waiting
+        knocked.unhandled > 0
     }
 }

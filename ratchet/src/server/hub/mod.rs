@@ -15,7 +15,7 @@ use crate::conn::ConnId;
 use crate::handle::{Down, Handle, Request};
 use crate::topics::Topics;
 use crate::workers::{Apps, Event};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -79,6 +79,8 @@ pub(crate) struct Hub {
     topics: Topics,
     /// The connections that knocked and are not gone, with their topics.
     conns: HashMap<ConnId, Vec<Topic>>,
+    /// Those of them an application asked to close.
+    closing: HashSet<ConnId>,
     timers: AppTimers,
     bridge: Option<Box<dyn Bridge>>,
     /// Workers whose loop still runs.
@@ -121,6 +123,7 @@ impl Hub {
             running: workers.len(),
             workers,
             conns: HashMap::new(),
+            closing: HashSet::new(),
             timers: AppTimers::default(),
             bridge,
             stopping: false,
@@ -215,8 +218,10 @@ impl Hub {
                 (app, self.hosted(app, |h| h.open(conn)))
             }
             Event::Message(app, id, msg) => {
-                let cmds = self.hosted(app, |h| h.message(id, &msg));
-                self.route(app, cmds);
+                if !self.closing.contains(&id) {
+                    let cmds = self.hosted(app, |h| h.message(id, &msg));
+                    self.route(app, cmds);
+                }
                 // After its commands: the worker reads on.
                 self.down(id, Down::Acked(id));
                 return;
@@ -258,6 +263,7 @@ impl Hub {
 
     /// `id` is gone: it leaves its topics.
     fn forget(&mut self, id: ConnId) {
+        self.closing.remove(&id);
         if let Some(topics) = self.conns.remove(&id) {
             for topic in topics {
                 self.leave(id, &topic);

@@ -23,8 +23,12 @@ impl Hub {
                 } => self.send_many(&ids, &msg),
                 Command::Send {
                     to: To::One(id), ..
-                }
-                | Command::Close { conn: id, .. } => {
+                } => self.down(id, Down::Command(cmd)),
+                Command::Close { conn: id, .. } => {
+                    // Its messages still coming up are not handled (as on one loop).
+                    if self.conns.contains_key(&id) {
+                        self.closing.insert(id);
+                    }
                     self.down(id, Down::Command(cmd));
                 }
                 Command::Subscribe { conn, topic } => {

@@ -217,6 +217,12 @@ impl Decoder {
             .is_some_and(|i| i.decompress.is_some())
     }
 
+    /// The opcode of the frame begun and not finished, and the bytes still to come of it.
+    pub(super) fn frame_rest(&self) -> Option<(u8, u64)> {
+        self.frame
+            .map(|(header, read)| (header.opcode, header.len - read))
+    }
+
     /// Whether a data message is begun and not finished.
     pub fn in_progress(&self) -> bool {
         self.message.is_some() || self.frame.is_some_and(|(h, _)| h.opcode < OP_CLOSE)

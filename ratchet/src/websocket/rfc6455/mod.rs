@@ -4,6 +4,7 @@
 
 mod decode;
 mod encode;
+mod peek;
 #[cfg(test)]
 pub(crate) mod tests;
 

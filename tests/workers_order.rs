@@ -67,9 +67,10 @@ fn a_pong_and_the_close_come_after_the_replies_to_what_was_sent_before() {
 
 #[test]
 fn a_protocol_error_closes_after_the_replies_to_what_came_before_it() {
-    let (addr, handle, _) = serve();
+    let (addr, handle, handled) = serve();
     // A reserved opcode (found in the frame's header) and a text that is not UTF-8
-    // (found decoding its payload), each after messages of the same read.
+    // (found decoding its payload), each after messages of the same read; a message
+    // sent after it, read once the first reply has gone, is not decoded either.
     for (bad, code) in [
         (client_frame(true, 3, b"x"), 1002),
         (client_frame(true, 1, &[0xC3, 0x28]), 1007),
@@ -79,11 +80,18 @@ fn a_protocol_error_closes_after_the_replies_to_what_came_before_it() {
         burst.extend(bad);
         burst.extend(texts(&["never"]));
         c.write(&burst);
+        std::thread::sleep(Duration::from_millis(15));
+        c.write(&texts(&["late"]));
         for text in ["one", "two", "three"] {
             c.expect_text(text);
         }
         assert_eq!(c.read_frame().close_code(), Some(code));
     }
+    assert_eq!(
+        handled.load(Ordering::Relaxed),
+        6,
+        "three of each connection"
+    );
     handle.shutdown();
 }
 

@@ -66,11 +66,7 @@ impl<P: Protocol, T: Transport> Core<P, T> {
     /// socket is read if it was readable meanwhile). The protocol asks its application
     /// whether others are still on the app thread.
     fn acked(&mut self, conn: ConnId) {
-        let protocol = &mut self.protocol;
-        let Some(c) = lookup(&mut self.conns, self.place.count, conn) else {
-            return;
-        };
-        let Some(extensions) = c.phase.state_mut().and_then(|s| protocol.extensions(s)) else {
+        let Some(extensions) = self.extensions_of(conn) else {
             return;
         };
         let earlier = extensions.take::<Acked>().map_or(0, |Acked(n)| n);
@@ -93,16 +89,13 @@ impl<P: Protocol, T: Transport> Core<P, T> {
 
     /// Attaches `value` to `conn`'s extensions; whether it is there to take it.
     fn attach<V: std::any::Any + Send + Sync>(&mut self, conn: ConnId, value: V) -> bool {
-        let protocol = &mut self.protocol;
-        let Some(c) = lookup(&mut self.conns, self.place.count, conn) else {
-            return false;
-        };
-        match c.phase.state_mut().and_then(|s| protocol.extensions(s)) {
-            Some(extensions) => {
-                extensions.insert(value);
-                true
-            }
-            None => false,
-        }
+        self.extensions_of(conn).map(|e| e.insert(value)).is_some()
+    }
+
+    /// `conn`'s extensions, while its protocol has it.
+    fn extensions_of(&mut self, conn: ConnId) -> Option<&mut crate::conn::Extensions> {
+        let c = lookup(&mut self.conns, self.place.count, conn)?;
+        let state = c.phase.state_mut()?;
+        self.protocol.extensions(state)
     }
 }

@@ -20,7 +20,7 @@ pub(super) fn bind_first(addrs: &[SocketAddr], reuse_port: bool) -> io::Result<T
     let mut last = io::Error::new(ErrorKind::InvalidInput, "no address to bind");
     for &addr in addrs {
         let bound = if reuse_port {
-            bind_unshared(addr).and_then(|()| bind(addr, true, None))
+            bind_unshared(addr).and_then(|()| bind_shared(addr, None))
         } else {
             TcpListener::bind(addr)
         };
@@ -50,14 +50,15 @@ pub(super) fn copy_for_worker(listener: &std::net::TcpListener) -> io::Result<Tc
     }
     let addr = listener.local_addr()?;
     let only_v6 = addr.is_ipv6().then(|| socket.only_v6()).transpose()?;
-    bind(addr, true, only_v6)
+    bind_shared(addr, only_v6)
 }
 
-/// A non-blocking listener on `addr`, address reuse on (as `mio` and std bind).
-fn bind(addr: SocketAddr, reuse_port: bool, only_v6: Option<bool>) -> io::Result<TcpListener> {
+/// A non-blocking listener on `addr` that siblings may bind too (`SO_REUSEPORT`), address
+/// reuse on (as `mio` and std bind).
+fn bind_shared(addr: SocketAddr, only_v6: Option<bool>) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
-    socket.set_reuse_port(reuse_port)?;
+    socket.set_reuse_port(true)?;
     if let Some(only) = only_v6 {
         socket.set_only_v6(only)?;
     }

@@ -54,23 +54,25 @@ impl<C: StatefulComponent> WebSocket<C> {
         ));
     }
 
-    /// Acts on a [`FailedBehind`] once nothing of the connection is on the app thread;
-    /// whether it did (the connection is failed).
+    /// Whether a [`FailedBehind`] waits on the connection (then nothing after it is
+    /// decoded): it is acted on once nothing of the connection is on the app thread,
+    /// and until then the input stays paused.
     pub(super) fn failed_behind(
         &mut self,
         state: &mut ConnState<C::State>,
         out: &mut Outbox<'_>,
     ) -> bool {
-        if out.draining() || self.app.holds(&mut state.conn, &mut state.app) {
+        if state.conn.extensions_mut().get::<FailedBehind>().is_none() {
             return false;
         }
-        match state.conn.extensions_mut().take::<FailedBehind>() {
-            Some(FailedBehind(err)) => {
+        if out.draining() || !self.app.holds(&mut state.conn, &mut state.app) {
+            if let Some(FailedBehind(err)) = state.conn.extensions_mut().take() {
                 self.fail(state, err, out);
-                true
             }
-            None => false,
+        } else {
+            out.pause_input();
         }
+        true
     }
 
     /// The peer broke a rule (or a limit): tell the application, close with the rule's
@@ -267,14 +269,15 @@ impl<C: StatefulComponent> WebSocket<C> {
         out: &mut Outbox<'_>,
     ) -> usize {
         let client = state.outbound.is_some();
+        // Nothing is decoded after an error that waits for the replies before it.
+        if self.failed_behind(state, out) {
+            return data.len();
+        }
+        let len = data.len();
         loop {
-            let len = data.len();
             // With messages of it on the app thread, the data frames already read go on;
             // a control frame, an error and the next read wait for their replies.
             let behind = !out.draining() && self.app.holds(&mut state.conn, &mut state.app);
-            if !behind && self.failed_behind(state, out) {
-                return data.len();
-            }
             let Phase::Hybi(Some(decoder)) = &mut state.phase else {
                 return data.len();
             };
